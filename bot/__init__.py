@@ -1,0 +1,1 @@
+"""Khabar's answering side: retrieval, the answer chain, citations and the channels."""

@@ -1,0 +1,206 @@
+"""The `khabar` command line: index, ask, eval, serve, telegram."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.text import Text
+
+from index.errors import KhabarError
+from index.language import detect_language
+from index.settings import Settings
+
+from .cli_index import index_app, open_store
+from .dates import format_date, persian_digits
+from .logs import setup_logging
+from .schema import Answer
+
+log = logging.getLogger(__name__)
+app = typer.Typer(help="Khabar: answers from Persian and English news articles, with cited paragraphs.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app.add_typer(index_app, name="index")
+out = Console()
+err = Console(stderr=True)
+
+
+@app.callback()
+def root(ctx: typer.Context,
+         data_dir: Path = typer.Option(None, "--data-dir", help="Index directory (env KHABAR_DATA_DIR)."),
+         verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details to stderr.")) -> None:
+    """Build the Settings once and pass them to the command."""
+    overrides = {"data_dir": data_dir} if data_dir else {}
+    settings = Settings(**overrides)
+    logfile = setup_logging(settings, console=verbose)
+    ctx.obj = {"settings": settings, "logfile": logfile}
+
+
+def build_qa(settings: Settings, lazy: bool = False):
+    """A QA service with the LLM chain when one is configured; `lazy` opens the index on first use
+    (a server may start before anything is indexed)."""
+    from .qa import QA
+
+    chain = None
+    if settings.llm != "none":
+        from .chain import build_chain
+
+        chain = build_chain(settings)
+    return QA(settings, store=None if lazy else open_store(settings), chain=chain)
+
+
+def _visual(text: str, enabled: bool) -> str:
+    if not enabled:
+        return text
+    from bidi import get_display
+
+    return "\n".join(get_display(line) for line in text.split("\n"))
+
+
+def render_answer(ans: Answer, console: Console, visual: bool = False) -> None:
+    """Print an answer and its numbered sources; Persian lines right-aligned."""
+    lang = ans.language
+    justify = "right" if lang == "fa" else "left"
+    style = "yellow" if ans.refused else ""
+    console.print(Panel(Text(_visual(ans.answer, visual), justify=justify, style=style),
+                        title="پاسخ" if lang == "fa" else "Answer", border_style="green"))
+    if ans.note:
+        console.print(Text(ans.note, style="italic yellow"))
+    for c in ans.citations:
+        when = format_date(c.date, lang)
+        para = persian_digits(f"بند {c.paragraph}") if lang == "fa" else f"paragraph {c.paragraph}"
+        head = " · ".join(x for x in [c.title, when, para] if x)
+        src_lang = detect_language(c.text)
+        console.print(Text(f"[{c.n}] ", style="bold cyan") + Text(_visual(head, visual), style="bold"))
+        console.print(Text(_visual(c.text, visual), justify="right" if src_lang == "fa" else "left"))
+        console.print(Text(c.url or c.source, style="dim"))
+        console.print()
+
+
+@app.command()
+def ask(ctx: typer.Context, question: str = typer.Argument(..., help="The question, in Persian or English."),
+        as_json: bool = typer.Option(False, "--json", help="Print the Answer as JSON."),
+        k: int = typer.Option(None, "--k", help="Passages to retrieve (default 5)."),
+        since: str = typer.Option(None, help="Only articles from this date (2026-01-01 or 1404-10-11)."),
+        until: str = typer.Option(None, help="Only articles up to this date."),
+        lang: str = typer.Option(None, help="Answer language: fa or en (default: the question's)."),
+        llm: str = typer.Option(None, help="Override KHABAR_LLM: none, openai or ollama."),
+        llm_model: str = typer.Option(None, help="Override KHABAR_LLM_MODEL."),
+        llm_base_url: str = typer.Option(None, help="Override KHABAR_LLM_BASE_URL."),
+        visual: bool = typer.Option(False, "--visual", help="Reorder RTL text for terminals without bidi.")
+        ) -> None:
+    """Answer a question from the index, with numbered sources."""
+    settings: Settings = ctx.obj["settings"]
+    overrides = {k2: v for k2, v in {"llm": llm, "llm_model": llm_model, "llm_base_url": llm_base_url}.items()
+                 if v}
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    try:
+        ans = build_qa(settings).answer(question, lang=lang, k=k, since=since, until=until)
+    except KhabarError as exc:
+        exc.lang = lang or detect_language(question or "")  # the error speaks the asker's language
+        raise
+    if as_json:
+        sys.stdout.write(json.dumps(ans.to_json(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        render_answer(ans, out, visual)
+
+
+@app.command("eval")
+def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="Dev sets (JSON Lines)."),
+             k: int = typer.Option(5, "--k"),
+             as_json: bool = typer.Option(False, "--json"),
+             limit: int = typer.Option(0, help="Only the first N questions of each set.")) -> None:
+    """hit@1, hit@k and MRR per language: dense-only, BM25-only and hybrid side by side."""
+    from rich.table import Table
+
+    from .evaluation import evaluate, load_eval_set
+    from .retrieval import HybridSearcher, SearchOptions
+
+    settings: Settings = ctx.obj["settings"]
+    searcher = HybridSearcher(open_store(settings))
+    report = {}
+    for f in files:
+        items = load_eval_set(f)
+        items = items[:limit] if limit else items
+        report[f.name] = {mode: evaluate(searcher, items, SearchOptions(k=k, mode=mode))
+                          for mode in ("dense", "bm25", "hybrid")}
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    for name, modes in report.items():
+        table = Table(title=name)
+        table.add_column("language")
+        for mode in modes:
+            for metric in ("hit@1", f"hit@{k}", "mrr"):
+                table.add_column(f"{mode} {metric}", justify="right")
+        for lang in modes["hybrid"]:
+            row = [f"{lang} (n={modes['hybrid'][lang]['n']})"]
+            for mode in modes:
+                m = modes[mode][lang]
+                row += [f"{m['hit@1']:.3f}", f"{m[f'hit@{k}']:.3f}", f"{m['mrr']:.3f}"]
+            table.add_row(*row)
+        out.print(table)
+
+
+@app.command()
+def serve(ctx: typer.Context, host: str = typer.Option(None, help="Bind address (default 127.0.0.1)."),
+          port: int = typer.Option(None, help="Port (default 8000).")) -> None:
+    """Serve the web API, the demo page and the embeddable widget."""
+    import uvicorn
+
+    from .web import create_app
+
+    settings: Settings = ctx.obj["settings"]
+    setup_logging(settings, console=True)
+    app_ = create_app(settings, build_qa(settings, lazy=True))
+    out.print(f"Khabar is serving on http://{host or settings.host}:{port or settings.port}/", highlight=False)
+    uvicorn.run(app_, host=host or settings.host, port=port or settings.port, log_level="warning")
+
+
+@app.command()
+def telegram(ctx: typer.Context) -> None:
+    """Run the Telegram bot (long polling, or a webhook when KHABAR_TELEGRAM_WEBHOOK_URL is set)."""
+    from .telegram import run_telegram
+
+    settings: Settings = ctx.obj["settings"]
+    setup_logging(settings, console=True)
+    run_telegram(settings, build_qa(settings, lazy=True))
+
+
+def main() -> None:
+    """Entry point: run the CLI and turn errors into a message and an exit code, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except KhabarError as exc:
+        lang = getattr(exc, "lang", "en")
+        log.info("user error: %s", exc, exc_info=True)
+        err.print(f"[red]error:[/] {escape(exc.message(lang))}", highlight=False)
+        sys.exit(exc.exit_code)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", None)
+        sys.exit(code if code is not None else getattr(exc, "code", 0))
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the boundary: users get a message, the log the traceback
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        log.exception("unexpected error")
+        err.print(f"[red]unexpected error:[/] {escape(type(exc).__name__)}: {escape(str(exc))[:300]}"
+                  " — details are in khabar.log in the data directory (or rerun with -v).", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

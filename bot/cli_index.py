@@ -1,0 +1,181 @@
+"""`khabar index …` commands: add, list, stats, remove, rebuild, watch."""
+from __future__ import annotations
+
+import json
+from contextlib import nullcontext
+
+import typer
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn,
+                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+from rich.table import Table
+from rich.text import Text
+
+from index.embeddings import build_embedder
+from index.ingest import IngestReport, ingest, remove_articles
+from index.loaders import load_articles
+from index.settings import Settings
+from index.store import PassageStore
+
+index_app = typer.Typer(help="Build and inspect the article index.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+class RateColumn(ProgressColumn):
+    """Passages per second."""
+
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:5.1f} passages/s" if speed else "   ?  passages/s", style="cyan")
+
+
+class BarProgress:
+    """Ingest progress drawn with rich: bar, count, rate and ETA."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.task = None
+
+    def start(self, total: int, label: str) -> None:
+        self.task = self.progress.add_task(label, total=total)
+
+    def advance(self, n: int) -> None:
+        self.progress.advance(self.task, n)
+
+
+def progress_bar(console: Console) -> Progress:
+    """The progress bar used for long ingests."""
+    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                    MofNCompleteColumn(), RateColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The Settings built by the root command."""
+    return ctx.obj["settings"]
+
+
+def open_store(settings: Settings, create: bool = False) -> PassageStore:
+    """Open the store with the configured embedder."""
+    return PassageStore(settings, build_embedder(settings.embedder, settings.embed_threads), create=create)
+
+
+def run_ingest(settings: Settings, sources: list[str], console: Console, quiet: bool = False) -> IngestReport:
+    """Load `sources`, ingest them with a progress bar, print the summary."""
+    store = open_store(settings, create=True)
+    with console.status("reading articles…") if not quiet else nullcontext():
+        items = list(load_articles(sources, settings.fetch_timeout, settings.max_file_mb))
+    with progress_bar(console) as bar:
+        report = ingest(store, items, settings.max_passage_chars, settings.embed_batch,
+                        None if quiet else BarProgress(bar))
+    print_report(report, console)
+    return report
+
+
+def print_report(report: IngestReport, console: Console) -> None:
+    """The ingest summary: counts per outcome, then each problem with its file (and line)."""
+    for note in report.notes:
+        console.print(f"[yellow]note[/] {note.replace('note: ', '')}", markup=True, highlight=False)
+    for e in report.errors:
+        console.print(f"[red]failed[/] {e}", highlight=False)
+    for d in report.duplicates:
+        console.print(f"[magenta]duplicate[/] {d}", highlight=False)
+    rate = report.passages / report.embed_seconds if report.embed_seconds else 0
+    console.print(
+        f"[bold]added {report.added} · updated {report.updated} · unchanged {report.unchanged} · "
+        f"duplicate {report.duplicate} · failed {report.failed}[/] — {report.passages} passages embedded"
+        f" in {report.seconds:.1f} s" + (f" ({rate:.1f} passages/s)" if rate else ""), highlight=False)
+
+
+@index_app.command("add")
+def add(ctx: typer.Context, sources: list[str] = typer.Argument(..., help="Files, directories or URLs."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar.")) -> None:
+    """Ingest articles from files, directories (recursively) and URLs (pages or RSS/Atom feeds)."""
+    settings = settings_of(ctx)
+    report = run_ingest(settings, sources, out, quiet)
+    if report.failed and not (report.added or report.updated or report.unchanged or report.duplicate):
+        raise typer.Exit(2)
+
+
+@index_app.command("list")
+def list_articles(ctx: typer.Context, limit: int = typer.Option(50, help="How many to show (0 = all)."),
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+    """List indexed articles, newest first."""
+    store = open_store(settings_of(ctx))
+    arts = sorted(store.catalog.articles().values(), key=lambda a: a.get("date") or "", reverse=True)
+    shown = arts if limit == 0 else arts[:limit]
+    if as_json:
+        out.print_json(json.dumps(shown, ensure_ascii=False))
+        return
+    table = Table("date", "lang", "paras", "title", "id / url", show_lines=False)
+    for a in shown:
+        table.add_row(a.get("date") or "—", a.get("lang", ""), str(a["paragraphs"]),
+                      Text(a.get("title") or "", justify="right" if a.get("lang") == "fa" else "left"),
+                      a.get("url") or a["article_id"])
+    out.print(table)
+    if len(shown) < len(arts):
+        out.print(f"… {len(arts) - len(shown)} more (use --limit 0)")
+
+
+def index_stats(store: PassageStore) -> dict:
+    """Articles, passages, languages, date range, embedder and disk size of an open store."""
+    arts = store.catalog.articles()
+    langs: dict[str, int] = {}
+    for a in arts.values():
+        langs[a["lang"]] = langs.get(a["lang"], 0) + 1
+    dates = sorted(a["date"] for a in arts.values() if a.get("date"))
+    return {"articles": len(arts), "passages": len(store.catalog.ids), "languages": langs,
+            "date_range": [dates[0], dates[-1]] if dates else [None, None],
+            "embedder": store.embedder.name,
+            "store": store.settings.chroma_url or str(store.data_dir),
+            "disk_mb": round(store.disk_bytes() / 1e6, 1)}
+
+
+@index_app.command("stats")
+def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Show what is indexed: articles, passages, languages, date range, embedder, disk size."""
+    s = index_stats(open_store(settings_of(ctx)))
+    if as_json:
+        out.print_json(json.dumps(s, ensure_ascii=False))
+        return
+    table = Table(show_header=False)
+    table.add_row("articles", str(s["articles"]))
+    table.add_row("passages", str(s["passages"]))
+    table.add_row("languages", ", ".join(f"{k}: {v}" for k, v in sorted(s["languages"].items())) or "—")
+    table.add_row("date range", " → ".join(d or "—" for d in s["date_range"]))
+    table.add_row("embedder", s["embedder"])
+    table.add_row("store", s["store"])
+    table.add_row("disk size", f"{s['disk_mb']} MB")
+    out.print(table)
+
+
+@index_app.command("remove")
+def remove(ctx: typer.Context, keys: list[str] = typer.Argument(..., help="Article ids or URLs.")) -> None:
+    """Remove articles by id or URL."""
+    removed = remove_articles(open_store(settings_of(ctx)), keys)
+    out.print(f"removed {len(removed)} article(s)")
+
+
+@index_app.command("rebuild")
+def rebuild(ctx: typer.Context) -> None:
+    """Re-embed every stored passage with the configured embedder (after changing KHABAR_EMBEDDER)."""
+    from index.rebuild import rebuild_index
+
+    settings = settings_of(ctx)
+    with progress_bar(out) as bar:
+        n = rebuild_index(settings, build_embedder(settings.embedder, settings.embed_threads),
+                          BarProgress(bar))
+    out.print(f"re-embedded {n} passages with {settings.embedder}")
+
+
+@index_app.command("watch")
+def watch(ctx: typer.Context, feeds: list[str] = typer.Argument(..., help="Feed or page URLs."),
+          every: str = typer.Option("15m", help="Interval, e.g. 30s, 15m, 1h."),
+          cycles: int = typer.Option(0, help="Stop after N cycles (0 = run forever).")) -> None:
+    """Ingest feeds on a schedule: new, changed and removed entries; survives feed errors."""
+    from index.watch import parse_interval, watch_feeds
+
+    settings = settings_of(ctx)
+    watch_feeds(settings, feeds, parse_interval(every), cycles,
+                on_cycle=lambda line: out.print(line, highlight=False))

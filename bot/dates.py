@@ -1,0 +1,43 @@
+"""Dates for readers: Gregorian for English, Jalali with Persian digits for Persian (jdatetime)."""
+from __future__ import annotations
+
+from datetime import date
+
+import jdatetime
+
+from index.loaders.dates import parse_date
+
+from .errors import BadDate
+
+_FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+_FA_MONTHS = ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی",
+              "بهمن", "اسفند"]
+
+
+def persian_digits(text: str) -> str:
+    """Replace ASCII digits with Persian ones."""
+    return text.translate(_FA_DIGITS)
+
+
+def format_date(iso: str | None, lang: str) -> str:
+    """'8 بهمن 1404' (Persian digits) for fa, '28 January 2026' for en; '' when unknown."""
+    if not iso:
+        return ""
+    try:
+        d = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if lang == "fa":
+        j = jdatetime.date.fromgregorian(date=d)
+        return persian_digits(f"{j.day} {_FA_MONTHS[j.month - 1]} {j.year}")
+    return f"{d.day} {d.strftime('%B')} {d.year}"
+
+
+def parse_user_date(value: str | None) -> str | None:
+    """Parse a --since/--until value (Gregorian or Jalali, any digits) into ISO; BadDate if invalid."""
+    if value is None or not str(value).strip():
+        return None
+    iso = parse_date(value)
+    if iso is None:
+        raise BadDate(str(value))
+    return iso

@@ -1,0 +1,85 @@
+"""Answer-side errors with Persian and English user-facing messages (index errors share the base)."""
+from __future__ import annotations
+
+from index.errors import KhabarError
+
+
+class BadQuestion(KhabarError):
+    """The question cannot be answered as given (empty, too long, no words)."""
+
+    status = 422
+    exit_code = 2
+    code = "bad_question"
+
+
+class EmptyQuestion(BadQuestion):
+    """Empty or whitespace-only question."""
+
+    code = "empty_question"
+    fa = "پرسش خالی است؛ لطفاً پرسش خود را بنویسید."
+    en = "The question is empty; please type a question."
+
+
+class QuestionTooLong(BadQuestion):
+    """A question over the length limit."""
+
+    code = "question_too_long"
+
+    def __init__(self, length: int, limit: int):
+        super().__init__(
+            fa=f"پرسش بیش از حد طولانی است ({length} نویسه؛ حداکثر {limit}). لطفاً کوتاه‌ترش کنید.",
+            en=f"The question is too long ({length} characters; the limit is {limit}). Please shorten it.",
+        )
+
+    def message(self, lang: str = "en") -> str:
+        return self.fa if lang == "fa" else self.en
+
+
+class NoWords(BadQuestion):
+    """A question with no letters or digits (emoji-only, control characters, binary)."""
+
+    code = "no_words"
+    fa = "پرسش هیچ واژه‌ای ندارد؛ لطفاً پرسش را با کلمات بنویسید."
+    en = "The question has no words in it; please write it out in words."
+
+
+class BadDate(BadQuestion):
+    """A --since/--until value that is not a date."""
+
+    code = "bad_date"
+
+    def __init__(self, value: str):
+        super().__init__(
+            fa=f"تاریخ «{value}» نامعتبر است؛ از قالب ۱۴۰۴-۱۱-۰۸ یا 2026-01-28 استفاده کنید.",
+            en=f"'{value}' is not a date; use YYYY-MM-DD (Gregorian) or 1404-11-08 (Jalali).",
+        )
+
+    def message(self, lang: str = "en") -> str:
+        return self.fa if lang == "fa" else self.en
+
+
+class RateLimited(KhabarError):
+    """Too many questions from one client."""
+
+    status = 429
+    code = "rate_limited"
+    fa = "پرسش‌های شما بیش از حد مجاز است؛ لطفاً کمی بعد دوباره بپرسید."
+    en = "Too many questions; please wait a moment and try again."
+
+
+class Forbidden(KhabarError):
+    """A client that is not allowed (origin, widget key, Telegram allowlist)."""
+
+    status = 403
+    code = "forbidden"
+    fa = "دسترسی مجاز نیست."
+    en = "Access is not allowed."
+
+
+class Timeout(KhabarError):
+    """Answering took longer than the request timeout."""
+
+    status = 504
+    code = "timeout"
+    fa = "پاسخ‌گویی بیش از حد طول کشید؛ لطفاً دوباره تلاش کنید."
+    en = "Answering took too long; please try again."

@@ -1,0 +1,243 @@
+"""Hybrid retrieval: dense (Chroma, E5 `query:`) + BM25 with cross-lingual feedback, fused and capped."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from index.normalizer import tokenize
+from index.store import PassageStore
+
+RRF_K = 60
+
+
+@dataclass
+class SearchOptions:
+    """Knobs of one search; defaults are the measured best (see benchmarks/retrieval.py)."""
+
+    k: int = 5
+    mode: str = "hybrid"  # hybrid | dense | bm25
+    fusion: str = "rrf"  # rrf | weighted
+    depth: int = 50  # candidates taken from each retriever
+    per_article: int = 2
+    since: str | None = None  # ISO dates
+    until: str | None = None
+    recency: bool = True
+    feedback: bool = True  # pseudo-relevance feedback from dense hits into BM25
+    feedback_docs: int = 3
+    feedback_terms: int = 12
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+
+
+@dataclass
+class Hit:
+    """One retrieved passage: catalog position, fused score and the parts it came from."""
+
+    pos: int
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+@dataclass
+class SearchResult:
+    """Hits best first, plus the signals the answer step uses."""
+
+    hits: list[Hit]
+    query_terms: dict[str, float] = field(default_factory=dict)
+    top_dense: float = 0.0
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class HybridSearcher:
+    """Searches a PassageStore's catalog; cheap to call repeatedly (keeps per-snapshot arrays)."""
+
+    def __init__(self, store: PassageStore):
+        self.store = store
+        self._gen = None
+
+    def _arrays(self):
+        if self._gen != self.store.generation:
+            metas = self.store.catalog.metas
+            self._dates = np.array([m.get("date_num", 0) for m in metas], dtype=np.int64)
+            self._articles = [m["article_id"] for m in metas]
+            today = date.today()
+            ages = []
+            for m in metas:
+                d = m.get("date") or ""
+                try:
+                    ages.append((today - date.fromisoformat(d)).days / 365.25)
+                except ValueError:
+                    ages.append(math.nan)
+            self._ages = np.array(ages, dtype=np.float32)
+            self._gen = self.store.generation
+        return self._dates
+
+    def search(self, query: str, opts: SearchOptions | None = None) -> SearchResult:
+        """Return the top passages for `query` under `opts`."""
+        opts = opts or SearchOptions()
+        timings: dict[str, float] = {}
+        dates = self._arrays()
+        n = len(dates)
+        if n == 0:
+            return SearchResult([])
+        mask = np.ones(n, dtype=bool)
+        lo = int(opts.since.replace("-", "")) if opts.since else None
+        hi = int(opts.until.replace("-", "")) if opts.until else None
+        if lo:
+            mask &= dates >= lo
+        if hi:
+            mask &= (dates <= hi) & (dates > 0)
+        where = _date_where(lo, hi)
+
+        dense: list[tuple[int, float]] = []
+        if opts.mode in ("hybrid", "dense"):
+            t = time.perf_counter()
+            qvec = self.store.embedder.encode_query(query)
+            timings["embed"] = _ms(t)
+            t = time.perf_counter()
+            dense = [(p, s) for p, s in self.store.dense_search(qvec, opts.depth, where) if mask[p]]
+            timings["dense"] = _ms(t)
+
+        weights = {tok: 1.0 for tok in tokenize(query)}
+        lexical: list[tuple[int, float]] = []
+        if opts.mode in ("hybrid", "bm25"):
+            t = time.perf_counter()
+            if opts.feedback and dense and opts.mode == "hybrid":
+                weights = self._feedback(weights, [p for p, _ in dense[: opts.feedback_docs]], opts)
+            scores = self.store.lexical.scores(weights)
+            scores[~mask] = 0.0
+            lexical = _top(scores, opts.depth)
+            timings["bm25"] = _ms(t)
+
+        t = time.perf_counter()
+        hits = self._fuse(dense, lexical, opts)
+        hits = _cap(hits, self._articles, opts.per_article, opts.k)
+        timings["fuse"] = _ms(t)
+        return SearchResult(hits, weights, dense[0][1] if dense else 0.0, timings)
+
+    def _feedback(self, weights: dict[str, float], positions: list[int], opts: SearchOptions
+                  ) -> dict[str, float]:
+        """Add the most distinctive terms of the top dense passages to the BM25 query.
+
+        This is what lets an English question use Persian keyword search: the dense model
+        finds Persian paragraphs about Tartus, and their rare words (طرطوس, حمیمیم) join the query.
+        """
+        lex = self.store.lexical
+        if lex.model is None:
+            return weights
+        idf_cache: dict[str, float] = {}
+        tf: dict[str, float] = {}
+        for rank, p in enumerate(positions):
+            for tok in set(tokenize(self.store.catalog.texts[p])):
+                if " " in tok or tok in weights:
+                    continue
+                tf[tok] = tf.get(tok, 0.0) + 1.0 / (1 + rank)
+        n_docs = lex.n_docs
+        dfs = lex.model.scores["indptr"]
+        for tok in tf:
+            col = lex.vocab.get(tok)
+            df = (dfs[col + 1] - dfs[col]) if col is not None else 0
+            idf_cache[tok] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) if df else 0.0
+        scored = sorted(((tf[t] * idf_cache[t], t) for t in tf if idf_cache[t] > 0), reverse=True)
+        extra = scored[: opts.feedback_terms]
+        if not extra:
+            return weights
+        top = extra[0][0]
+        out = dict(weights)
+        # a plain-language query keeps its terms dominant; feedback terms are weaker
+        scale = 0.5 if weights else 1.0
+        for s, t in extra:
+            out[t] = scale * s / top
+        return out
+
+    def _fuse(self, dense, lexical, opts: SearchOptions) -> list[Hit]:
+        hits: dict[int, Hit] = {}
+        for rank, (p, s) in enumerate(dense):
+            hits[p] = Hit(p, 0.0, dense=s, dense_rank=rank)
+        for rank, (p, s) in enumerate(lexical):
+            h = hits.setdefault(p, Hit(p, 0.0))
+            h.lexical, h.lexical_rank = s, rank
+        if opts.fusion == "weighted":
+            dmax = max((s for _, s in dense), default=1.0) or 1.0
+            dmin = min((s for _, s in dense), default=0.0)
+            lmax = max((s for _, s in lexical), default=1.0) or 1.0
+            for h in hits.values():
+                d = (h.dense - dmin) / (dmax - dmin) if h.dense_rank is not None and dmax > dmin else 0.0
+                h.score = opts.dense_weight * d + opts.lexical_weight * h.lexical / lmax
+        else:
+            for h in hits.values():
+                h.score = (opts.dense_weight / (RRF_K + h.dense_rank) if h.dense_rank is not None else 0) \
+                    + (opts.lexical_weight / (RRF_K + h.lexical_rank) if h.lexical_rank is not None else 0)
+        if opts.recency:
+            for h in hits.values():
+                age = self._ages[h.pos]
+                if not math.isnan(age):
+                    # mild: at most +3 %, halving every 2 years, so it only breaks near-ties
+                    h.score *= 1.0 + 0.03 * 2.0 ** (-max(age, 0.0) / 2.0)
+        return sorted(hits.values(), key=lambda h: -h.score)
+
+
+def _top(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    k = min(k, int((scores > 0).sum()))
+    if k <= 0:
+        return []
+    idx = np.argpartition(-scores, k - 1)[:k]
+    idx = idx[np.argsort(-scores[idx])]
+    return [(int(i), float(scores[i])) for i in idx]
+
+
+def _cap(hits: list[Hit], articles: list[str], per_article: int, k: int) -> list[Hit]:
+    """Keep at most `per_article` passages of any one article, up to `k` hits."""
+    out, seen = [], {}
+    for h in hits:
+        a = articles[h.pos]
+        if seen.get(a, 0) >= per_article:
+            continue
+        seen[a] = seen.get(a, 0) + 1
+        out.append(h)
+        if len(out) >= k:
+            break
+    return out
+
+
+def _date_where(lo: int | None, hi: int | None) -> dict | None:
+    conds = []
+    if lo:
+        conds.append({"date_num": {"$gte": lo}})
+    if hi:
+        conds.append({"date_num": {"$lte": hi}})
+        conds.append({"date_num": {"$gt": 0}})
+    if not conds:
+        return None
+    return conds[0] if len(conds) == 1 else {"$and": conds}
+
+
+def _ms(t: float) -> float:
+    return round((time.perf_counter() - t) * 1000, 2)
+
+
+class HybridRetriever(BaseRetriever):
+    """The hybrid search as a LangChain retriever (Documents carry the citation metadata)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    searcher: HybridSearcher
+    options: SearchOptions = SearchOptions()
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+                                ) -> list[Document]:
+        result = self.searcher.search(query, self.options)
+        cat = self.searcher.store.catalog
+        return [Document(page_content=cat.texts[h.pos],
+                         metadata={**cat.metas[h.pos], "id": cat.ids[h.pos], "score": h.score})
+                for h in result.hits]

@@ -1,0 +1,63 @@
+"""The plain dataclasses every channel renders: Answer, Citation, Context."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Citation:
+    """A numbered source: the quoted paragraph and where it comes from."""
+
+    n: int
+    article_id: str
+    title: str
+    date: str | None
+    url: str | None
+    source: str
+    paragraph: int
+    text: str
+
+
+@dataclass
+class Context:
+    """A retrieved passage with its score (cited or not)."""
+
+    n: int | None
+    article_id: str
+    title: str
+    date: str | None
+    url: str | None
+    source: str
+    paragraph: int
+    text: str
+    score: float
+
+
+@dataclass
+class Answer:
+    """What `answer()` returns; `to_json()` gives exactly the public JSON keys."""
+
+    question: str
+    language: str
+    answer: str
+    citations: list[Citation] = field(default_factory=list)
+    contexts: list[Context] = field(default_factory=list)
+    mode: str = "extractive"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    refused: bool = False
+    note: str = ""  # e.g. "the language model was unreachable; extractive answer"
+    dropped_sentences: int = 0
+    standalone_question: str = ""
+
+    def to_json(self) -> dict:
+        """The public JSON form (CLI --json, web API): question, language, answer, citations,
+        contexts, mode, timings_ms."""
+        return {
+            "question": self.question,
+            "language": self.language,
+            "answer": self.answer,
+            "citations": [asdict(c) for c in self.citations],
+            "contexts": [{k: v for k, v in asdict(c).items() if k != "n"} for c in self.contexts],
+            "mode": self.mode,
+            "timings_ms": self.timings_ms,
+        }

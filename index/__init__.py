@@ -1,0 +1,1 @@
+"""Khabar's index: turns news articles into searchable, citable paragraphs."""

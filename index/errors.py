@@ -1,0 +1,98 @@
+"""Index errors, each carrying a user-facing message in Persian and English."""
+from __future__ import annotations
+
+
+class KhabarError(Exception):
+    """Base of every error a user may see; `message(lang)` gives the text to show."""
+
+    exit_code = 1
+    status = 400
+    code = "error"
+    fa = "خطایی رخ داد."
+    en = "Something went wrong."
+
+    def __init__(self, detail: str = "", *, fa: str | None = None, en: str | None = None):
+        super().__init__(detail or en or self.en)
+        self.detail = detail
+        if fa:
+            self.fa = fa
+        if en:
+            self.en = en
+
+    def message(self, lang: str = "en") -> str:
+        """The user-facing message in `lang` ('fa' or 'en'), with the detail appended."""
+        base = self.fa if lang == "fa" else self.en
+        return f"{base} ({self.detail})" if self.detail else base
+
+
+class LoadError(KhabarError):
+    """An input file or URL could not be read as articles."""
+
+    code = "load_error"
+    fa = "این ورودی خوانده نشد."
+    en = "This input could not be read."
+
+    def __init__(self, source: str, reason: str, line: int | None = None):
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {reason}")
+        self.source, self.reason, self.line = source, reason, line
+
+
+class IndexMissing(KhabarError):
+    """The data directory holds no index yet."""
+
+    exit_code = 3
+    status = 503
+    code = "index_missing"
+    fa = "هنوز هیچ خبری نمایه نشده است. ابتدا با «khabar index add PATH» خبرها را اضافه کنید."
+    en = "Nothing is indexed yet. Add articles first with `khabar index add PATH`."
+
+
+class EmbedderMismatch(KhabarError):
+    """The collection was built by another embedder than the configured one."""
+
+    exit_code = 4
+    status = 409
+    code = "embedder_mismatch"
+
+    def __init__(self, built_with: str, configured: str):
+        self.built_with, self.configured = built_with, configured
+        super().__init__(
+            en=(f"The index was built with embedder '{built_with}' but '{configured}' is configured. "
+                f"Set KHABAR_EMBEDDER={built_with} or run `khabar index rebuild` to re-embed it."),
+            fa=(f"این نمایه با مدل «{built_with}» ساخته شده ولی «{configured}» تنظیم شده است. "
+                f"KHABAR_EMBEDDER={built_with} را تنظیم کنید یا «khabar index rebuild» را اجرا کنید."),
+        )
+
+    def message(self, lang: str = "en") -> str:
+        return self.fa if lang == "fa" else self.en
+
+
+class EmbedderUnavailable(KhabarError):
+    """The configured embedder cannot be loaded (missing package or model path)."""
+
+    exit_code = 4
+    status = 500
+    code = "embedder_unavailable"
+    fa = "مدل بردارسازی بارگذاری نشد."
+    en = "The embedding model could not be loaded."
+
+
+class StoreUnavailable(KhabarError):
+    """The Chroma store (embedded or server) cannot be opened."""
+
+    exit_code = 5
+    status = 503
+    code = "store_unavailable"
+    fa = "پایگاه داده در دسترس نیست."
+    en = "The article store is unavailable."
+
+
+class NotFound(KhabarError):
+    """An article id or URL is not in the index."""
+
+    exit_code = 2
+    status = 404
+    code = "not_found"
+    fa = "این خبر در نمایه نیست."
+    en = "No such article in the index."

@@ -1,0 +1,187 @@
+"""Incremental, idempotent ingestion: loaded articles → passages → embeddings → store."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .chunking import split_paragraphs
+from .errors import LoadError, NotFound
+from .models import Article, Passage
+from .normalizer import compact
+from .store import PassageStore
+
+log = logging.getLogger(__name__)
+
+
+class Progress(Protocol):
+    """What ingestion reports while it works (the CLI draws a bar with rate and ETA)."""
+
+    def start(self, total: int, label: str) -> None: ...
+    def advance(self, n: int) -> None: ...
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did: counts per outcome, messages, timings."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    failed: int = 0
+    passages: int = 0
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+
+@dataclass
+class _Pending:
+    article: Article
+    passages: list[Passage]
+    content_hash: str
+    norm_hash: str
+    stale_ids: list[str] = field(default_factory=list)
+
+
+def embedding_text(title: str, text: str) -> str:
+    """What is embedded for a passage: the article title gives a paragraph its topic."""
+    return f"{title}\n{text}" if title and title not in text else text
+
+
+def passage_meta(p: Passage, pending: _Pending) -> dict:
+    """Chroma metadata of a passage (no None values: Chroma refuses them)."""
+    date = p.date or ""
+    return {
+        "article_id": p.article_id, "title": p.title, "date": date,
+        "date_num": int(date.replace("-", "")) if date else 0, "url": p.url or "",
+        "source": p.source, "lang": p.lang, "paragraph": p.paragraph, "part": p.part,
+        "start": p.start, "end": p.end, "content_hash": pending.content_hash,
+        "norm_hash": pending.norm_hash, "n_passages": len(pending.passages),
+    }
+
+
+def ingest(store: PassageStore, items: Iterable[Article | LoadError], max_chars: int = 900,
+           batch: int = 64, progress: Progress | None = None) -> IngestReport:
+    """Add new and changed articles to `store`; unchanged and duplicate ones cost no embedding."""
+    t0 = time.perf_counter()
+    report = IngestReport()
+    existing = store.catalog.articles()
+    by_norm = {a["norm_hash"]: aid for aid, a in existing.items()}
+    seen_ids: dict[str, str] = {}
+    seen_norm: dict[str, str] = {}
+    todo: list[_Pending] = []
+    for item in items:
+        if isinstance(item, LoadError):
+            if item.reason.startswith("note:"):
+                report.notes.append(str(item))
+            else:
+                report.failed += 1
+                report.errors.append(str(item))
+            continue
+        passages = split_paragraphs(item, max_chars)
+        if not passages:
+            report.failed += 1
+            report.errors.append(f"{item.origin or item.source}: the article has no paragraphs with text")
+            continue
+        aid = item.article_id
+        content_hash = item.content_hash()
+        # identical normalized title and text = the same article, whatever its URL or spelling
+        norm_hash = hashlib.sha1(compact(" ".join([item.title, *(p.text for p in passages)])).encode()).hexdigest()
+        origin = item.origin or item.source
+        first = seen_ids.get(aid) or seen_norm.get(norm_hash)
+        other = by_norm.get(norm_hash)
+        if first or (other and other != aid):
+            report.duplicate += 1
+            report.duplicates.append(f"{origin}: duplicate of {first or other}")
+            continue
+        seen_ids[aid] = origin
+        seen_norm[norm_hash] = origin
+        old = existing.get(aid)
+        if old and old["content_hash"] == content_hash:
+            report.unchanged += 1
+            continue
+        pending = _Pending(item, passages, content_hash, norm_hash)
+        if old:
+            report.updated += 1
+            new_ids = {p.id for p in passages}
+            pending.stale_ids = [pid for pid in store.passage_ids_of(aid) if pid not in new_ids]
+        else:
+            report.added += 1
+        todo.append(pending)
+    if todo or store.orphans:
+        _write(store, todo, batch, progress, report)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _write(store: PassageStore, todo: list[_Pending], batch: int, progress: Progress | None,
+           report: IngestReport) -> None:
+    """Embed in batches across articles while the previous batch is written (storage off the hot path)."""
+    total = sum(len(p.passages) for p in todo)
+    if progress:
+        progress.start(total, "embedding")
+    store.begin_write()
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="khabar-writer")
+    inflight: Future | None = None
+    try:
+        group: list[_Pending] = []
+        size = 0
+        for i, pending in enumerate(todo):
+            group.append(pending)
+            size += len(pending.passages)
+            if size < batch and i < len(todo) - 1:
+                continue
+            texts = [embedding_text(p.title, p.text) for g in group for p in g.passages]
+            t = time.perf_counter()
+            vectors = store.embedder.encode_passages(texts)
+            report.embed_seconds += time.perf_counter() - t
+            if inflight is not None:
+                inflight.result()  # surface write errors; at most one batch waits in memory
+            inflight = writer.submit(_store_group, store, group, vectors)
+            report.passages += size
+            if progress:
+                progress.advance(size)
+            group, size = [], 0
+        if inflight is not None:
+            inflight.result()
+    finally:
+        writer.shutdown(wait=True)
+    store.commit()
+
+
+def _store_group(store: PassageStore, group: list[_Pending], vectors) -> None:
+    ids, texts, metas = [], [], []
+    for g in group:
+        for p in g.passages:
+            ids.append(p.id)
+            texts.append(p.text)
+            metas.append(passage_meta(p, g))
+    store.upsert(ids, vectors, texts, metas)
+    stale = [pid for g in group for pid in g.stale_ids]
+    if stale:
+        store.delete_ids(stale)
+
+
+def remove_articles(store: PassageStore, keys: list[str]) -> list[str]:
+    """Remove articles by id or URL; returns the removed ids, NotFound if a key matches none."""
+    articles = store.catalog.articles()
+    by_url = {a["url"]: aid for aid, a in articles.items() if a.get("url")}
+    ids = []
+    for key in keys:
+        aid = key if key in articles else by_url.get(key)
+        if aid is None:
+            raise NotFound(key)
+        ids.append(aid)
+    store.begin_write()
+    for aid in ids:
+        store.delete_ids(store.passage_ids_of(aid))
+    store.commit()
+    return ids

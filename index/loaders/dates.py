@@ -1,0 +1,65 @@
+"""Date parsing for loaders: ISO, RFC 822, Jalali, and dates encoded in news URLs."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
+
+import jdatetime
+
+from ..normalizer import normalize
+
+_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+_URL_DATE = re.compile(r"/(20\d{2}|19\d{2})/(\d{1,2})/(\d{1,2})/")
+# Fars News ids start with a Jalali date: yymmdd (10 digits, 13yy) or yyyymmdd (14 digits).
+_FARS_ID = re.compile(r"farsnews\.(?:ir|com)/news/(\d{10}|\d{14})(?:/|$)")
+
+
+def to_gregorian(y: int, m: int, d: int) -> date | None:
+    """Return the Gregorian date for y-m-d, reading years before 1700 as Jalali (e.g. 1404-11-08)."""
+    try:
+        if y < 1700:
+            return jdatetime.date(y, m, d).togregorian()
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def parse_date(value: object) -> str | None:
+    """Parse a date in ISO, RFC 822 or Jalali form (any digits) into ISO YYYY-MM-DD, or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return datetime.utcfromtimestamp(float(value)).date().isoformat()
+        except (OverflowError, OSError, ValueError):
+            return None
+    text = normalize(str(value))
+    m = _ISO.search(text)
+    if m:
+        d = to_gregorian(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return d.isoformat() if d else None
+    try:
+        return parsedate_to_datetime(str(value)).date().isoformat()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def date_from_url(url: str | None) -> str | None:
+    """Guess an article's date from its URL (/2024/05/01/ paths, Fars News ids), or None."""
+    if not url:
+        return None
+    m = _URL_DATE.search(url)
+    if m:
+        d = to_gregorian(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return d.isoformat() if d else None
+    m = _FARS_ID.search(url)
+    if m:
+        digits = m.group(1)
+        if len(digits) == 10:
+            y, mo, d = 1300 + int(digits[:2]), int(digits[2:4]), int(digits[4:6])
+        else:
+            y, mo, d = int(digits[:4]), int(digits[4:6]), int(digits[6:8])
+        g = to_gregorian(y, mo, d)
+        return g.isoformat() if g else None
+    return None

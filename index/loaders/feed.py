@@ -1,0 +1,77 @@
+"""RSS/Atom feeds with feedparser; entries carrying only a summary get their full page fetched."""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+
+import feedparser
+
+from ..errors import LoadError
+from ..models import Article
+from .dates import parse_date
+from .html import parse_html_article
+
+FULL_TEXT_CHARS = 600  # an entry body shorter than this is taken as a summary only
+
+
+def looks_like_feed(data: bytes) -> bool:
+    """True when the bytes start like an RSS or Atom document."""
+    head = data[:2048].lstrip().lower()
+    return head.startswith(b"<?xml") and (b"<rss" in head or b"<feed" in head or b"<rdf" in head) \
+        or head.startswith((b"<rss", b"<feed", b"<rdf"))
+
+
+def iter_feed(data: bytes, source: str, fetch_page: Callable[[str], tuple[str, str]] | None
+              ) -> Iterator[Article | LoadError]:
+    """Yield the feed's entries as articles; `fetch_page(url)` returns (html, final_url) for full text."""
+    parsed = feedparser.parse(data)
+    if not parsed.get("entries"):
+        if parsed.get("bozo") and not parsed.get("feed"):
+            raise LoadError(source, "not an RSS/Atom feed")
+        raise LoadError(source, "the feed has no entries")
+    site = parsed.get("feed", {}).get("title") or source
+    for i, entry in enumerate(parsed.entries):
+        link = entry.get("link")
+        body = ""
+        if entry.get("content"):
+            body = "\n\n".join(c.get("value", "") for c in entry.content)
+        body = body or entry.get("summary", "")
+        date = _entry_date(entry)
+        try:
+            article = None
+            if fetch_page and link and len(_strip_tags(body)) < FULL_TEXT_CHARS:
+                try:
+                    html, final = fetch_page(link)
+                    article = parse_html_article(html, link, url=link)
+                except LoadError as exc:
+                    if not body.strip():
+                        raise
+                    # keep the summary, but say the page could not be read
+                    yield LoadError(link, f"full text unavailable, summary kept ({exc.reason})")
+            if article is None:
+                article = parse_html_article(f"<html><body><article>{body}</article></body></html>",
+                                             link or source, url=link) if "<" in body \
+                    else Article(title="", paragraphs=[p for p in body.split("\n") if p.strip()], url=link)
+            article.title = entry.get("title") or article.title
+            article.date = date or article.date
+            article.url = link or article.url
+            article.source = site
+            article.origin = f"{source}#{i}"
+            if not article.paragraphs:
+                raise LoadError(link or source, "the entry has no text")
+            yield article
+        except LoadError as exc:
+            yield exc
+
+
+def _entry_date(entry) -> str | None:
+    for key in ("published_parsed", "updated_parsed"):
+        st = entry.get(key)
+        if st:
+            return time.strftime("%Y-%m-%d", st)
+    return parse_date(entry.get("published") or entry.get("updated"))
+
+
+def _strip_tags(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)

@@ -1,0 +1,38 @@
+"""Re-embedding a whole collection with another embedder (`khabar index rebuild`)."""
+from __future__ import annotations
+
+from .embeddings import VectorEmbeddings
+from .ingest import Progress, embedding_text
+from .settings import Settings
+from .store import PassageStore
+
+
+def rebuild_index(settings: Settings, embedder: VectorEmbeddings, progress: Progress | None = None,
+                  batch: int = 64) -> int:
+    """Re-embed every passage into a staged collection, then swap it in; returns the passage count.
+
+    The old collection stays usable until the staged one is complete; an interrupted swap is
+    finished the next time the store opens.
+    """
+    old = PassageStore(settings, embedder, check_embedder=False)
+    cat = old.catalog
+    staged_name = settings.collection + "-rebuild"
+    try:
+        old.client.delete_collection(staged_name)
+    except Exception:  # noqa: BLE001 - nothing staged from an earlier attempt
+        pass
+    staged = old.client.create_collection(
+        staged_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+        metadata={"khabar_embedder": embedder.name, "khabar_schema": "1", "khabar_gen": "rebuild"})
+    if progress:
+        progress.start(len(cat.ids), "re-embedding")
+    for i in range(0, len(cat.ids), batch):
+        ids, texts, metas = cat.ids[i:i + batch], cat.texts[i:i + batch], cat.metas[i:i + batch]
+        vectors = embedder.encode_passages([embedding_text(m.get("title", ""), t) for t, m in zip(texts, metas)])
+        staged.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas)
+        if progress:
+            progress.advance(len(ids))
+    old.client.delete_collection(settings.collection)
+    staged.modify(name=settings.collection)
+    PassageStore(settings, embedder)  # opens, finds a new generation and rebuilds the snapshot
+    return len(cat.ids)

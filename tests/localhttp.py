@@ -1,0 +1,74 @@
+"""A tiny threaded HTTP server on 127.0.0.1 serving scripted routes (pages, feeds, slow replies)."""
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Routes(dict):
+    """path → (status, content_type, body bytes, delay seconds)."""
+
+
+class LocalServer:
+    """Serve `routes` until closed; routes may be changed while running."""
+
+    def __init__(self, routes: dict | None = None):
+        self.routes = Routes(routes or {})
+        self.hits: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                outer.hits.append(self.path)
+                status, ctype, body, delay = outer.routes.get(self.path, (404, "text/plain", b"not found", 0))
+                if delay:
+                    time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def set(self, path: str, body: str | bytes, ctype: str = "text/html; charset=utf-8", status: int = 200,
+            delay: float = 0):
+        self.routes[path] = (status, ctype, body.encode() if isinstance(body, str) else body, delay)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def article_html(title: str, paragraphs: list[str], date: str = "2025-05-01") -> str:
+    """A news page with navigation chrome around the article body."""
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f"<html><head><title>{title}</title><meta property='article:published_time' content='{date}'>"
+            f"</head><body><nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+            f"<article><h1>{title}</h1>{body}</article><footer>Copyright Example News</footer></body></html>")
+
+
+def rss(items: list[dict], title: str = "Example feed") -> str:
+    """An RSS 2.0 document with the given items (title, link, description, pubDate)."""
+    parts = []
+    for it in items:
+        parts.append(f"<item><title>{it['title']}</title><link>{it['link']}</link>"
+                     f"<description>{it.get('description', '')}</description>"
+                     f"<pubDate>{it.get('pubDate', 'Mon, 05 May 2025 10:00:00 GMT')}</pubDate>"
+                     f"<guid>{it['link']}</guid></item>")
+    return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>{title}</title>"
+            f"<link>http://example.org/</link><description>x</description>{''.join(parts)}</channel></rss>")
