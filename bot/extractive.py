@@ -26,13 +26,15 @@ class Pick:
     score: float
 
 
-def pick_sentences(passages: list[str], weights: dict[str, float], ranks_prior: list[float]) -> list[Pick]:
+def pick_sentences(passages: list[str], weights: dict[str, float], priors: list[float]) -> list[Pick]:
     """Score every sentence of `passages` against the query term weights and keep the best few.
 
     A sentence's score is the weight of the query terms it contains (each once), damped by its
-    length, times a prior that favours higher-ranked passages. The best passage always gives one
-    sentence, so the top-ranked evidence is never left out.
+    length, times its passage's retrieval score relative to the best passage. The best sentence of
+    the top passage, and of every passage retrieval ranks nearly as high (prior ≥ 0.9), is always
+    kept: across languages the words rarely match, and the retrieval ranking is the better judge.
     """
+    best_of: dict[int, Pick] = {}
     cands: list[Pick] = []
     for i, text in enumerate(passages):
         for s, e in split_sentences(text):
@@ -41,24 +43,25 @@ def pick_sentences(passages: list[str], weights: dict[str, float], ranks_prior: 
             if not toks:
                 continue
             match = sum(w for t, w in weights.items() if t in toks)
-            score = ranks_prior[i] * (0.05 + match) / math.log(3 + len(toks))
-            cands.append(Pick(i, sent, score))
+            pick = Pick(i, sent, priors[i] * (0.05 + match) / math.log(3 + len(toks)))
+            cands.append(pick)
+            if i not in best_of or pick.score > best_of[i].score:
+                best_of[i] = pick
     if not cands:
         return []
-    cands.sort(key=lambda p: -p.score)
-    best = cands[0]
-    chosen = [best]
-    size = len(best.text)
-    for c in cands[1:]:
-        if len(chosen) >= MAX_SENTENCES or c.score < 0.5 * best.score:
+    chosen = [best_of[i] for i in sorted(best_of) if i == min(best_of) or priors[i] >= 0.9]
+    chosen = chosen[:MAX_SENTENCES]
+    size = sum(len(c.text) for c in chosen)
+    top = max(c.score for c in cands)
+    for c in sorted(cands, key=lambda p: -p.score):
+        if len(chosen) >= MAX_SENTENCES or c.score < 0.5 * top:
             break
-        if size + len(c.text) > MAX_CHARS:
+        if any(c is x for x in chosen) or size + len(c.text) > MAX_CHARS:
             continue
         chosen.append(c)
         size += len(c.text)
     # read in source order: by passage rank, then position in the passage
-    order = {id(c): (c.passage, passages[c.passage].find(c.text)) for c in chosen}
-    return sorted(chosen, key=lambda c: order[id(c)])
+    return sorted(chosen, key=lambda c: (c.passage, passages[c.passage].find(c.text)))
 
 
 def frame(question_lang: str, source_lang: str) -> str:

