@@ -128,7 +128,8 @@ class QA:
             return
         ans = self.extractive(q, lang, result, standalone)
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 2)
-        yield ans.answer
+        # stream sentence by sentence, so the widget and Telegram show text as it comes
+        yield from re.findall(r".+?(?:\]\s*|\n|$)", ans.answer, flags=re.S)
         yield ans
 
     def rewrite(self, question: str, history: list[tuple[str, str]] | None, lang: str) -> str:

@@ -46,11 +46,19 @@ def load_articles(sources: list[str], timeout: float = 15.0, max_mb: float = 20.
             if not files:
                 yield LoadError(str(path), "no article files (.txt .md .json .jsonl .html .xml) in this directory")
             for f in files:
-                yield from load_file(f, timeout, max_bytes)
+                yield from _named(load_file(f, timeout, max_bytes), f)
         elif path.exists():
-            yield from load_file(path, timeout, max_bytes)
+            yield from _named(load_file(path, timeout, max_bytes), path)
         else:
             yield LoadError(str(path), "no such file or directory")
+
+
+def _named(items: Iterator[Item], path: Path) -> Iterator[Item]:
+    """Show a file's name, not its server path, as the source readers see (errors keep the path)."""
+    for item in items:
+        if isinstance(item, Article) and item.source == str(path):
+            item.source = path.name
+        yield item
 
 
 def load_file(path: Path, timeout: float = 15.0, max_bytes: int = 20_000_000) -> Iterator[Item]:

@@ -1,0 +1,183 @@
+"""The web API (FastAPI): /api/ask, its SSE stream, health, the widget script and a demo page."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections import deque
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from index.errors import KhabarError
+from index.language import detect_language
+from index.settings import Settings
+
+from .conversation import Conversations
+from .errors import Forbidden, RateLimited, Timeout
+from .metrics import Metrics
+from .qa import QA
+from .schema import Answer
+
+log = logging.getLogger(__name__)
+
+
+class AskRequest(BaseModel):
+    """Body of POST /api/ask."""
+
+    question: str = Field(..., description="The question, in Persian or English.")
+    conversation_id: str | None = Field(None, max_length=100, description="Keeps follow-ups in context.")
+    lang: str | None = Field(None, pattern="^(fa|en)$", description="Answer language (default: the question's).")
+
+
+class RateLimiter:
+    """Sliding one-minute window per client key."""
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self._hits: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        """Record a request from `key`; False when over the limit."""
+        if self.per_minute <= 0:
+            return True
+        now = time.monotonic()
+        with self._lock:
+            q = self._hits.setdefault(key, deque())
+            while q and now - q[0] > 60:
+                q.popleft()
+            if len(q) >= self.per_minute:
+                return False
+            q.append(now)
+            if len(self._hits) > 50_000:  # forget idle clients
+                for k in [k for k, v in self._hits.items() if not v or now - v[-1] > 60]:
+                    del self._hits[k]
+            return True
+
+
+def _static(name: str) -> str:
+    return resources.files("bot").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def create_app(settings: Settings, qa: QA) -> FastAPI:
+    """Build the web app around one QA service."""
+    app = FastAPI(title="Khabar", version="0.1.0",
+                  description="Answers from Persian and English news articles, with cited source paragraphs.")
+    origins = settings.origins()
+    app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                       allow_headers=["Content-Type", "X-Khabar-Key"], max_age=600)
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+    conversations = Conversations(settings.history_turns, settings.history_chars)
+    metrics = Metrics(qa)
+    app.state.qa, app.state.conversations, app.state.metrics = qa, conversations, metrics
+
+    def error_response(exc: KhabarError, lang: str) -> JSONResponse:
+        metrics.error(exc.code)
+        return JSONResponse({"error": exc.code, "message": exc.message(lang)}, status_code=exc.status)
+
+    def guard(request: Request, lang: str) -> None:
+        """Widget key + origin, then the per-IP rate limit."""
+        if settings.widget_key:
+            origin = request.headers.get("origin", "")
+            key = request.headers.get("x-khabar-key", "")
+            if key != settings.widget_key or ("*" not in origins and origin not in origins):
+                raise Forbidden()
+        client = request.client.host if request.client else "?"
+        if not limiter.allow(client):
+            raise RateLimited()
+
+    def lang_of(body: AskRequest | None, request: Request) -> str:
+        if body and body.lang:
+            return body.lang
+        if body and body.question and body.question.strip():
+            return detect_language(body.question)
+        return "fa" if request.headers.get("accept-language", "").startswith("fa") else "en"
+
+    @app.exception_handler(KhabarError)
+    async def on_khabar_error(request: Request, exc: KhabarError):
+        return error_response(exc, getattr(exc, "lang", "en"))
+
+    @app.post("/api/ask", summary="Answer a question with cited sources")
+    async def ask(body: AskRequest, request: Request) -> JSONResponse:
+        lang = lang_of(body, request)
+        try:
+            guard(request, lang)
+            history = conversations.history(body.conversation_id)
+            t0 = time.perf_counter()
+            ans: Answer = await asyncio.wait_for(
+                asyncio.to_thread(qa.answer, body.question, history, body.lang),
+                timeout=settings.request_timeout)
+        except asyncio.TimeoutError:
+            return error_response(Timeout(), lang)
+        except KhabarError as exc:
+            return error_response(exc, lang)
+        conversations.add(body.conversation_id, ans.standalone_question or ans.question, ans.answer)
+        metrics.answered(ans, time.perf_counter() - t0)
+        return JSONResponse(ans.to_json())
+
+    @app.post("/api/ask/stream", summary="Answer over Server-Sent Events: chunk events, then the answer")
+    async def ask_stream(body: AskRequest, request: Request):
+        lang = lang_of(body, request)
+        try:
+            guard(request, lang)
+        except KhabarError as exc:
+            return error_response(exc, lang)
+        history = conversations.history(body.conversation_id)
+
+        def events():
+            t0 = time.perf_counter()
+            try:
+                for item in qa.stream_answer(body.question, history, body.lang):
+                    if isinstance(item, Answer):
+                        conversations.add(body.conversation_id, item.standalone_question or item.question,
+                                          item.answer)
+                        metrics.answered(item, time.perf_counter() - t0)
+                        yield _sse("answer", item.to_json())
+                    else:
+                        yield _sse("chunk", {"text": item})
+            except KhabarError as exc:
+                metrics.error(exc.code)
+                yield _sse("error", {"error": exc.code, "message": exc.message(lang)})
+            except Exception:  # noqa: BLE001 - the stream must end with a message, not a cut
+                log.exception("stream failed")
+                metrics.error("internal")
+                yield _sse("error", {"error": "internal", "message": KhabarError().message(lang)})
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.get("/api/health", summary="Index size, embedder and LLM mode")
+    async def health() -> JSONResponse:
+        stats = await asyncio.to_thread(qa.stats)
+        return JSONResponse({"status": "ok", **stats})
+
+    @app.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        body, ctype = metrics.render()
+        return Response(body, media_type=ctype)
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget() -> Response:
+        return Response(_static("widget.js"), media_type="application/javascript; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=300"})
+
+    @app.get("/", include_in_schema=False)
+    async def demo() -> HTMLResponse:
+        return HTMLResponse(_static("demo.html"))
+
+    @app.exception_handler(Exception)
+    async def on_error(request: Request, exc: Exception):
+        log.exception("unhandled error on %s", request.url.path)
+        return JSONResponse({"error": "internal", "message": KhabarError().message("en")}, status_code=500)
+
+    return app
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
