@@ -27,8 +27,18 @@ class EvalItem:
     answer: str = ""
 
 
-def load_eval_set(path: str | Path) -> list[EvalItem]:
-    """Read a dev set (seed_dev, fars_titles_dev or persianqa_dev JSON Lines)."""
+def load_eval_set(path: str | Path, refs: str | Path | None = None) -> list[EvalItem]:
+    """Read a dev set (seed_dev, fars_titles_dev, persianqa_dev or our own JSON Lines).
+
+    `gold_ref` fields (our sets) name a fars_titles_dev id whose gold URL is read from `refs`,
+    so no URL or text of the shared data is copied into this repository.
+    """
+    ref_urls: dict[str, str] = {}
+    if refs and Path(refs).exists():
+        for line in Path(refs).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                ref_urls[rec["id"]] = rec.get("gold_url", "")
     items = []
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -38,7 +48,7 @@ def load_eval_set(path: str | Path) -> list[EvalItem]:
                 rec = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise LoadError(str(path), f"invalid JSON: {exc.msg}", lineno) from exc
-            gold = rec.get("gold_source") or rec.get("gold_url") or ""
+            gold = rec.get("gold_source") or rec.get("gold_url") or ref_urls.get(rec.get("gold_ref", ""), "")
             items.append(EvalItem(
                 id=str(rec.get("id", lineno)), lang=rec.get("lang", "fa"), question=rec["question"],
                 gold_sources=[g for g in gold.split("|") if g], evidence=rec.get("evidence") or [],

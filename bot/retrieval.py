@@ -12,6 +12,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from index.language import detect_language
 from index.normalizer import tokenize
 from index.store import PassageStore
 
@@ -30,10 +31,14 @@ class SearchOptions:
     since: str | None = None  # ISO dates
     until: str | None = None
     recency: bool = True
-    feedback: bool = True  # pseudo-relevance feedback from dense hits into BM25
+    feedback: bool = False  # pseudo-relevance feedback from dense hits into BM25 (measured: hurts)
     feedback_docs: int = 3
     feedback_terms: int = 12
     transliterate: bool = True  # Latin names ↔ Persian spellings by consonant skeleton
+    crosslingual: bool = True  # words of the other language nearest to the question's vector
+    lexicon_terms: int = 20
+    lexicon_weight: float = 0.5
+    same_language_terms: int = 0  # same-language expansion (synonyms); off unless measured useful
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
 
@@ -102,10 +107,12 @@ class HybridSearcher:
         where = _date_where(lo, hi)
 
         dense: list[tuple[int, float]] = []
-        if opts.mode in ("hybrid", "dense"):
+        qvec = None
+        if opts.mode in ("hybrid", "dense") or (opts.crosslingual and opts.mode == "hybrid"):
             t = time.perf_counter()
             qvec = self.store.embedder.encode_query(query)
             timings["embed"] = _ms(t)
+        if opts.mode in ("hybrid", "dense"):
             t = time.perf_counter()
             dense = [(p, s) for p, s in self.store.dense_search(qvec, opts.depth, where) if mask[p]]
             timings["dense"] = _ms(t)
@@ -119,6 +126,8 @@ class HybridSearcher:
                 for word, cands in self.store.lexical.transliterations(words).items():
                     for c in cands:
                         weights.setdefault(c, 0.8 / len(cands) ** 0.5)
+            if qvec is not None and opts.mode == "hybrid":
+                self._expand(weights, qvec, query, opts)
             if opts.feedback and dense and opts.mode == "hybrid":
                 weights = self._feedback(weights, [p for p, _ in dense[: opts.feedback_docs]], opts)
             scores = self.store.lexical.scores(weights)
@@ -131,6 +140,21 @@ class HybridSearcher:
         hits = _cap(hits, self._articles, opts.per_article, opts.k)
         timings["fuse"] = _ms(t)
         return SearchResult(hits, weights, dense[0][1] if dense else 0.0, timings)
+
+    def _expand(self, weights: dict[str, float], qvec, query: str, opts: SearchOptions) -> None:
+        """Add the index words nearest to the question's vector, from the other language (and
+        optionally the same one), weighted by how close they are."""
+        lang = detect_language(query)
+        other = "fa" if lang == "en" else "en"
+        plan = [(other, opts.lexicon_terms)] + ([(lang, opts.same_language_terms)] if opts.same_language_terms else [])
+        for script, k in plan:
+            near = self.store.lexicon.nearest(qvec, script, k + 20)
+            if len(near) < 2:
+                continue
+            top, floor = near[0][1], near[-1][1]
+            span = (top - floor) or 1.0
+            for word, sim in near[:k]:
+                weights.setdefault(word, opts.lexicon_weight * (sim - floor) / span)
 
     def _feedback(self, weights: dict[str, float], positions: list[int], opts: SearchOptions
                   ) -> dict[str, float]:

@@ -23,6 +23,10 @@ class VectorEmbeddings(Embeddings):
         """Embed one query as a (dim,) float32 unit vector."""
         raise NotImplementedError
 
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed several queries (or single words) as an (N, dim) array."""
+        return np.vstack([self.encode_query(t) for t in texts]) if texts else np.zeros((0, 1), np.float32)
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode_passages(list(texts)).tolist() if texts else []
 
@@ -55,6 +59,11 @@ class E5Embeddings(VectorEmbeddings):
 
     def encode_query(self, text: str) -> np.ndarray:
         return np.asarray(self._get().query(text), dtype=np.float32)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.asarray(self._get().query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
 
 class SentenceTransformerEmbeddings(VectorEmbeddings):
@@ -94,8 +103,12 @@ class SentenceTransformerEmbeddings(VectorEmbeddings):
                                              show_progress_bar=False), dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
-        return np.asarray(self._get().encode([self.prefixes[0] + text], normalize_embeddings=True,
-                                             show_progress_bar=False)[0], dtype=np.float32)
+        return self.encode_queries([text])[0]
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        texts = [self.prefixes[0] + t for t in texts]
+        return np.asarray(self._get().encode(texts, batch_size=64, normalize_embeddings=True,
+                                             show_progress_bar=False), dtype=np.float32)
 
 
 def build_embedder(spec: str, threads: int = 0) -> VectorEmbeddings:

@@ -154,7 +154,7 @@ def _write(store: PassageStore, todo: list[_Pending], batch: int, progress: Prog
             inflight.result()
     finally:
         writer.shutdown(wait=True)
-    store.commit()
+    store.commit(progress)
 
 
 def _store_group(store: PassageStore, group: list[_Pending], vectors) -> None:

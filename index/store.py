@@ -23,6 +23,7 @@ import numpy as np
 from .embeddings import VectorEmbeddings
 from .errors import EmbedderMismatch, IndexMissing, StoreUnavailable
 from .lexical import LexicalIndex
+from .lexicon import Lexicon
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ class PassageStore:
         self.generation = ""
         self.catalog = Catalog()
         self.lexical = LexicalIndex(None, 0)
+        self.lexicon = Lexicon([], np.zeros((0, 1), np.float32))
         self.orphans: list[str] = []
         self._load_snapshot()
 
@@ -162,6 +164,7 @@ class PassageStore:
             cat = json.loads((self.snapshot_dir / "catalog.json").read_text())
             self.catalog = Catalog(cat["ids"], cat["texts"], cat["metas"])
             self.lexical = LexicalIndex.load(self.snapshot_dir / "bm25")
+            self.lexicon = Lexicon.load(self.snapshot_dir)
             if self.lexical.n_docs != len(self.catalog.ids):
                 raise ValueError("inconsistent snapshot")
             self.orphans = meta.get("orphans", [])
@@ -170,7 +173,7 @@ class PassageStore:
             log.info("rebuilding the lexical snapshot from Chroma (%s)", exc)
             self.rebuild_snapshot(gen)
 
-    def rebuild_snapshot(self, gen: str | None = None) -> None:
+    def rebuild_snapshot(self, gen: str | None = None, progress=None) -> None:
         """Re-read every passage from Chroma and rebuild the catalog and BM25 index."""
         gen = gen or self.current_generation()
         ids, texts, metas = [], [], []
@@ -184,14 +187,23 @@ class PassageStore:
             metas += page["metadatas"]
             offset += len(page["ids"])
         catalog, orphans = Catalog.complete(ids, texts, metas)
-        self._install(catalog, orphans, gen)
+        self._install(catalog, orphans, gen, progress)
 
-    def _install(self, catalog: Catalog, orphans: list[str], gen: str) -> None:
+    def _install(self, catalog: Catalog, orphans: list[str], gen: str, progress=None) -> None:
         self.catalog = catalog
         self.orphans = orphans
         self.lexical = LexicalIndex.build(catalog.texts)
+        cache = self.lexicon if len(self.lexicon.words) else self._cached_lexicon()
+        self.lexicon = Lexicon.build(catalog.texts, self.embedder.encode_queries, cache, progress)
         self.generation = gen
         self._save_snapshot()
+
+    def _cached_lexicon(self) -> Lexicon | None:
+        """Word vectors from an older snapshot (even a stale one): words do not change meaning."""
+        try:
+            return Lexicon.load(self.snapshot_dir)
+        except (OSError, ValueError):
+            return None
 
     def _save_snapshot(self) -> None:
         target = self.snapshot_dir
@@ -202,6 +214,7 @@ class PassageStore:
         (tmp / "catalog.json").write_text(json.dumps({"ids": c.ids, "texts": c.texts, "metas": c.metas},
                                                      ensure_ascii=False))
         self.lexical.save(tmp / "bm25")
+        self.lexicon.save(tmp)
         (tmp / "snapshot.json").write_text(json.dumps({"generation": self.generation,
                                                        "orphans": self.orphans}))
         old = target.with_name(target.name + f".old{os.getpid()}")
@@ -247,7 +260,7 @@ class PassageStore:
         for pid in ids:
             self._upserted.pop(pid, None)
 
-    def commit(self) -> None:
+    def commit(self, progress=None) -> None:
         """Fold the writes into the catalog, rebuild BM25 and save the snapshot under the new generation."""
         c = self.catalog
         merged: dict[str, tuple[str, dict]] = {
@@ -255,7 +268,7 @@ class PassageStore:
         merged.update(self._upserted)
         catalog, orphans = Catalog.complete(list(merged), [v[0] for v in merged.values()],
                                             [v[1] for v in merged.values()])
-        self._install(catalog, orphans, self._pending_gen)
+        self._install(catalog, orphans, self._pending_gen, progress)
 
     def passage_ids_of(self, article_id: str) -> list[str]:
         """Ids of the stored passages of one article (complete or not)."""
