@@ -175,27 +175,18 @@ def telegram(ctx: typer.Context) -> None:
 def main() -> None:
     """Entry point: run the CLI and turn errors into a message and an exit code, never a traceback."""
     try:
-        app(standalone_mode=False)
+        app()  # standalone: usage errors print usage and exit 2
     except KhabarError as exc:
         lang = getattr(exc, "lang", "en")
         log.info("user error: %s", exc, exc_info=True)
         err.print(f"[red]error:[/] {escape(exc.message(lang))}", highlight=False)
         sys.exit(exc.exit_code)
-    except (typer.Exit, SystemExit) as exc:
-        code = getattr(exc, "exit_code", None)
-        sys.exit(code if code is not None else getattr(exc, "code", 0))
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the boundary: users get a message, the log the traceback
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        if not logging.getLogger().handlers:
+            logging.getLogger().addHandler(logging.NullHandler())
         log.exception("unexpected error")
         err.print(f"[red]unexpected error:[/] {escape(type(exc).__name__)}: {escape(str(exc))[:300]}"
                   " — details are in khabar.log in the data directory (or rerun with -v).", highlight=False)

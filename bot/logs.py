@@ -42,8 +42,10 @@ def setup_logging(settings: Settings, *, console: bool = False) -> Path | None:
         handler.setFormatter(fmt)
         root.addHandler(handler)
         return None
+    if not Path(settings.data_dir).is_dir():  # asking about a missing index must not create one
+        root.addHandler(logging.NullHandler())
+        return None
     try:
-        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         path = Path(settings.data_dir) / "khabar.log"
         handler = logging.FileHandler(path, encoding="utf-8")
     except OSError:

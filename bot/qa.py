@@ -95,11 +95,11 @@ class QA:
 
     # ---- answering ------------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None, since: str | None = None,
-                 until: str | None = None) -> SearchResult:
-        """Hybrid search with the configured options."""
+                 until: str | None = None, primary: str | None = None) -> SearchResult:
+        """Hybrid search with the configured options (`primary`: a follow-up's own words)."""
         opts = SearchOptions(k=k or self.settings.top_k, per_article=self.settings.per_article_cap,
                              since=parse_user_date(since), until=parse_user_date(until),
-                             recency=self.settings.recency)
+                             recency=self.settings.recency, primary=primary)
         searcher = self.searcher()
         if not searcher.store.catalog.ids:
             raise IndexMissing(str(self.settings.data_dir))
@@ -122,7 +122,7 @@ class QA:
         q = clean_question(question, self.settings.max_question_chars)
         lang = lang if lang in ("fa", "en") else detect_language(q)
         standalone = self.rewrite(q, history, lang)
-        result = self.retrieve(standalone, k, since, until)
+        result = self.retrieve(standalone, k, since, until, primary=q if standalone != q else None)
         if self.chain is not None:
             yield from self.chain.stream(self, q, standalone, lang, result, history, t0)
             return

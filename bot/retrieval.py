@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,7 +14,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from index.language import detect_language
-from index.normalizer import tokenize
+from index.normalizer import tokenize, words
 from index.store import PassageStore
 
 RRF_K = 60
@@ -25,7 +26,7 @@ class SearchOptions:
 
     k: int = 5
     mode: str = "hybrid"  # hybrid | dense | bm25
-    fusion: str = "rrf"  # rrf | weighted
+    fusion: str = "weighted"  # weighted (min-max normalized scores) | rrf; measured in benchmarks/retrieval.py
     depth: int = 50  # candidates taken from each retriever
     per_article: int = 2
     since: str | None = None  # ISO dates
@@ -39,8 +40,15 @@ class SearchOptions:
     lexicon_terms: int = 20
     lexicon_weight: float = 0.5
     same_language_terms: int = 0  # same-language expansion (synonyms); off unless measured useful
+    # Short passages (a one-line headline) sit close to every question in embedding space and
+    # crowd out real answers ("hubness"); their dense similarity is lowered by up to this much.
+    short_penalty: float = 0.03
+    short_words: int = 20
+    dense_pool: int = 200  # dense candidates fetched before the penalty re-orders them
+    primary: str | None = None  # a follow-up's own words; words carried over from history weigh less
+    carried_weight: float = 0.4
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
+    lexical_weight: float = 0.5
 
 
 @dataclass
@@ -77,6 +85,7 @@ class HybridSearcher:
             metas = self.store.catalog.metas
             self._dates = np.array([m.get("date_num", 0) for m in metas], dtype=np.int64)
             self._articles = [m["article_id"] for m in metas]
+            self._lengths = np.array([len(words(t)) for t in self.store.catalog.texts], dtype=np.int32)
             today = date.today()
             ages = []
             for m in metas:
@@ -114,16 +123,22 @@ class HybridSearcher:
             timings["embed"] = _ms(t)
         if opts.mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            dense = [(p, s) for p, s in self.store.dense_search(qvec, opts.depth, where) if mask[p]]
+            pool = self.store.dense_search(qvec, max(opts.depth, opts.dense_pool if opts.short_penalty else 0),
+                                           where)
+            if opts.short_penalty:
+                lengths = self._lengths
+                pool = sorted(((p, s - opts.short_penalty * max(0, opts.short_words - lengths[p]) / opts.short_words)
+                               for p, s in pool), key=lambda x: -x[1])
+            dense = [(p, s) for p, s in pool if mask[p]][: opts.depth]
             timings["dense"] = _ms(t)
 
-        weights = {tok: 1.0 for tok in tokenize(query)}
+        own = set(tokenize(opts.primary)) if opts.primary else None
+        weights = {tok: 1.0 if own is None or tok in own else opts.carried_weight for tok in tokenize(query)}
         lexical: list[tuple[int, float]] = []
         if opts.mode in ("hybrid", "bm25"):
             t = time.perf_counter()
             if opts.transliterate:
-                words = [w for w in weights if w.isalpha() and len(w) > 2]
-                for word, cands in self.store.lexical.transliterations(words).items():
+                for word, cands in self.store.lexical.transliterations(_name_like(query)).items():
                     for c in cands:
                         weights.setdefault(c, 0.8 / len(cands) ** 0.5)
             if qvec is not None and opts.mode == "hybrid":
@@ -216,6 +231,20 @@ class HybridSearcher:
                     # mild: at most +3 %, halving every 2 years, so it only breaks near-ties
                     h.score *= 1.0 + 0.03 * 2.0 ** (-max(age, 0.0) / 2.0)
         return sorted(hits.values(), key=lambda h: -h.score)
+
+
+def _name_like(query: str) -> list[str]:
+    """Words that may be names worth transliterating: capitalized Latin words not opening the
+    question (Tartus, Khaju), and every Persian word (Persian has no capitals; its Latin
+    counterparts in an index are few)."""
+    out = []
+    for i, raw in enumerate(re.findall(r"[^\W\d_]+", query)):
+        if raw.isascii():
+            if raw[0].isupper() and (i > 0 or raw.isupper()) and len(raw) > 2:
+                out.append(raw.lower())
+        elif len(raw) > 2:
+            out.extend(w for w in tokenize(raw) if " " not in w)
+    return list(dict.fromkeys(out))
 
 
 def _top(scores: np.ndarray, k: int) -> list[tuple[int, float]]:

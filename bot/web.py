@@ -4,9 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
-from collections import deque
 from importlib import resources
 
 from fastapi import FastAPI, Request
@@ -22,6 +20,7 @@ from .conversation import Conversations
 from .errors import Forbidden, RateLimited, Timeout
 from .metrics import Metrics
 from .qa import QA
+from .ratelimit import RateLimiter
 from .schema import Answer
 
 log = logging.getLogger(__name__)
@@ -33,32 +32,6 @@ class AskRequest(BaseModel):
     question: str = Field(..., description="The question, in Persian or English.")
     conversation_id: str | None = Field(None, max_length=100, description="Keeps follow-ups in context.")
     lang: str | None = Field(None, pattern="^(fa|en)$", description="Answer language (default: the question's).")
-
-
-class RateLimiter:
-    """Sliding one-minute window per client key."""
-
-    def __init__(self, per_minute: int):
-        self.per_minute = per_minute
-        self._hits: dict[str, deque] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        """Record a request from `key`; False when over the limit."""
-        if self.per_minute <= 0:
-            return True
-        now = time.monotonic()
-        with self._lock:
-            q = self._hits.setdefault(key, deque())
-            while q and now - q[0] > 60:
-                q.popleft()
-            if len(q) >= self.per_minute:
-                return False
-            q.append(now)
-            if len(self._hits) > 50_000:  # forget idle clients
-                for k in [k for k, v in self._hits.items() if not v or now - v[-1] > 60]:
-                    del self._hits[k]
-            return True
 
 
 def _static(name: str) -> str:

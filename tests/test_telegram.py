@@ -1,0 +1,251 @@
+"""The Telegram bot against a local Bot API server (python-telegram-bot's base_url), real index."""
+import asyncio
+import html
+import socket
+import time
+
+import httpx
+import pytest
+from telegram import Update
+
+from bot.qa import QA
+from bot.schema import Answer, Citation
+from bot.telegram import TelegramConfigError, build_telegram_app, split_message
+
+from .conftest import HAS_SHARED, SAMPLES, SEED, build_store
+from .fake_telegram import BOT_USER, FakeBotAPI
+
+TOKEN = "123456:" + "A" * 35
+TARTUS = "بازتعریف وضعیت حضور نظامی روسیه در طرطوس"
+
+
+@pytest.fixture(scope="module")
+def tg_store(tmp_path_factory, embedder):
+    src = tmp_path_factory.mktemp("tg-src")
+    (src / "markup.txt").write_text(
+        " date 2025-03-03 The Kish ferry company <b>Payam</b> & Sons added two boats to the Bandar Lengeh route.\n\n"
+        "Tickets for the new Kish ferry boats cost 20% less than the old ones.")
+    sources = [str(SAMPLES), str(src)] + ([str(SEED)] if HAS_SHARED else [])
+    store, _ = build_store(tmp_path_factory.mktemp("tg-index"), embedder, sources)
+    return store
+
+
+@pytest.fixture
+def api():
+    srv = FakeBotAPI(TOKEN)
+    yield srv
+    srv.close()
+
+
+def make_app(store, api, **kw):
+    settings = store.settings.model_copy(update={"telegram_token": TOKEN, "telegram_api_url": api.base_url,
+                                                 "telegram_rate_per_minute": 100, **kw})
+    return build_telegram_app(settings, QA(settings, store=store))
+
+
+_ids = iter(range(1, 10**6))
+
+
+def message(text, chat_type="private", chat_id=100, user_id=7, lang="en", is_bot=False, reply_to=None):
+    msg = {"message_id": next(_ids), "date": int(time.time()), "text": text,
+           "chat": {"id": chat_id, "type": chat_type, **({"title": "G"} if chat_type != "private" else {})},
+           "from": {"id": user_id, "is_bot": is_bot, "first_name": "U", "language_code": lang}}
+    if text.startswith("/"):
+        msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    if reply_to:
+        msg["reply_to_message"] = reply_to
+    return {"update_id": next(_ids), "message": msg}
+
+
+def run(app, *updates):
+    async def go():
+        await app.initialize()
+        try:
+            for u in updates:
+                await app.process_update(Update.de_json(u, app.bot))
+        finally:
+            await app.shutdown()
+    asyncio.run(go())
+
+
+def press(app, sent_msg: dict, data: str, chat_id=100):
+    cb = {"update_id": next(_ids), "callback_query": {
+        "id": str(next(_ids)), "from": {"id": 7, "is_bot": False, "first_name": "U"}, "chat_instance": "ci",
+        "data": data, "message": {"message_id": 555, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
+                                  "from": BOT_USER, "text": sent_msg["text"]}}}
+    run(app, cb)
+
+
+@pytest.mark.skipif(not HAS_SHARED, reason="../shared is not present")
+@pytest.mark.parametrize("question", ["What is Russia seeking in Tartus?", "روسیه در طرطوس به دنبال چیست؟"])
+def test_seed_question_gets_markers_buttons_and_the_tartus_paragraph(tg_store, api, question):
+    app = make_app(tg_store, api)
+    run(app, message(question))
+    assert api.sent("sendChatAction")[0]["action"] == "typing"
+    (reply,) = api.sent()
+    assert reply["parse_mode"] == "HTML"
+    assert "[1]" in reply["text"] or "[۱]" in reply["text"]
+    buttons = [b for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons and buttons[0]["text"] in ("[1]", "[۱]")
+    for b in buttons:
+        press(app, reply, b["callback_data"])
+    quotes = [m["text"] for m in api.sent()[1:]]
+    assert any(TARTUS in q for q in quotes)
+    assert api.sent("answerCallbackQuery")
+
+
+def test_article_markup_is_escaped(tg_store, api):
+    app = make_app(tg_store, api)
+    run(app, message("Which company added boats to the Kish ferry route?"))
+    reply = api.sent()[0]
+    assert "&lt;b&gt;Payam&lt;/b&gt; &amp; Sons" in reply["text"]
+    btn = reply["reply_markup"]["inline_keyboard"][0][0]
+    press(app, reply, btn["callback_data"])
+    quote = api.sent()[-1]["text"]
+    assert "&lt;b&gt;Payam&lt;/b&gt; &amp;" in quote and "<blockquote>" in quote
+
+
+def test_long_answer_is_split_on_sentences_and_never_inside_an_entity(tg_store, api):
+    sentence = "Tickets & boats <b>cost</b> less on the Kish route this year. "
+    long_text = (sentence * 90).strip()  # > 5,000 characters, and longer still once escaped
+    assert len(long_text) > 5000
+    pieces = split_message(long_text)
+    assert len(pieces) >= 2 and all(len(html.escape(p)) <= 4096 for p in pieces)
+    assert all(p.endswith(".") for p in pieces)
+    assert "".join(p + " " for p in pieces).strip() == long_text
+    app = make_app(tg_store, api)
+    ans = Answer(question="q", language="en", answer=long_text, citations=[Citation(
+        1, "a", "T", "2025-01-01", None, "s", 1, "text")])
+
+    async def go():
+        await app.initialize()
+        update = Update.de_json(message("q"), app.bot)
+        await app.bot_data["khabar"].deliver(update, ans, None)
+        await app.shutdown()
+    asyncio.run(go())
+    sent = api.sent()
+    assert len(sent) == len(pieces)
+    assert all(len(m["text"]) <= 4096 for m in sent)
+    assert "reply_markup" in sent[-1] and "reply_markup" not in sent[0]
+
+
+def test_groups_answer_only_when_mentioned_or_replied_to(tg_store, api):
+    app = make_app(tg_store, api)
+    bot_msg = {"message_id": 9, "date": int(time.time()), "chat": {"id": -5, "type": "group", "title": "G"},
+               "from": BOT_USER, "text": "earlier answer"}
+    run(app,
+        message("Why were schools closed in Tehran?", chat_type="group", chat_id=-5),
+        message("@khabar_test_bot why were schools closed in Tehran?", chat_type="group", chat_id=-5, user_id=99,
+                is_bot=True),
+        message("@khabar_test_bot why were schools closed in Tehran?", chat_type="group", chat_id=-5))
+    assert len(api.sent()) == 1 and "air" in api.sent()[0]["text"].lower() or api.sent()[0]["reply_markup"]
+    run(app, message("and in Karaj?", chat_type="group", chat_id=-5, reply_to=bot_msg))
+    assert len(api.sent()) == 2
+
+
+def test_rate_limit_lang_start_and_sources(tg_store, api):
+    app = make_app(tg_store, api, telegram_rate_per_minute=2)
+    run(app, *[message("Why were schools closed in Tehran?") for _ in range(3)])
+    assert "slow down" in api.sent()[-1]["text"]
+    run(app, message("/lang fa"), message("/start"), message("/sources"), message("/new"))
+    texts = [m["text"] for m in api.sent()[3:]]
+    assert texts[0] == "زبان روی فارسی تنظیم شد."
+    assert texts[1].startswith("سلام")
+    assert "خبر" in texts[2] and "۷" in texts[2] or "۶" in texts[2]
+    assert texts[3] == "گفت‌وگو از نو شروع شد."
+    run(app, message("/start", lang="fa", chat_id=200))
+    assert api.sent()[-1]["text"].startswith("سلام")
+
+
+def test_follow_up_in_the_same_chat(tg_store, api):
+    app = make_app(tg_store, api)
+    run(app, message("What happened to the Caspian sturgeon?", chat_id=300),
+        message("and where were they raised?", chat_id=300))
+    reply = api.sent()[-1]
+    for b in [b for row in reply["reply_markup"]["inline_keyboard"] for b in row]:
+        press(app, reply, b["callback_data"], chat_id=300)
+    assert any("hatchery" in m["text"] for m in api.sent()[2:])
+
+
+def test_allowlist_and_bad_questions(tg_store, api):
+    app = make_app(tg_store, api, telegram_allowlist="12345")
+    run(app, message("Why were schools closed in Tehran?"))
+    assert "not allowed" in api.sent()[-1]["text"]
+    app = make_app(tg_store, api)
+    run(app, message("🙂🙂🙂"))
+    assert "no words" in api.sent()[-1]["text"]
+
+
+def test_retry_after_is_waited_out(tg_store, api):
+    app = make_app(tg_store, api)
+    api.retry_after("sendMessage", 1)
+    run(app, message("Why were schools closed in Tehran?"))
+    assert len(api.sent()) == 2 and api.sent()[-1]["reply_markup"]  # the 429'd call, then the retry
+
+
+@pytest.mark.parametrize("token", [None, "", "not-a-token", "123:short"])
+def test_missing_or_malformed_token_is_a_clear_error(tg_store, token):
+    settings = tg_store.settings.model_copy(update={"telegram_token": token})
+    with pytest.raises(TelegramConfigError) as exc:
+        build_telegram_app(settings, QA(settings, store=tg_store))
+    assert "BotFather" in exc.value.message("en")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_webhook_rejects_a_wrong_secret(tg_store, api):
+    app = make_app(tg_store, api)
+    port = _free_port()
+
+    async def go():
+        await app.initialize()
+        await app.start()
+        await app.updater.start_webhook(listen="127.0.0.1", port=port, url_path="hook",
+                                        webhook_url=f"https://bot.example/hook", secret_token="s3cret")
+        try:
+            upd = message("Why were schools closed in Tehran?")
+            async with httpx.AsyncClient() as client:
+                bad = await client.post(f"http://127.0.0.1:{port}/hook", json=upd,
+                                        headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+                missing = await client.post(f"http://127.0.0.1:{port}/hook", json=upd)
+                good = await client.post(f"http://127.0.0.1:{port}/hook", json=upd,
+                                         headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})
+            for _ in range(200):
+                if api.sent():
+                    break
+                await asyncio.sleep(0.05)
+            return bad.status_code, missing.status_code, good.status_code
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+    bad, missing, good = asyncio.run(go())
+    assert bad == 403 and missing == 403 and good == 200
+    assert len(api.sent()) == 1
+    assert api.sent("setWebhook")[0]["secret_token"] == "s3cret"
+
+
+def test_real_polling_loop_end_to_end(tg_store, api):
+    app = make_app(tg_store, api)
+    api.updates.append(message("Why were schools closed in Tehran?"))
+
+    async def go():
+        await app.initialize()
+        await app.start()
+        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            for _ in range(400):
+                if api.sent():
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+    asyncio.run(go())
+    assert api.sent() and api.sent()[0]["reply_markup"]
+    assert api.sent("deleteWebhook")  # polling first clears any webhook, as Telegram requires
