@@ -70,6 +70,7 @@ class SearchResult:
     hits: list[Hit]
     query_terms: dict[str, float] = field(default_factory=dict)
     top_dense: float = 0.0
+    dense_margin: float = 0.0  # how far the best dense match stands above the 50th (flat = off-topic)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -138,7 +139,7 @@ class HybridSearcher:
         if opts.mode in ("hybrid", "bm25"):
             t = time.perf_counter()
             if opts.transliterate:
-                for word, cands in self.store.lexical.transliterations(_name_like(query)).items():
+                for word, cands in self.store.lexical.transliterations(name_like(query)).items():
                     for c in cands:
                         weights.setdefault(c, 0.8 / len(cands) ** 0.5)
             if qvec is not None and opts.mode == "hybrid":
@@ -154,7 +155,8 @@ class HybridSearcher:
         hits = self._fuse(dense, lexical, opts)
         hits = _cap(hits, self._articles, opts.per_article, opts.k)
         timings["fuse"] = _ms(t)
-        return SearchResult(hits, weights, dense[0][1] if dense else 0.0, timings)
+        margin = dense[0][1] - dense[-1][1] if len(dense) >= 2 else 0.0
+        return SearchResult(hits, weights, dense[0][1] if dense else 0.0, margin, timings)
 
     def _expand(self, weights: dict[str, float], qvec, query: str, opts: SearchOptions) -> None:
         """Add the index words nearest to the question's vector, from the other language (and
@@ -233,7 +235,7 @@ class HybridSearcher:
         return sorted(hits.values(), key=lambda h: -h.score)
 
 
-def _name_like(query: str) -> list[str]:
+def name_like(query: str) -> list[str]:
     """Words that may be names worth transliterating: capitalized Latin words not opening the
     question (Tartus, Khaju), and every Persian word (Persian has no capitals; its Latin
     counterparts in an index are few)."""
