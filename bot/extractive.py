@@ -9,6 +9,7 @@ from index.normalizer import tokenize
 
 MAX_SENTENCES = 3
 MAX_CHARS = 700
+NEAR_TIE = 0.8  # passages scored at least this share of the best one each give a sentence
 
 FRAMES = {
     # (question language, source language) → the sentence that introduces quoted sources
@@ -31,7 +32,7 @@ def pick_sentences(passages: list[str], weights: dict[str, float], priors: list[
 
     A sentence's score is the weight of the query terms it contains (each once), damped by its
     length, times its passage's retrieval score relative to the best passage. The best sentence of
-    the top passage, and of every passage retrieval ranks nearly as high (prior ≥ 0.9), is always
+    the top passage, and of every passage retrieval ranks nearly as high (prior ≥ NEAR_TIE), is always
     kept: across languages the words rarely match, and the retrieval ranking is the better judge.
     """
     best_of: dict[int, Pick] = {}
@@ -49,7 +50,7 @@ def pick_sentences(passages: list[str], weights: dict[str, float], priors: list[
                 best_of[i] = pick
     if not cands:
         return []
-    chosen = [best_of[i] for i in sorted(best_of) if i == min(best_of) or priors[i] >= 0.9]
+    chosen = [best_of[i] for i in sorted(best_of) if i == min(best_of) or priors[i] >= NEAR_TIE]
     chosen = chosen[:MAX_SENTENCES]
     size = sum(len(c.text) for c in chosen)
     top = max(c.score for c in cands)

@@ -32,7 +32,6 @@ _WORDY = re.compile(r"[^\W_]", re.UNICODE)
 FA_DENSE, FA_DENSE_WITH_WORDS, FA_COVERAGE = 0.85, 0.80, 0.4
 EN_DENSE, EN_DENSE_WITH_WORDS, EN_COVERAGE = 0.80, 0.78, 0.5
 NAMES_DENSE = 0.75
-REFRESH_SECONDS = 5.0
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -70,7 +69,7 @@ class QA:
             if self._store is None:
                 self._store = PassageStore(self.settings, self.embedder)
                 self._searcher = HybridSearcher(self._store)
-            elif time.monotonic() - self._checked > REFRESH_SECONDS:
+            elif time.monotonic() - self._checked > self.settings.refresh_seconds:
                 self._checked = time.monotonic()
                 self._store.refresh()
             return self._store

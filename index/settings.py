@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     fetch_timeout: float = 15.0
     max_file_mb: float = 20.0
     max_passage_chars: int = 900
+    refresh_seconds: float = 5.0  # how often a server checks whether another process changed the index
 
     # --- retrieval / answers ---
     top_k: int = 5

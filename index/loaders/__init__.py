@@ -94,14 +94,18 @@ def load_file(path: Path, timeout: float = 15.0, max_bytes: int = 20_000_000) ->
         yield LoadError(source, f"cannot read ({exc.strerror or exc})")
 
 
-def load_url(url: str, timeout: float = 15.0, max_bytes: int = 20_000_000) -> Iterator[Item]:
-    """Fetch a URL and yield its article (HTML page) or its entries (RSS/Atom feed)."""
+def load_url(url: str, timeout: float = 15.0, max_bytes: int = 20_000_000,
+             feed_only: bool = False) -> Iterator[Item]:
+    """Fetch a URL and yield its article (HTML page) or its entries (RSS/Atom feed);
+    with `feed_only`, anything but a feed is an error (a feed that now serves an HTML page)."""
     try:
         got = fetch_url(url, timeout, max_bytes)
         ctype = got.content_type.lower()
         if looks_like_feed(got.data) or any(t in ctype for t in ("rss", "atom", "/xml")):
             yield from iter_feed(got.data, url, _page_fetcher(timeout, max_bytes))
             return
+        if feed_only:
+            raise LoadError(url, f"not an RSS/Atom feed (the server sent {ctype or 'something else'})")
         text, _ = decode_bytes(got.data, url)
         if "json" in ctype:
             yield from iter_json(text, url)

@@ -1,0 +1,101 @@
+"""Scheduled feed ingestion (`khabar index watch`): new, changed and removed entries, every N minutes."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .embeddings import build_embedder
+from .errors import KhabarError, LoadError
+from .ingest import IngestReport, ingest
+from .loaders import load_url
+from .models import Article
+from .settings import Settings
+from .store import PassageStore
+
+log = logging.getLogger(__name__)
+
+_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+
+
+def parse_interval(text: str) -> float:
+    """'30s', '15m', '1h', '2d' or plain seconds → seconds."""
+    m = _INTERVAL.match(text or "")
+    if not m or float(m.group(1)) <= 0:
+        raise KhabarError(en=f"Bad interval '{text}': use e.g. 30s, 15m or 1h.",
+                          fa=f"بازه «{text}» نامعتبر است؛ مثلاً 30s یا 15m یا 1h بنویسید.")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+@dataclass
+class WatchState:
+    """What the watcher remembers between cycles: each URL's article ids, and which URLs are feeds."""
+
+    ids: dict[str, set[str]] = field(default_factory=dict)
+    feeds: set[str] = field(default_factory=set)
+
+
+def watch_cycle(store: PassageStore, urls: list[str], settings: Settings,
+                state: WatchState) -> tuple[IngestReport, int]:
+    """One cycle: ingest every URL's articles; remove articles a feed dropped since the last cycle.
+
+    A URL that fails this cycle keeps its articles (an outage must not empty the index), and a URL
+    that was a feed must stay one (an HTML maintenance page is an error, not an article).
+    """
+    items: list[Article | LoadError] = []
+    current: dict[str, set[str]] = {}
+    max_bytes = int(settings.max_file_mb * 1_000_000)
+    for url in urls:
+        got = list(load_url(url, settings.fetch_timeout, max_bytes, feed_only=url in state.feeds))
+        arts = [i for i in got if isinstance(i, Article)]
+        if arts:
+            current[url] = {a.article_id for a in arts}
+            if any(a.origin.startswith(url + "#") for a in arts):  # entries of a feed
+                state.feeds.add(url)
+        else:
+            log.warning("%s gave no articles this cycle", url)
+        items.extend(got)
+    report = ingest(store, items, settings.max_passage_chars, settings.embed_batch)
+    listed_now = set().union(*current.values()) if current else set()
+    gone: set[str] = set()
+    for url, ids in current.items():
+        gone |= state.ids.get(url, set()) - listed_now
+        state.ids[url] = ids
+    present = set(store.catalog.articles())
+    doomed = sorted(a for a in gone if a in present)
+    if doomed:
+        store.begin_write()
+        for aid in doomed:
+            store.delete_ids(store.passage_ids_of(aid))
+        store.commit()
+    return report, len(doomed)
+
+
+def watch_feeds(settings: Settings, feeds: list[str], every: float, cycles: int = 0,
+                on_cycle: Callable[[str], None] | None = None, sleep=time.sleep) -> None:
+    """Run `watch_cycle` every `every` seconds (forever when cycles == 0), logging a line per cycle."""
+    store = PassageStore(settings, build_embedder(settings.embedder, settings.embed_threads), create=True)
+    state = WatchState()
+    n = 0
+    while True:
+        n += 1
+        t0 = time.monotonic()
+        try:
+            store.refresh()
+            report, removed = watch_cycle(store, feeds, settings, state)
+            line = (f"cycle {n}: added {report.added} · updated {report.updated} · unchanged {report.unchanged} · "
+                    f"duplicate {report.duplicate} · removed {removed} · failed {report.failed}"
+                    f" ({time.monotonic() - t0:.1f} s)")
+            for e in report.errors:
+                line += f"\n  failed {e}"
+        except Exception as exc:  # noqa: BLE001 - a watcher survives anything one cycle throws
+            log.exception("watch cycle %d failed", n)
+            line = f"cycle {n}: error: {exc}"
+        log.info(line)
+        if on_cycle:
+            on_cycle(line)
+        if cycles and n >= cycles:
+            return
+        sleep(max(0.0, every - (time.monotonic() - t0)))

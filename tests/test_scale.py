@@ -1,0 +1,147 @@
+"""Beyond one machine: Chroma's own server, two stateless web workers, an update seen by both;
+scheduled feed ingestion against feeds served from 127.0.0.1."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from index.watch import WatchState, parse_interval, watch_cycle, watch_feeds
+from index.store import PassageStore
+
+from .conftest import ROOT, SAMPLES, make_settings
+from .localhttp import LocalServer, article_html, rss
+
+CHROMA = Path(sys.executable).with_name("chroma")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 90.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} did not come up")
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    if not CHROMA.exists():
+        pytest.skip("the chroma server command is not installed")
+    port = free_port()
+    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def khabar(*args, env, timeout=600):
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_two_workers_share_a_chroma_server_and_both_see_updates(tmp_path, chroma_server):
+    base_env = {**os.environ, "KHABAR_CHROMA_URL": chroma_server, "KHABAR_REFRESH_SECONDS": "1",
+                "KHABAR_RATE_LIMIT_PER_MINUTE": "1000"}
+    ingest_env = {**base_env, "KHABAR_DATA_DIR": str(tmp_path / "ingester")}
+    add = khabar("index", "add", "-q", str(SAMPLES), env=ingest_env)
+    assert add.returncode == 0 and "added 6" in add.stdout, add.stdout + add.stderr
+    workers = []
+    try:
+        urls = []
+        for i in range(2):
+            port = free_port()
+            env = {**base_env, "KHABAR_DATA_DIR": str(tmp_path / f"worker{i}")}
+            workers.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], cwd=ROOT,
+                                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            urls.append(f"http://127.0.0.1:{port}")
+        for url in urls:
+            wait_http(url + "/api/health")
+            r = httpx.post(url + "/api/ask", json={"question": "Why were schools closed in Tehran?"}, timeout=60)
+            assert r.status_code == 200 and any("air quality" in c["text"] for c in r.json()["citations"])
+        news = tmp_path / "news"
+        news.mkdir()
+        (news / "mashhad-metro.md").write_text(
+            "title: Mashhad opens its third metro line\ndate: 2026-02-01\nurl: https://example.org/en/mashhad-metro\n\n"
+            "Mashhad opened the third line of its metro on Sunday, linking the shrine district to the airport.\n\n"
+            "The new line is 28 kilometres long and has 24 stations.")
+        upd = khabar("index", "add", "-q", str(news), env=ingest_env)
+        assert upd.returncode == 0 and "added 1" in upd.stdout
+        for url in urls:
+            deadline = time.time() + 60
+            while True:
+                r = httpx.post(url + "/api/ask", json={"question": "How long is the third metro line in Mashhad?"},
+                               timeout=60).json()
+                if any("28 kilometres" in c["text"] for c in r.get("contexts", [])):
+                    break
+                assert time.time() < deadline, f"{url} never saw the update: {r}"
+                time.sleep(1)
+        assert httpx.get(urls[0] + "/api/health").json()["articles"] == 7
+        metrics = httpx.get(urls[1] + "/metrics").text
+        assert "khabar_answers_total" in metrics and "khabar_index_articles 7.0" in metrics
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+            w.wait(20)
+
+
+def test_watch_feeds_new_changed_removed_and_errors(tmp_path, embedder):
+    srv = LocalServer()
+    try:
+        def page(slug, title, paras):
+            srv.set(f"/a/{slug}", article_html(title, paras))
+            return {"title": title, "link": f"{srv.url}/a/{slug}", "description": "Summary."}
+        one = page("ferry", "Kish ferry adds night trips",
+                   ["The Kish ferry will add night trips from Bandar Lengeh starting next month, the operator said."])
+        two = page("dam", "Karun dam reaches full capacity",
+                   ["The Karun 4 dam reached full capacity after weeks of heavy rain in Khuzestan province."])
+        srv.set("/feed.xml", rss([one, two]), ctype="application/rss+xml")
+        settings = make_settings(tmp_path / "data")
+        store = PassageStore(settings, embedder, create=True)
+        known = WatchState()
+        rep, removed = watch_cycle(store, [srv.url + "/feed.xml", srv.url + "/missing.xml"], settings, known)
+        assert (rep.added, removed, rep.failed) == (2, 0, 1)
+        # the next cycle: one entry changed, one removed, one new; the feed then fails for a cycle
+        page("ferry", "Kish ferry adds night trips",
+             ["The Kish ferry will add night trips from Bandar Lengeh and Bandar Abbas starting next month."])
+        three = page("tea", "Lahijan tea harvest begins",
+                     ["The first flush of the Lahijan tea harvest began on Saturday in Gilan province."])
+        srv.set("/feed.xml", rss([one, three]), ctype="application/rss+xml")
+        rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
+        assert (rep.added, rep.updated, removed) == (1, 1, 1)
+        titles = {a["title"] for a in store.catalog.articles().values()}
+        assert titles == {"Kish ferry adds night trips", "Lahijan tea harvest begins"}
+        srv.set("/feed.xml", "<html><body>maintenance</body></html>", ctype="text/html")
+        rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
+        assert removed == 0 and len(store.catalog.articles()) == 2  # an outage keeps the articles
+        lines = []
+        srv.set("/feed.xml", rss([one, three]), ctype="application/rss+xml")
+        watch_feeds(settings, [srv.url + "/feed.xml"], 0.01, cycles=2, on_cycle=lines.append,
+                    sleep=lambda s: None)
+        assert len(lines) == 2 and lines[0].startswith("cycle 1: added 0") and "unchanged 2" in lines[0]
+    finally:
+        srv.close()
+    assert parse_interval("15m") == 900 and parse_interval("30s") == 30 and parse_interval("1h") == 3600
