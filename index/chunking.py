@@ -69,20 +69,48 @@ def article_key(article_id: str) -> str:
     return hashlib.sha1(article_id.encode("utf-8")).hexdigest()[:16]
 
 
+MIN_WORDS = 15  # shorter paragraphs (list items, one-line headlines) join the ones after them
+
+
+def _groups(paragraphs: list[tuple[int, str]], max_chars: int) -> list[tuple[int, str]]:
+    """Join runs of short paragraphs (a list of headlines) into one passage numbered by its first.
+
+    A one-line paragraph embeds close to every question ("hubness") and says little alone, so
+    short paragraphs are merged forward until the passage has MIN_WORDS words or would grow past
+    half of max_chars; each line keeps its own line in the quoted text.
+    """
+    out: list[tuple[int, str]] = []
+    cur_no, cur = None, ""
+    for no, text in paragraphs:
+        if cur and (len(cur.split()) >= MIN_WORDS or len(cur) + len(text) + 1 > max_chars // 2):
+            out.append((cur_no, cur))
+            cur_no, cur = None, ""
+        if cur_no is None:
+            cur_no, cur = no, text
+        else:
+            cur = f"{cur}\n{text}"
+    if cur:
+        out.append((cur_no, cur))
+    return out
+
+
 def split_paragraphs(article: Article, max_chars: int = 900) -> list[Passage]:
-    """Cut an article into passages: one per paragraph, long paragraphs split on sentences."""
+    """Cut an article into passages: one per paragraph, long paragraphs split on sentences,
+    runs of very short paragraphs joined."""
     aid = article.article_id
     key = article_key(aid)
     lang = article.lang or detect_language(" ".join(article.paragraphs[:3]) or article.title)
     passages: list[Passage] = []
+    numbered: list[tuple[int, str]] = []
     number = 0
     for raw in article.paragraphs:
         para = raw.strip()
         if not para:
             continue
         number += 1  # numbered as the reader sees them: every non-empty paragraph counts
-        if is_boilerplate(para):
-            continue
+        if not is_boilerplate(para):
+            numbered.append((number, para))
+    for number, para in _groups(numbered, max_chars):
         spans = [(0, len(para))] if len(para) <= max_chars else _pack(para, max_chars)
         for part, (s, e) in enumerate(spans):
             passages.append(Passage(

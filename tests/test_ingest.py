@@ -130,9 +130,12 @@ def _synthetic_corpus(directory: Path, n: int) -> None:
     directory.mkdir()
     for i in range(n):
         (directory / f"a{i:04d}.txt").write_text(
-            f" date 2025-01-{1 + i % 28:02d} Article number {i} reports on harbour {i} and its ferries.\n\n"
-            f"The second paragraph of article {i} gives the timetable for route {i * 7}.\n\n"
-            f"A third paragraph of article {i} quotes the harbour master about winter storms {i % 13}.")
+            f" date 2025-01-{1 + i % 28:02d} Article number {i} reports on harbour {i} and its ferries, which "
+            f"carry passengers and cars between the islands every morning and evening.\n\n"
+            f"The second paragraph of article {i} gives the timetable for route {i * 7}, with departures "
+            f"every two hours from six in the morning until late at night.\n\n"
+            f"A third paragraph of article {i} quotes the harbour master about winter storms {i % 13} and "
+            f"the delays they caused to the ferry service last year.")
 
 
 def test_sigkill_mid_ingest_leaves_an_index_that_opens_and_completes(tmp_path, embedder):

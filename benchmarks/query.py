@@ -1,0 +1,57 @@
+"""Query latency: answer() in extractive mode over an index, next to the bare dense search.
+
+Usage: python benchmarks/query.py --data-dir DIR [--repeats 3] [--n 300]
+Targets on this 2-core machine: p50 ≤ 50 ms, p95 ≤ 150 ms for answer(), in-process and warm.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+from _common import ROOT, SHARED, percentile, summary
+
+from bot.evaluation import load_eval_set
+from bot.qa import QA
+from index.settings import Settings
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--n", type=int, default=300)
+    args = ap.parse_args()
+    ev = SHARED / "eval"
+    questions = [i.question for i in load_eval_set(ev / "seed_dev.jsonl")]
+    questions += [i.question for i in load_eval_set(ROOT / "benchmarks" / "xling_dev.jsonl", ev / "fars_titles_dev.jsonl")]
+    questions += [i.question for i in load_eval_set(ev / "fars_titles_dev.jsonl")][: args.n]
+    qa = QA(Settings(data_dir=args.data_dir))
+    store = qa.store()
+    for q in questions[:10]:  # warm caches, model and Chroma
+        qa.answer(q)
+    answer_ms: list[float] = []
+    dense_ms: list[float] = []
+    for q in questions:
+        a_runs, d_runs = [], []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            store.dense_search(store.embedder.encode_query(q), 50)
+            d_runs.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            qa.answer(q)
+            a_runs.append((time.perf_counter() - t) * 1000)
+        answer_ms.append(statistics.median(a_runs))
+        dense_ms.append(statistics.median(d_runs))
+    print("answer():     " + summary(answer_ms))
+    print("dense search: " + summary(dense_ms))
+    print(json.dumps({
+        "questions": len(questions), "passages": len(store.catalog.ids),
+        "answer_p50_ms": round(statistics.median(answer_ms), 1), "answer_p95_ms": round(percentile(answer_ms, 95), 1),
+        "dense_p50_ms": round(statistics.median(dense_ms), 1), "dense_p95_ms": round(percentile(dense_ms, 95), 1),
+        "answer_over_dense_p50": round(statistics.median(answer_ms) / statistics.median(dense_ms), 2)}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
