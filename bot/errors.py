@@ -31,9 +31,6 @@ class QuestionTooLong(BadQuestion):
             en=f"The question is too long ({length} characters; the limit is {limit}). Please shorten it.",
         )
 
-    def message(self, lang: str = "en") -> str:
-        return self.fa if lang == "fa" else self.en
-
 
 class NoWords(BadQuestion):
     """A question with no letters or digits (emoji-only, control characters, binary)."""
@@ -53,9 +50,6 @@ class BadDate(BadQuestion):
             fa=f"تاریخ «{value}» نامعتبر است؛ از قالب ۱۴۰۴-۱۱-۰۸ یا 2026-01-28 استفاده کنید.",
             en=f"'{value}' is not a date; use YYYY-MM-DD (Gregorian) or 1404-11-08 (Jalali).",
         )
-
-    def message(self, lang: str = "en") -> str:
-        return self.fa if lang == "fa" else self.en
 
 
 class RateLimited(KhabarError):

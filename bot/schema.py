@@ -19,18 +19,10 @@ class Citation:
 
 
 @dataclass
-class Context:
-    """A retrieved passage with its score (cited or not)."""
+class Context(Citation):
+    """A retrieved passage with its score; `n` is its citation number, None when not cited."""
 
-    n: int | None
-    article_id: str
-    title: str
-    date: str | None
-    url: str | None
-    source: str
-    paragraph: int
-    text: str
-    score: float
+    score: float = 0.0
 
 
 @dataclass

@@ -64,9 +64,6 @@ class EmbedderMismatch(KhabarError):
                 f"KHABAR_EMBEDDER={built_with} را تنظیم کنید یا «khabar index rebuild» را اجرا کنید."),
         )
 
-    def message(self, lang: str = "en") -> str:
-        return self.fa if lang == "fa" else self.en
-
 
 class EmbedderUnavailable(KhabarError):
     """The configured embedder cannot be loaded (missing package or model path)."""

@@ -6,6 +6,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from .localhttp import send_json
+
 
 class FakeOpenAI:
     """POST /v1/chat/completions answers with `reply(messages)` (a str), recording every request."""
@@ -34,17 +36,12 @@ class FakeOpenAI:
                     pass
 
             def _json(self, body, text):
-                payload = json.dumps({
+                send_json(self, 200, {
                     "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", "fake"),
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                                  "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
 
             def _stream(self, body, text):
                 self.send_response(200)

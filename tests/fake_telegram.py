@@ -7,6 +7,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
+from .localhttp import send_json
+
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Khabar", "username": "khabar_test_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 
@@ -33,7 +35,7 @@ class FakeBotAPI:
             def _handle(self):
                 prefix = f"/bot{outer.token}/"
                 if not self.path.startswith(prefix):
-                    self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                    send_json(self, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
                     return
                 method = self.path[len(prefix):].split("?")[0]
                 raw = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -49,15 +51,7 @@ class FakeBotAPI:
                             except ValueError:
                                 pass
                 status, body = outer.respond(method, params)
-                self._reply(status, body)
-
-            def _reply(self, status, body):
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body)
 
             def log_message(self, *args):
                 pass

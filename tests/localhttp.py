@@ -1,9 +1,20 @@
 """A tiny threaded HTTP server on 127.0.0.1 serving scripted routes (pages, feeds, slow replies)."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
+    """Write a JSON response from a request handler."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 class Routes(dict):

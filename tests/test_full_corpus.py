@@ -1,0 +1,90 @@
+"""The whole ../shared corpus: ingest report, dev-set targets, and `khabar index add` re-runs.
+
+The full index (seed + 1,500 Fars articles) is built once per run by the `full_store` fixture.
+"""
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bot.evaluation import evaluate, is_hit, load_eval_set
+from bot.qa import QA
+from bot.retrieval import HybridSearcher, SearchOptions
+
+from .conftest import EVAL, ROOT, SHARED, needs_shared
+
+pytestmark = [needs_shared, pytest.mark.slow]
+TARTUS = "بازتعریف وضعیت حضور نظامی روسیه در طرطوس"
+
+
+def modes(searcher, items, k=5):
+    return {m: evaluate(searcher, items, SearchOptions(k=k, mode=m))["all"] for m in ("dense", "bm25", "hybrid")}
+
+
+def test_first_ingest_reports_duplicates_and_failures(full_store):
+    rep = full_store.first_report
+    assert rep.duplicate == 10  # 9 duplicated Fars links + 1 article republished under a second link
+    assert sum("duplicate of" in d for d in rep.duplicates) == 10
+    assert rep.failed == 1 and "no paragraphs" in rep.errors[0]
+    assert rep.added == 1490 and len(full_store.catalog.articles()) == 1490
+
+
+def test_seed_dev_questions_hit_at_3(full_store):
+    searcher = HybridSearcher(full_store)
+    cat = full_store.catalog
+    ranks = {}
+    for item in load_eval_set(EVAL / "seed_dev.jsonl"):
+        hits = searcher.search(item.question, SearchOptions(k=3)).hits
+        ranks[item.id] = next((r for r, h in enumerate(hits) if is_hit(item, cat.metas[h.pos], cat.texts[h.pos])), None)
+    missing = [k for k, r in ranks.items() if r is None]
+    # seed-dev-3 ("Which airport is Russia withdrawing its forces from?") is the one English
+    # paraphrase the bundled small model does not bring into the top 3 over 1,500 Fars articles
+    assert set(missing) <= {"seed-dev-3"}, ranks
+
+
+def test_fars_titles_targets_and_hybrid_beats_both(full_store):
+    res = modes(HybridSearcher(full_store), load_eval_set(EVAL / "fars_titles_dev.jsonl"))
+    assert res["hybrid"]["hit@5"] >= 0.97
+    assert res["hybrid"]["hit@5"] >= res["dense"]["hit@5"] and res["hybrid"]["hit@5"] > res["bm25"]["hit@5"]
+
+
+def test_persianqa_targets_and_hybrid_beats_both(pqa_store):
+    res = modes(HybridSearcher(pqa_store), load_eval_set(EVAL / "persianqa_dev.jsonl"))
+    assert res["hybrid"]["hit@5"] >= 0.99
+    assert res["hybrid"]["hit@5"] >= res["dense"]["hit@5"] and res["hybrid"]["hit@5"] >= res["bm25"]["hit@5"]
+    assert res["hybrid"]["mrr"] > max(res["dense"]["mrr"], res["bm25"]["mrr"])
+
+
+@pytest.mark.parametrize("question", ["روسیه در طرطوس به دنبال چیست؟", "What is Russia seeking in Tartus?"])
+def test_seed_questions_over_the_full_index(full_store, question):
+    ans = QA(full_store.settings, store=full_store).answer(question)
+    assert not ans.refused
+    assert any(TARTUS in c.text for c in ans.contexts[:3])
+
+
+def test_cli_eval_prints_all_three_retrievers(full_store):
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "--data-dir", str(full_store.settings.data_dir), "eval",
+                          "--json", "--limit", "40", str(EVAL / "seed_dev.jsonl"), str(EVAL / "fars_titles_dev.jsonl")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    data = json.loads(out.stdout)
+    assert set(data["seed_dev.jsonl"]) == {"dense", "bm25", "hybrid"}
+    assert {"hit@1", "hit@5", "mrr"} <= set(data["fars_titles_dev.jsonl"]["hybrid"]["all"])
+
+
+def test_cli_add_all_corpora_then_rerun_adds_nothing(full_store):
+    """Last on purpose: it adds PersianQA to the shared full index."""
+    cmd = [sys.executable, "-m", "bot.cli", "--data-dir", str(full_store.settings.data_dir), "index", "add",
+           str(SHARED / "corpora")]
+    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stderr
+    assert "added 93" in first.stdout and "unchanged 1490" in first.stdout and "duplicate 10" in first.stdout
+    assert first.stdout.count("duplicate of") == 10
+    t = time.perf_counter()
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "added 0 · updated 0 · unchanged 1583" in again.stdout, again.stdout
+    assert time.perf_counter() - t < 60
+    stats = json.loads(subprocess.run(cmd[:4] + ["index", "stats", "--json"], cwd=ROOT, capture_output=True,
+                                      text=True, timeout=120).stdout)
+    assert stats["articles"] == 1583 and stats["languages"]["fa"] == 1583 and stats["date_range"][0] < "2004"
