@@ -52,6 +52,14 @@ class BadDate(BadQuestion):
         )
 
 
+class BadRequest(BadQuestion):
+    """A request body that is not {question, conversation_id?, lang?}."""
+
+    code = "bad_request"
+    fa = "درخواست نامعتبر است؛ بدنه باید {question, conversation_id?, lang?} باشد."
+    en = "Invalid request: the body must be {question, conversation_id?, lang?}."
+
+
 class RateLimited(KhabarError):
     """Too many questions from one client."""
 

@@ -8,6 +8,7 @@ import time
 from importlib import resources
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
@@ -17,7 +18,7 @@ from index.language import detect_language
 from index.settings import Settings
 
 from .conversation import Conversations
-from .errors import Forbidden, RateLimited, Timeout
+from .errors import BadRequest, Forbidden, RateLimited, Timeout
 from .metrics import Metrics
 from .qa import QA
 from .ratelimit import RateLimiter
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 class AskRequest(BaseModel):
     """Body of POST /api/ask."""
 
-    question: str = Field(..., description="The question, in Persian or English.")
+    question: str = Field(..., max_length=50_000, description="The question, in Persian or English.")
     conversation_id: str | None = Field(None, max_length=100, description="Keeps follow-ups in context.")
     lang: str | None = Field(None, pattern="^(fa|en)$", description="Answer language (default: the question's).")
 
@@ -71,6 +72,13 @@ def create_app(settings: Settings, qa: QA) -> FastAPI:
         if body and body.question and body.question.strip():
             return detect_language(body.question)
         return "fa" if request.headers.get("accept-language", "").startswith("fa") else "en"
+
+    @app.exception_handler(RequestValidationError)
+    async def on_bad_request(request: Request, exc: RequestValidationError):
+        lang = "fa" if request.headers.get("accept-language", "").startswith("fa") else "en"
+        err = BadRequest(exc.errors()[0].get("msg", "") if exc.errors() else "")
+        metrics.error(err.code)
+        return JSONResponse({"error": err.code, "message": err.message(lang)}, status_code=err.status)
 
     @app.exception_handler(KhabarError)
     async def on_khabar_error(request: Request, exc: KhabarError):

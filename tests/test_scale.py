@@ -145,3 +145,17 @@ def test_watch_feeds_new_changed_removed_and_errors(tmp_path, embedder):
     finally:
         srv.close()
     assert parse_interval("15m") == 900 and parse_interval("30s") == 30 and parse_interval("1h") == 3600
+
+
+def test_json_logs(tmp_path, capsys):
+    import json as _json
+    import logging
+
+    from bot.logs import setup_logging
+
+    setup_logging(make_settings(tmp_path, log_json=True), console=True)
+    logging.getLogger("khabar.test").warning("served %d answers", 3)
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    rec = _json.loads(line)
+    assert rec["level"] == "WARNING" and rec["msg"] == "served 3 answers" and rec["logger"] == "khabar.test"
+    logging.getLogger().handlers.clear()

@@ -62,9 +62,11 @@ def test_persian_error_message(client):
     assert r.status_code == 422 and "پرسش" in r.json()["message"]
 
 
-def test_bad_json_body_is_a_422(client):
-    r = client.post("/api/ask", content=b"{not json", headers={"content-type": "application/json"})
-    assert r.status_code == 422
+@pytest.mark.parametrize("body", [b"{not json", b'{"q": 1}', b'{"question": "hi", "lang": "de"}',
+                                  b'{"question": "' + b"a" * 60_000 + b'"}'])
+def test_bad_request_bodies_are_json_errors(client, body):
+    r = client.post("/api/ask", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"] == "bad_request" and r.json()["message"]
 
 
 def test_health_docs_widget_and_demo(client):
