@@ -145,7 +145,7 @@
         var open = chip.getAttribute("aria-expanded") === "true";
         if (open) { if (detail) detail.remove(); detail = null; chip.setAttribute("aria-expanded", "false"); return; }
         detail = el("div", { "class": "src", "data-n": String(c.n), role: "note" });
-        var metaParts = [c.title, fmtDate(c.date, lang), t.para + " " + num(c.paragraph, lang)].filter(Boolean);
+        var metaParts = [c.title, fmtDate(c.date, lang), (T[lang] || t).para + " " + num(c.paragraph, lang)].filter(Boolean);
         detail.appendChild(el("div", { "class": "meta", dir: "auto" }, metaParts.join(" · ")));
         detail.appendChild(el("div", { "class": "quote", dir: "auto" }, c.text));
         var href = safeUrl(c.url);
