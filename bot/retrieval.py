@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -45,10 +45,14 @@ class SearchOptions:
     short_penalty: float = 0.03
     short_words: int = 20
     dense_pool: int = 200  # dense candidates fetched before the penalty re-orders them
+    complete_dense: bool = True  # score keyword-only candidates densely too, so fusion sees both signals
     primary: str | None = None  # a follow-up's own words; words carried over from history weigh less
     carried_weight: float = 0.4
     dense_weight: float = 1.0
     lexical_weight: float = 0.5
+    # English questions over mostly Persian news: the dense match across languages is weaker, and
+    # the keyword side (transliterated names, vocabulary expansion) carries more of the evidence
+    lexical_weight_en: float = 1.0
 
 
 @dataclass
@@ -127,9 +131,7 @@ class HybridSearcher:
             pool = self.store.dense_search(qvec, max(opts.depth, opts.dense_pool if opts.short_penalty else 0),
                                            where)
             if opts.short_penalty:
-                lengths = self._lengths
-                pool = sorted(((p, s - opts.short_penalty * max(0, opts.short_words - lengths[p]) / opts.short_words)
-                               for p, s in pool), key=lambda x: -x[1])
+                pool = sorted(((p, self._penalized(s, p, opts)) for p, s in pool), key=lambda x: -x[1])
             dense = [(p, s) for p, s in pool if mask[p]][: opts.depth]
             timings["dense"] = _ms(t)
 
@@ -151,8 +153,17 @@ class HybridSearcher:
             lexical = _top(scores, opts.depth)
             timings["bm25"] = _ms(t)
 
+        extra: dict[int, float] = {}
+        if opts.complete_dense and qvec is not None and lexical and opts.mode == "hybrid":
+            t = time.perf_counter()
+            have = {p for p, _ in dense}
+            missing = [p for p, _ in lexical if p not in have]
+            extra = {p: self._penalized(s, p, opts) for p, s in self.store.similarities(qvec, missing).items()}
+            timings["dense_complete"] = _ms(t)
+        if opts.lexical_weight_en != opts.lexical_weight and detect_language(query) == "en":
+            opts = replace(opts, lexical_weight=opts.lexical_weight_en)
         t = time.perf_counter()
-        hits = self._fuse(dense, lexical, opts)
+        hits = self._fuse(dense, lexical, opts, extra)
         hits = _cap(hits, self._articles, opts.per_article, opts.k)
         timings["fuse"] = _ms(t)
         margin = dense[0][1] - dense[-1][1] if len(dense) >= 2 else 0.0
@@ -208,19 +219,28 @@ class HybridSearcher:
             out[t] = scale * s / top
         return out
 
-    def _fuse(self, dense, lexical, opts: SearchOptions) -> list[Hit]:
+    def _penalized(self, sim: float, pos: int, opts: SearchOptions) -> float:
+        short = max(0, opts.short_words - int(self._lengths[pos])) / opts.short_words
+        return sim - opts.short_penalty * short
+
+    def _fuse(self, dense, lexical, opts: SearchOptions, extra: dict[int, float] | None = None) -> list[Hit]:
         hits: dict[int, Hit] = {}
         for rank, (p, s) in enumerate(dense):
             hits[p] = Hit(p, 0.0, dense=s, dense_rank=rank)
         for rank, (p, s) in enumerate(lexical):
             h = hits.setdefault(p, Hit(p, 0.0))
             h.lexical, h.lexical_rank = s, rank
+        extra = extra or {}
+        for p, s in extra.items():
+            hits[p].dense = s
         if opts.fusion == "weighted":
-            dmax = max((s for _, s in dense), default=1.0) or 1.0
+            scored = [s for _, s in dense] + list(extra.values())
+            dmax = max(scored, default=1.0)
             dmin = min((s for _, s in dense), default=0.0)
             lmax = max((s for _, s in lexical), default=1.0) or 1.0
             for h in hits.values():
-                d = (h.dense - dmin) / (dmax - dmin) if h.dense_rank is not None and dmax > dmin else 0.0
+                has = h.dense_rank is not None or h.pos in extra
+                d = max(0.0, (h.dense - dmin) / (dmax - dmin)) if has and dmax > dmin else 0.0
                 h.score = opts.dense_weight * d + opts.lexical_weight * h.lexical / lmax
         else:
             for h in hits.values():

@@ -294,6 +294,16 @@ class PassageStore:
                 out.append((pos, 1.0 - float(dist)))
         return out
 
+    def similarities(self, vector: np.ndarray, positions: list[int]) -> dict[int, float]:
+        """Cosine similarity of `vector` to the given catalog passages (vectors read from Chroma)."""
+        if not positions:
+            return {}
+        ids = [self.catalog.ids[p] for p in positions]
+        got = self.collection.get(ids=ids, include=["embeddings"])
+        vecs = np.asarray(got["embeddings"], dtype=np.float32)
+        sims = vecs @ np.asarray(vector, dtype=np.float32)
+        return {self.catalog.pos[i]: float(s) for i, s in zip(got["ids"], sims)}
+
     def disk_bytes(self) -> int:
         """Bytes used by the data dir (embedded mode)."""
         return sum(f.stat().st_size for f in self.data_dir.rglob("*") if f.is_file()) \
