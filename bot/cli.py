@@ -118,21 +118,26 @@ def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="D
     """hit@1, hit@k and MRR per language: dense-only, BM25-only and hybrid side by side."""
     from rich.table import Table
 
-    from .evaluation import evaluate, load_eval_set
+    from .evaluation import evaluate, evaluate_answers, load_eval_set
     from .retrieval import HybridSearcher, SearchOptions
 
     settings: Settings = ctx.obj["settings"]
-    searcher = HybridSearcher(open_store(settings))
+    store = open_store(settings)
+    searcher = HybridSearcher(store)
+    qa = build_qa(settings) if settings.llm != "none" else None
     report = {}
     for f in files:
         items = load_eval_set(f)
         items = items[:limit] if limit else items
         report[f.name] = {mode: evaluate(searcher, items, SearchOptions(k=k, mode=mode))
                           for mode in ("dense", "bm25", "hybrid")}
+        if qa is not None:
+            report[f.name]["llm"] = evaluate_answers(qa, items)
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
     for name, modes in report.items():
+        llm = modes.pop("llm", None)
         table = Table(title=name)
         table.add_column("language")
         for mode in modes:
@@ -145,6 +150,9 @@ def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="D
                 row += [f"{m['hit@1']:.3f}", f"{m[f'hit@{k}']:.3f}", f"{m['mrr']:.3f}"]
             table.add_row(*row)
         out.print(table)
+        if llm:
+            out.print(f"LLM answers: citation precision {llm['citation_precision']}, answer language accuracy "
+                      f"{llm['language_accuracy']}, extractive fallbacks {llm['extractive_fallbacks']}/{llm['n']}")
 
 
 @app.command()

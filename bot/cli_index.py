@@ -23,11 +23,12 @@ err = Console(stderr=True)
 
 
 class RateColumn(ProgressColumn):
-    """Passages per second."""
+    """Items per second, in the task's unit (passages, words)."""
 
     def render(self, task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(f"{speed:5.1f} passages/s" if speed else "   ?  passages/s", style="cyan")
+        unit = task.fields.get("unit", "items")
+        return Text(f"{speed:6.1f} {unit}/s" if speed else f"     ? {unit}/s", style="cyan")
 
 
 class BarProgress:
@@ -38,7 +39,8 @@ class BarProgress:
         self.task = None
 
     def start(self, total: int, label: str) -> None:
-        self.task = self.progress.add_task(label, total=total)
+        unit = {"embedding": "passages", "re-embedding": "passages", "vocabulary": "words"}.get(label, "items")
+        self.task = self.progress.add_task(label, total=total, unit=unit)
 
     def advance(self, n: int) -> None:
         self.progress.advance(self.task, n)

@@ -105,3 +105,23 @@ def _metrics(ranks: list[int | None], k: int) -> dict:
         f"hit@{k}": round(sum(r is not None and r < k for r in ranks) / n, 4),
         "mrr": round(sum(1.0 / (r + 1) for r in ranks if r is not None) / n, 4),
     }
+
+
+def evaluate_answers(qa, items: list[EvalItem]) -> dict:
+    """With an LLM configured: citation precision (cited sentences that survived the support check)
+    and answer-language accuracy, plus how often the extractive fallback was used."""
+    from index.language import detect_language
+
+    from .citations import split_claims, strip_markers
+
+    kept = dropped = right_lang = fallbacks = 0
+    for item in items:
+        ans = qa.answer(item.question)
+        kept += sum(1 for c in split_claims(ans.answer) if c.sources)
+        dropped += ans.dropped_sentences
+        plain = strip_markers(ans.answer.split("\n")[-1])
+        right_lang += detect_language(plain, default=ans.language) == item.lang or ans.refused
+        fallbacks += ans.mode != "llm"
+    n = len(items) or 1
+    return {"n": len(items), "citation_precision": round(kept / (kept + dropped), 4) if kept + dropped else None,
+            "language_accuracy": round(right_lang / n, 4), "extractive_fallbacks": fallbacks}

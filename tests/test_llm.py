@@ -192,3 +192,18 @@ def test_cli_ask_with_llm_and_fallback(llm_store, server, tmp_path):
                            "--llm", "openai", "--llm-base-url", "http://127.0.0.1:9/v1",
                            "Why were schools closed in Tehran?"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert text.returncode == 0 and "could not be reached" in text.stdout.replace("\n", " ")
+
+
+def test_eval_reports_citation_precision_and_language(llm_store, server, tmp_path):
+    server.reply = lambda m: (f"The answer is in the sources [{source_number(m, 'air quality')}]. "
+                              f"Schools in Tehran closed because the air quality index rose above 160 "
+                              f"[{source_number(m, 'air quality')}].")
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(json.dumps({"id": "1", "lang": "en", "question": "Why were schools closed in Tehran?",
+                               "gold_source": "https://example.org/en/news/tehran-air-quality"}) + "\n")
+    env = {**__import__("os").environ, "KHABAR_LLM": "openai", "KHABAR_LLM_BASE_URL": server.base_url,
+           "KHABAR_LLM_MODEL": "fake"}
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "--data-dir", str(llm_store.settings.data_dir), "eval",
+                          "--json", str(dev)], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    llm = json.loads(out.stdout)["dev.jsonl"]["llm"]
+    assert llm["citation_precision"] == 0.5 and llm["language_accuracy"] == 1.0 and llm["extractive_fallbacks"] == 0
