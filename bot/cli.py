@@ -187,7 +187,7 @@ def main() -> None:
     except KhabarError as exc:
         lang = getattr(exc, "lang", "en")
         log.info("user error: %s", exc, exc_info=True)
-        err.print(f"[red]error:[/] {escape(exc.message(lang))}", highlight=False)
+        err.print(f"[red]error:[/] {escape(exc.message(lang))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -6,6 +6,7 @@ from contextlib import nullcontext
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn,
                            TextColumn, TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
@@ -77,17 +78,19 @@ def run_ingest(settings: Settings, sources: list[str], console: Console, quiet: 
 
 def print_report(report: IngestReport, console: Console) -> None:
     """The ingest summary: counts per outcome, then each problem with its file (and line)."""
+    # soft_wrap: one line per problem, whole, so it can be grepped and copied
     for note in report.notes:
-        console.print(f"[yellow]note[/] {note.replace('note: ', '')}", markup=True, highlight=False)
+        console.print(f"[yellow]note[/] {escape(note.replace('note: ', ''))}", highlight=False, soft_wrap=True)
     for e in report.errors:
-        console.print(f"[red]failed[/] {e}", highlight=False)
+        console.print(f"[red]failed[/] {escape(e)}", highlight=False, soft_wrap=True)
     for d in report.duplicates:
-        console.print(f"[magenta]duplicate[/] {d}", highlight=False)
+        console.print(f"[magenta]duplicate[/] {escape(d)}", highlight=False, soft_wrap=True)
     rate = report.passages / report.embed_seconds if report.embed_seconds else 0
     console.print(
         f"[bold]added {report.added} · updated {report.updated} · unchanged {report.unchanged} · "
         f"duplicate {report.duplicate} · failed {report.failed}[/] — {report.passages} passages embedded"
-        f" in {report.seconds:.1f} s" + (f" ({rate:.1f} passages/s)" if rate else ""), highlight=False)
+        f" in {report.seconds:.1f} s" + (f" ({rate:.1f} passages/s)" if rate else ""), highlight=False,
+        soft_wrap=True)
 
 
 @index_app.command("add")
