@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from .localhttp import send_json
+from .localhttp import LoopbackServer, send_json
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     """POST /v1/chat/completions answers with `reply(messages)` (a str), recording every request."""
 
     def __init__(self, reply=None, delay: float = 0.0):
@@ -69,17 +68,11 @@ class FakeOpenAI:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        super().__init__(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return f"http://127.0.0.1:{self.port}/v1"
 
 
 def last_user(messages: list[dict]) -> str:

@@ -4,16 +4,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl
 
-from .localhttp import send_json
+from .localhttp import LoopbackServer, send_json
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Khabar", "username": "khabar_test_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 
 
-class FakeBotAPI:
+class FakeBotAPI(LoopbackServer):
     """Serve /bot<TOKEN>/<method>; queue updates for getUpdates; script failures per method."""
 
     def __init__(self, token: str):
@@ -56,17 +56,11 @@ class FakeBotAPI:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        super().__init__(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/bot"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return f"http://127.0.0.1:{self.port}/bot"
 
     def sent(self, method: str = "sendMessage") -> list[dict]:
         return [p for m, p in self.calls if m == method]

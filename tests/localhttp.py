@@ -17,11 +17,29 @@ def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
     handler.wfile.write(data)
 
 
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 (a free port) running `handler` until closed."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 class Routes(dict):
     """path → (status, content_type, body bytes, delay seconds)."""
 
 
-class LocalServer:
+class LocalServer(LoopbackServer):
     """Serve `routes` until closed; routes may be changed while running."""
 
     def __init__(self, routes: dict | None = None):
@@ -47,22 +65,15 @@ class LocalServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def set(self, path: str, body: str | bytes, ctype: str = "text/html; charset=utf-8", status: int = 200,
             delay: float = 0):
         self.routes[path] = (status, ctype, body.encode() if isinstance(body, str) else body, delay)
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def article_html(title: str, paragraphs: list[str], date: str = "2025-05-01") -> str:
