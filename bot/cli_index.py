@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import nullcontext
 
 import typer
@@ -111,7 +112,7 @@ def list_articles(ctx: typer.Context, limit: int = typer.Option(50, help="How ma
     arts = sorted(store.catalog.articles().values(), key=lambda a: a.get("date") or "", reverse=True)
     shown = arts if limit == 0 else arts[:limit]
     if as_json:
-        out.print_json(json.dumps(shown, ensure_ascii=False))
+        sys.stdout.write(json.dumps(shown, ensure_ascii=False, indent=2) + "\n")
         return
     table = Table("date", "lang", "paras", "title", "id / url", show_lines=False)
     for a in shown:
@@ -142,7 +143,7 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
     """Show what is indexed: articles, passages, languages, date range, embedder, disk size."""
     s = index_stats(open_store(settings_of(ctx)))
     if as_json:
-        out.print_json(json.dumps(s, ensure_ascii=False))
+        sys.stdout.write(json.dumps(s, ensure_ascii=False, indent=2) + "\n")
         return
     table = Table(show_header=False)
     table.add_row("articles", str(s["articles"]))

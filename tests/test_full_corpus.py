@@ -83,6 +83,6 @@ def test_cli_add_all_corpora_then_rerun_adds_nothing(full_store):
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "added 0 · updated 0 · unchanged 1583" in again.stdout, again.stdout
     assert time.perf_counter() - t < 60
-    stats = json.loads(subprocess.run(cmd[:4] + ["index", "stats", "--json"], cwd=ROOT, capture_output=True,
+    stats = json.loads(subprocess.run(cmd[:5] + ["index", "stats", "--json"], cwd=ROOT, capture_output=True,
                                       text=True, timeout=120).stdout)
     assert stats["articles"] == 1583 and stats["languages"]["fa"] == 1583 and stats["date_range"][0] < "2004"
