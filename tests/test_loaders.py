@@ -158,6 +158,7 @@ def test_dates():
     assert parse_date("nonsense") is None
     assert date_from_url("https://www.farsnews.ir/news/13950404000869/x") == "2016-06-24"
     assert date_from_url("https://example.org/2024/05/01/story") == "2024-05-01"
+    assert date_from_url("https://www.farsnews.ir/news/6010060837") is None  # not a date-based id
 
 
 paragraph = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=80)

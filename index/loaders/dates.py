@@ -60,6 +60,8 @@ def date_from_url(url: str | None) -> str | None:
             y, mo, d = 1300 + int(digits[:2]), int(digits[2:4]), int(digits[4:6])
         else:
             y, mo, d = int(digits[:4]), int(digits[4:6]), int(digits[6:8])
+        if not 1380 <= y <= 1420:  # Fars News began in 1382; other ids are not dates
+            return None
         g = to_gregorian(y, mo, d)
         return g.isoformat() if g else None
     return None
