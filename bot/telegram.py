@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import itertools
 import logging
 import re
 import time
@@ -130,6 +131,8 @@ class KhabarBot:
         self.limiter = RateLimiter(settings.telegram_rate_per_minute)
         self.allow = {x.strip() for x in settings.telegram_allowlist.split(",") if x.strip()}
         self.answers: OrderedDict[str, Answer] = OrderedDict()  # for the source buttons
+        self._keys = itertools.count(1)
+        self._started = int(time.time()) % 0xFFFFFF
         self.langs: dict[int, str] = {}
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -171,7 +174,8 @@ class KhabarBot:
 
     def remember(self, ans: Answer) -> str:
         """Keep an answer for its source buttons; returns its key (bounded memory)."""
-        key = f"{int(time.time() * 1000) % 10**10:x}{len(self.answers) % 1000:x}"
+        # a process-unique counter, prefixed with the start time so restarts do not reuse keys
+        key = f"{self._started:x}{next(self._keys):x}"
         self.answers[key] = ans
         while len(self.answers) > 2000:
             self.answers.popitem(last=False)
