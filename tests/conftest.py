@@ -6,6 +6,11 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests explore the same examples on every run: CI must not pass or fail by chance.
+hypothesis_settings.register_profile("khabar", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.load_profile("khabar")
 
 # Set before any model library loads: OpenMP threads must not spin on shared cores, and no hub.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")

@@ -1,8 +1,9 @@
 """Loaders: every format, and every kind of bad input reported with its file (and line)."""
 import json
+import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from index.errors import LoadError
@@ -167,10 +168,13 @@ paragraph = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), m
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(paragraph.filter(lambda s: s.strip() and "\n" not in s), min_size=1, max_size=6))
 def test_text_loader_keeps_every_paragraph(paras):
+    # lines that the format reads as metadata (a # heading, `key: value`, --- front matter, the
+    # seed's " date …" prefix) are not body text
+    assume(not any(re.match(r"^\s*(#|---|date\s|(title|date|url|source|lang)\s*:)", p, re.I) for p in paras))
     text = "\n\n".join(paras)
     art = parse_text_article(text, "x.txt")
     assert len(art.paragraphs) <= len(paras)
-    joined = "".join(art.paragraphs).replace(" ", "")
+    joined = (art.title + "".join(art.paragraphs)).replace(" ", "")
     assert all(ch in joined or ch.isspace() or ch in "*_`#>-+[]()!" for ch in "".join(paras))
 
 
