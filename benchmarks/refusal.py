@@ -1,57 +1,59 @@
-"""Calibrate the refusal threshold: relevance signals of answerable dev questions vs off-topic ones.
+"""Calibrate refusal: answerable dev questions should be answered, off-topic ones refused.
 
-Usage: python benchmarks/refusal.py --data-dir DIR [--limit N]
-Prints, per language, the share of answerable questions answered and of off-topic ones refused
-at the thresholds in bot/qa.py, and the signal distributions to pick them from.
+Usage: python benchmarks/refusal.py --data-dir DIR [--split tune|held-out|all] [--limit N]
+Prints, per language and half, the share of answerable questions answered (seed_dev, our xling_dev,
+fars_qa_dev, the first N fars_titles_dev) and of off-topic ones refused (benchmarks/offtopic.jsonl), at
+the thresholds in bot/qa.py, with the signal distributions to choose them from. Tune on the tuning
+half; report the held-out half.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, SHARED
 
-from bot.evaluation import load_eval_set  # noqa: E402
-from bot.qa import QA  # noqa: E402
-from index.settings import Settings  # noqa: E402
+from bot.evaluation import EvalItem, load_eval_set, split_half
+from bot.qa import QA
+from index.settings import Settings
+
+
+def _dist(values: list[float]) -> str:
+    v = sorted(round(x, 3) for x in values)
+    return f"{v[0]}/{v[len(v) // 10]}/{v[len(v) // 2]}/{v[-1]}"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", required=True)
-    ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    ap.add_argument("--split", default="all", choices=["tune", "held-out", "all"])
     ap.add_argument("--limit", type=int, default=150)
     args = ap.parse_args()
     qa = QA(Settings(data_dir=args.data_dir))
-    ev = Path(args.shared) / "eval"
+    ev = SHARED / "eval"
     answerable = load_eval_set(ev / "seed_dev.jsonl") + load_eval_set(
         ROOT / "benchmarks" / "xling_dev.jsonl", ev / "fars_titles_dev.jsonl") + load_eval_set(
-        ev / "fars_titles_dev.jsonl")[: args.limit]
-    off = [json.loads(line) for line in (ROOT / "benchmarks" / "offtopic.jsonl").read_text().splitlines() if line]
+        ev / "fars_qa_dev.jsonl") + load_eval_set(ev / "fars_titles_dev.jsonl")[: args.limit]
+    off = [EvalItem(id=r["id"], lang=r["lang"], question=r["question"], gold_sources=[], evidence=[])
+           for r in map(json.loads, (ROOT / "benchmarks" / "offtopic.jsonl").read_text().splitlines()) if r]
     rows = []
-    for item in answerable:
-        r = qa.retrieve(item.question)
-        rows.append(("answerable", item.lang, r.top_dense, qa.is_relevant(r, item.question), r.dense_margin))
-    for item in off:
-        r = qa.retrieve(item["question"])
-        rows.append(("offtopic", item["lang"], r.top_dense, qa.is_relevant(r, item["question"]), r.dense_margin))
+    for kind, items in (("answerable", answerable), ("offtopic", off)):
+        for item in split_half(items, args.split):
+            r = qa.retrieve(item.question)
+            rows.append((kind, item.lang, qa.relevance(r, item.question), qa.is_relevant(r, item.question)))
+    report = {}
     for kind in ("answerable", "offtopic"):
         for lang in ("en", "fa"):
             sel = [x for x in rows if x[0] == kind and x[1] == lang]
             if not sel:
                 continue
             ok = sum(x[3] for x in sel) if kind == "answerable" else sum(not x[3] for x in sel)
-            dens = sorted(round(x[2], 3) for x in sel)
-            print(f"{kind:10} {lang}: n={len(sel):4} {'answered' if kind == 'answerable' else 'refused'}="
-                  f"{ok / len(sel):.3f}  top_dense min/p10/median/max = {dens[0]}/{dens[len(dens) // 10]}/"
-                  f"{dens[len(dens) // 2]}/{dens[-1]}")
-            mar = sorted(round(x[4], 3) for x in sel)
-            print(f"{'':14} margin min/p10/median/max = {mar[0]}/{mar[len(mar) // 10]}/{mar[len(mar) // 2]}/{mar[-1]}")
+            rate = ok / len(sel)
+            report[f"{kind} {lang} {'answered' if kind == 'answerable' else 'refused'}"] = round(rate, 3)
+            print(f"{kind:10} {lang}: n={len(sel):4} {'answered' if kind == 'answerable' else 'refused'}={rate:.3f}")
+            for signal in sel[0][2]:
+                print(f"{'':16}{signal:>10} min/p10/median/max = {_dist([x[2][signal] for x in sel])}")
+    print(json.dumps({"split": args.split, **report}))
 
 
 if __name__ == "__main__":

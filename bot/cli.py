@@ -114,41 +114,48 @@ def ask(ctx: typer.Context, question: str = typer.Argument(..., help="The questi
 def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="Dev sets (JSON Lines)."),
              k: int = typer.Option(5, "--k"),
              as_json: bool = typer.Option(False, "--json"),
+             split: str = typer.Option("auto", help="tune | held-out | all | auto (both halves and all, "
+                                                    "for sets of 20+ questions)"),
              limit: int = typer.Option(0, help="Only the first N questions of each set.")) -> None:
-    """hit@1, hit@k and MRR per language: dense-only, BM25-only and hybrid side by side."""
+    """Per language: paragraph hit@1/hit@k/MRR, article hit@1/hit@k and the hit@50 ceiling,
+    for dense-only, BM25-only and hybrid search, on the tuning and held-out halves."""
     from rich.table import Table
 
-    from .evaluation import evaluate, evaluate_answers, load_eval_set
+    from .evaluation import CEILING, evaluate, evaluate_answers, load_eval_set, split_half
     from .retrieval import HybridSearcher, SearchOptions
 
     settings: Settings = ctx.obj["settings"]
     store = open_store(settings)
     searcher = HybridSearcher(store)
     qa = build_qa(settings) if settings.llm != "none" else None
-    report = {}
+    report: dict = {}
     for f in files:
         items = load_eval_set(f)
         items = items[:limit] if limit else items
-        report[f.name] = {mode: evaluate(searcher, items, SearchOptions(k=k, mode=mode))
-                          for mode in ("dense", "bm25", "hybrid")}
+        halves = ["tune", "held-out", "all"] if split == "auto" and len(items) >= 20 else \
+            ["all"] if split == "auto" else [split]
+        report[f.name] = {}
+        for half in halves:
+            part = split_half(items, half)
+            report[f.name][half] = {mode: evaluate(searcher, part, SearchOptions(k=k, mode=mode))
+                                    for mode in ("dense", "bm25", "hybrid")}
         if qa is not None:
-            report[f.name]["llm"] = evaluate_answers(qa, items)
+            report[f.name]["llm"] = evaluate_answers(qa, split_half(items, halves[-1]))
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
-    for name, modes in report.items():
-        llm = modes.pop("llm", None)
-        table = Table(title=name)
-        table.add_column("language")
-        for mode in modes:
-            for metric in ("hit@1", f"hit@{k}", "mrr"):
-                table.add_column(f"{mode} {metric}", justify="right")
-        for lang in modes["hybrid"]:
-            row = [f"{lang} (n={modes['hybrid'][lang]['n']})"]
-            for mode in modes:
-                m = modes[mode][lang]
-                row += [f"{m['hit@1']:.3f}", f"{m[f'hit@{k}']:.3f}", f"{m['mrr']:.3f}"]
-            table.add_row(*row)
+    metrics = ("hit@1", f"hit@{k}", "mrr", "article@1", f"article@{k}", f"hit@{CEILING}")
+    for name, by_half in report.items():
+        llm = by_half.pop("llm", None)
+        table = Table(title=f"{name}: paragraph hit@1/@{k}/MRR, article hit@1/@{k}, paragraph hit@{CEILING}")
+        for col in ("half", "language", "search", *metrics):
+            table.add_column(col, justify="left" if col in ("half", "language", "search") else "right")
+        for half, modes in by_half.items():
+            for lang in modes["hybrid"]:
+                for mode, res in modes.items():
+                    m = res[lang]
+                    table.add_row(half, f"{lang} (n={m['n']})", mode, *(f"{m[x]:.3f}" for x in metrics))
+            table.add_section()
         out.print(table)
         if llm:
             out.print(f"LLM answers: citation precision {llm['citation_precision']}, answer language accuracy "

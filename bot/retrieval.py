@@ -53,6 +53,18 @@ class SearchOptions:
     # English questions over mostly Persian news: the dense match across languages is weaker, and
     # the keyword side (transliterated names, vocabulary expansion) carries more of the evidence
     lexical_weight_en: float = 1.0
+    # Paragraph stage: the articles the candidates point to are ranked by article-level evidence,
+    # then every paragraph of the best ones is scored against the question (not only the passages
+    # that happened to be candidates), so the answer-bearing paragraph can surface.
+    paragraph_stage: bool = True
+    article_pool: int = 8  # articles whose paragraphs are all scored
+    article_weight: float = 0.95  # share of the article's score in a passage's final score
+    paragraph_lexical: float = 0.5  # BM25's weight against dense within an article (per language below)
+    paragraph_lexical_en: float = 0.25  # cross-lingual keyword matches are noisy within an article
+    # one article clearly ahead (its score at least this share above the next one's) may fill
+    # up to `dominant_cap` of the k slots instead of `per_article`
+    dominant_margin: float = 0.3
+    dominant_cap: int = 4
 
 
 @dataclass
@@ -90,6 +102,10 @@ class HybridSearcher:
             metas = self.store.catalog.metas
             self._dates = np.array([m.get("date_num", 0) for m in metas], dtype=np.int64)
             self._articles = [m["article_id"] for m in metas]
+            by_article: dict[str, list[int]] = {}
+            for i, a in enumerate(self._articles):
+                by_article.setdefault(a, []).append(i)
+            self._by_article = {a: np.array(v, dtype=np.int64) for a, v in by_article.items()}
             self._lengths = np.array([len(words(t)) for t in self.store.catalog.texts], dtype=np.int32)
             today = date.today()
             ages = []
@@ -138,6 +154,7 @@ class HybridSearcher:
         own = set(tokenize(opts.primary)) if opts.primary else None
         weights = {tok: 1.0 if own is None or tok in own else opts.carried_weight for tok in tokenize(query)}
         lexical: list[tuple[int, float]] = []
+        scores = None
         if opts.mode in ("hybrid", "bm25"):
             t = time.perf_counter()
             if opts.transliterate:
@@ -163,9 +180,15 @@ class HybridSearcher:
         if opts.lexical_weight_en != opts.lexical_weight and detect_language(query) == "en":
             opts = replace(opts, lexical_weight=opts.lexical_weight_en)
         t = time.perf_counter()
-        hits = self._fuse(dense, lexical, opts, extra)
-        hits = _cap(hits, self._articles, opts.per_article, opts.k)
+        hits, norm = self._fuse(dense, lexical, opts, extra)
         timings["fuse"] = _ms(t)
+        if opts.paragraph_stage and opts.mode == "hybrid" and hits and qvec is not None:
+            t = time.perf_counter()
+            hits = self._paragraphs(query, hits, qvec, scores, mask, norm, opts)
+            timings["paragraphs"] = _ms(t)
+            hits = _select(hits, self._articles, opts)
+        else:
+            hits = _cap(hits, self._articles, opts.per_article, opts.k)
         margin = dense[0][1] - dense[-1][1] if len(dense) >= 2 else 0.0
         return SearchResult(hits, weights, dense[0][1] if dense else 0.0, margin, timings)
 
@@ -219,11 +242,56 @@ class HybridSearcher:
             out[t] = scale * s / top
         return out
 
+    def _paragraphs(self, query: str, hits: list[Hit], qvec, scores, mask,
+                    norm: tuple[float, float, float], opts: SearchOptions) -> list[Hit]:
+        """Rank the best articles by their evidence, then all of their paragraphs by the question.
+
+        An article's score is its best candidate's fused score; each paragraph of the
+        `article_pool` best articles gets the fused formula from its own dense similarity and BM25
+        score — computed for every paragraph, candidate or not — with a weaker keyword weight for
+        English questions (cross-lingual expansions are noisy inside one article). A passage's final
+        score mixes the two (article first), so the right article wins first and the right paragraph
+        within it second. (Measured and not kept: the best-sentence score, the neighbours' scores, an
+        article's second passage, and article evidence spread over all its paragraphs, which lets
+        long articles of headlines win; see README, retrieval.)
+        """
+        art_score: dict[str, float] = {}
+        for h in hits:  # best first: an article's first hit is its best candidate
+            art_score.setdefault(self._articles[h.pos], h.score)
+        order = sorted(art_score, key=lambda a: -art_score[a])
+        pool = order[: opts.article_pool]
+        top = art_score[pool[0]] or 1.0
+        known = {h.pos: h for h in hits}
+        positions = np.concatenate([self._by_article[a] for a in pool])
+        positions = positions[mask[positions]]
+        need = [int(p) for p in positions if p not in known or (known[p].dense_rank is None and not known[p].dense)]
+        sims = self.store.similarities(qvec, need) if need else {}
+        dmin, dmax, lmax = norm
+        lw = opts.paragraph_lexical_en if detect_language(query) == "en" else opts.paragraph_lexical
+        para: dict[int, Hit] = {}
+        for p in positions:
+            p = int(p)
+            h = known.get(p)
+            d = self._penalized(sims[p], p, opts) if p in sims else (h.dense if h else 0.0)
+            lex = float(scores[p]) if scores is not None else (h.lexical if h else 0.0)
+            dn = max(0.0, (d - dmin) / (dmax - dmin)) if dmax > dmin else 0.0
+            para[p] = Hit(p, opts.dense_weight * dn + lw * lex / lmax, dense=d, lexical=lex,
+                          dense_rank=h.dense_rank if h else None, lexical_rank=h.lexical_rank if h else None)
+        pmax = max((h.score for h in para.values()), default=1.0) or 1.0
+        aw = opts.article_weight
+        for p, h in para.items():
+            h.score = aw * art_score[self._articles[p]] / top + (1 - aw) * h.score / pmax
+        floor = min((h.score for h in para.values()), default=0.0)
+        rest = [Hit(h.pos, floor * h.score / (hits[0].score or 1.0) - 1e-6, h.dense, h.lexical, h.dense_rank,
+                    h.lexical_rank) for h in hits if h.pos not in para]
+        return sorted(para.values(), key=lambda h: -h.score) + rest
+
     def _penalized(self, sim: float, pos: int, opts: SearchOptions) -> float:
         short = max(0, opts.short_words - int(self._lengths[pos])) / opts.short_words
         return sim - opts.short_penalty * short
 
-    def _fuse(self, dense, lexical, opts: SearchOptions, extra: dict[int, float] | None = None) -> list[Hit]:
+    def _fuse(self, dense, lexical, opts: SearchOptions, extra: dict[int, float] | None = None
+              ) -> tuple[list[Hit], tuple[float, float, float]]:
         hits: dict[int, Hit] = {}
         for rank, (p, s) in enumerate(dense):
             hits[p] = Hit(p, 0.0, dense=s, dense_rank=rank)
@@ -231,6 +299,7 @@ class HybridSearcher:
             h = hits.setdefault(p, Hit(p, 0.0))
             h.lexical, h.lexical_rank = s, rank
         extra = extra or {}
+        norm = (0.0, 1.0, 1.0)
         for p, s in extra.items():
             hits[p].dense = s
         if opts.fusion == "weighted":
@@ -238,6 +307,7 @@ class HybridSearcher:
             dmax = max(scored, default=1.0)
             dmin = min((s for _, s in dense), default=0.0)
             lmax = max((s for _, s in lexical), default=1.0) or 1.0
+            norm = (dmin, dmax, lmax)
             for h in hits.values():
                 has = h.dense_rank is not None or h.pos in extra
                 d = max(0.0, (h.dense - dmin) / (dmax - dmin)) if has and dmax > dmin else 0.0
@@ -252,7 +322,7 @@ class HybridSearcher:
                 if not math.isnan(age):
                     # mild: at most +3 %, halving every 2 years, so it only breaks near-ties
                     h.score *= 1.0 + 0.03 * 2.0 ** (-max(age, 0.0) / 2.0)
-        return sorted(hits.values(), key=lambda h: -h.score)
+        return sorted(hits.values(), key=lambda h: -h.score), norm
 
 
 def name_like(query: str) -> list[str]:
@@ -288,6 +358,33 @@ def _cap(hits: list[Hit], articles: list[str], per_article: int, k: int) -> list
         seen[a] = seen.get(a, 0) + 1
         out.append(h)
         if len(out) >= k:
+            break
+    return out
+
+
+def _select(hits: list[Hit], articles: list[str], opts: SearchOptions) -> list[Hit]:
+    """The final k: at most `per_article` passages of an article, except that an article scoring
+    clearly above every other (by `dominant_margin`) may fill up to `dominant_cap` slots."""
+    firsts: list[float] = []
+    seen_art: set[str] = set()
+    for h in hits:
+        a = articles[h.pos]
+        if a not in seen_art:
+            seen_art.add(a)
+            firsts.append(h.score)
+            if len(firsts) == 2:
+                break
+    dominant = len(firsts) == 1 or (firsts[1] <= firsts[0] * (1 - opts.dominant_margin))
+    top_article = articles[hits[0].pos]
+    out, seen = [], {}
+    for h in hits:
+        a = articles[h.pos]
+        cap = opts.dominant_cap if dominant and a == top_article else opts.per_article
+        if seen.get(a, 0) >= cap:
+            continue
+        seen[a] = seen.get(a, 0) + 1
+        out.append(h)
+        if len(out) >= opts.k:
             break
     return out
 

@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .normalizer import tokenize
-from .transliteration import skeleton_en, skeleton_fa
+from .transliteration import likeness, skeleton_en, skeleton_fa
 
 
 class LexicalIndex:
@@ -75,7 +75,7 @@ class LexicalIndex:
 
     def transliterations(self, tokens: list[str], limit: int = 3) -> dict[str, list[str]]:
         """For each query word, indexed words of the other script with the same consonant skeleton
-        (Tartus → طرطوس), most frequent first."""
+        (Tartus → طرطوس), the most alike in full spelling first."""
         if self.model is None:
             return {}
         fa, en = self._skeleton_maps()
@@ -86,7 +86,7 @@ class LexicalIndex:
             else:
                 cands = en.get(skeleton_fa(tok), [])
             if cands:
-                out[tok] = sorted(cands, key=lambda t: -self.df(t))[:limit]
+                out[tok] = rank_spellings(tok, cands, self.df, limit)
         return out
 
     def save(self, directory: Path) -> None:
@@ -107,3 +107,18 @@ class LexicalIndex:
         if model.scores["num_docs"] != n_docs:
             raise ValueError("lexical index is inconsistent")
         return cls(model, n_docs)
+
+
+SPELLING_SLACK = 0.04  # candidates this close to the most alike spelling are kept too
+MIN_LIKENESS = 0.75
+
+
+def rank_spellings(token: str, cands: list[str], df, limit: int) -> list[str]:
+    """Same-skeleton candidates ordered by how alike their full spelling is to `token` (then by
+    frequency); only those nearly as alike as the best are kept, so Delvari finds دلواری, not دلار."""
+    def like(c: str) -> float:
+        return likeness(token, c) if token.isascii() else likeness(c, token)
+
+    scored = sorted(((like(c), df(c), c) for c in cands), key=lambda x: (-x[0], -x[1]))
+    best = scored[0][0]
+    return [c for sim, _, c in scored if sim >= max(MIN_LIKENESS, best - SPELLING_SLACK)][:limit]

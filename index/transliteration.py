@@ -54,3 +54,48 @@ def skeleton_en(word: str) -> str:
     w = w[:-1] + "f" if w.endswith("v") else w
     out = "".join(_EN_BACK.get(ch, ch) for ch in w if ch not in "aeiouyv")
     return out if len(out) >= MIN_CHARS else ""
+
+
+# Persian letters read as Latin, for comparing a name's full spelling (not just its consonants)
+_FA_ROMAN = {**_FA, "ا": "a", "آ": "a", "و": "v", "ی": "i", "ع": "", "ء": "", "ئ": "i", "ؤ": "v", "أ": "a",
+             "إ": "e"}
+_EN_ROMAN = [("kh", "1"), ("sh", "2"), ("ch", "3"), ("zh", "4"), ("gh", "5"), ("ph", "f"), ("ck", "k"),
+             ("q", "5"), ("x", "ks"), ("c", "k"), ("w", "v"), ("th", "t"), ("ou", "u"), ("ee", "i"), ("oo", "u"),
+             ("y", "i")]
+_VOWELS = set("aeiouv")
+
+
+def _roman_en(word: str) -> str:
+    w = re.sub(r"(.)\1+", r"\1", word.lower())
+    for a, b in _EN_ROMAN:
+        w = w.replace(a, b)
+    return w
+
+
+def _roman_fa(word: str) -> str:
+    out = "".join(_FA_ROMAN.get(ch, ch) for ch in word)
+    for a, b in _EN_ROMAN[:5]:
+        out = out.replace(a, b)
+    return re.sub(r"(.)\1+", r"\1", out)
+
+
+def likeness(latin: str, persian: str) -> float:
+    """How alike a Latin name and a Persian word are, 0–1, vowels included.
+
+    Consonant skeletons collide (Delvari, دلار 'dollar' and دلواری all reduce to `dlr`); this
+    compares the full spellings by an edit distance in which Persian's unwritten short vowels
+    cost little (an English vowel may be missing) and vowel letters may stand for each other.
+    """
+    a, b = _roman_en(latin), _roman_fa(persian)
+    if not a or not b:
+        return 0.0
+    prev = [j * 1.0 for j in range(len(b) + 1)]
+    for i in range(1, len(a) + 1):
+        cur = [prev[0] + (0.3 if a[i - 1] in _VOWELS else 1.0)]
+        for j in range(1, len(b) + 1):
+            x, y = a[i - 1], b[j - 1]
+            sub = 0.0 if x == y else 0.3 if x in _VOWELS and y in _VOWELS else 1.0
+            cur.append(min(prev[j - 1] + sub, prev[j] + (0.3 if x in _VOWELS else 1.0),
+                           cur[j - 1] + (0.5 if y in _VOWELS else 1.0)))
+        prev = cur
+    return max(0.0, 1.0 - prev[-1] / max(len(a), len(b)))

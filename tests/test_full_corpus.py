@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bot.evaluation import evaluate, is_hit, load_eval_set
+from bot.evaluation import evaluate, is_hit, load_eval_set, split_half
 from bot.qa import QA
 from bot.retrieval import HybridSearcher, SearchOptions
 
@@ -17,6 +17,8 @@ from .conftest import EVAL, ROOT, SHARED, needs_shared
 
 pytestmark = [needs_shared, pytest.mark.slow]
 TARTUS = "بازتعریف وضعیت حضور نظامی روسیه در طرطوس"
+# measured on the held-out half of fars_qa_dev (README, retrieval section); the issue's targets
+FA_HIT5, FA_HIT1, EN_HIT5, EN_HIT1 = 0.95, 0.75, 0.75, 0.5
 
 
 def modes(searcher, items, k=5):
@@ -62,13 +64,34 @@ def test_seed_questions_over_the_full_index(full_store, question):
     assert any(TARTUS in c.text for c in ans.contexts[:3])
 
 
-def test_cli_eval_prints_all_three_retrievers(full_store):
+def test_fars_qa_held_out_targets(full_store):
+    """The natural detail questions users ask: the answer-bearing paragraph, on the held-out half."""
+    held = split_half(load_eval_set(EVAL / "fars_qa_dev.jsonl"), "held-out")
+    searcher = HybridSearcher(full_store)
+    res = {m: evaluate(searcher, held, SearchOptions(mode=m)) for m in ("dense", "hybrid")}
+    fa, en = res["hybrid"]["fa"], res["hybrid"]["en"]
+    assert fa["hit@5"] >= FA_HIT5 and fa["hit@1"] >= FA_HIT1, res
+    assert en["hit@5"] >= EN_HIT5 and en["hit@1"] >= EN_HIT1, res
+    for lang in ("en", "fa"):
+        assert res["hybrid"][lang]["hit@5"] >= res["dense"][lang]["hit@5"], res
+
+
+def test_cli_eval_prints_the_table_per_half(full_store):
     out = subprocess.run([sys.executable, "-m", "bot.cli", "--data-dir", str(full_store.settings.data_dir), "eval",
-                          "--json", "--limit", "40", str(EVAL / "seed_dev.jsonl"), str(EVAL / "fars_titles_dev.jsonl")],
+                          "--json", "--limit", "40", str(EVAL / "seed_dev.jsonl"), str(EVAL / "fars_qa_dev.jsonl")],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     data = json.loads(out.stdout)
-    assert set(data["seed_dev.jsonl"]) == {"dense", "bm25", "hybrid"}
-    assert {"hit@1", "hit@5", "mrr"} <= set(data["fars_titles_dev.jsonl"]["hybrid"]["all"])
+    assert set(data["seed_dev.jsonl"]) == {"all"}
+    assert set(data["seed_dev.jsonl"]["all"]) == {"dense", "bm25", "hybrid"}
+    assert set(data["fars_qa_dev.jsonl"]) == {"tune", "held-out", "all"}
+    row = data["fars_qa_dev.jsonl"]["held-out"]["hybrid"]["en"]
+    assert {"hit@1", "hit@5", "mrr", "article@1", "article@5", "hit@50"} <= set(row)
+    assert row["n"] + data["fars_qa_dev.jsonl"]["tune"]["hybrid"]["en"]["n"] == \
+        data["fars_qa_dev.jsonl"]["all"]["hybrid"]["en"]["n"]
+    table = subprocess.run([sys.executable, "-m", "bot.cli", "--data-dir", str(full_store.settings.data_dir), "eval",
+                            "--limit", "30", str(EVAL / "fars_qa_dev.jsonl")], cwd=ROOT, capture_output=True,
+                           text=True, timeout=600)
+    assert table.returncode == 0 and "held-out" in table.stdout and "article@5" in table.stdout, table.stderr
 
 
 def test_cli_add_all_corpora_then_rerun_adds_nothing(full_store):
