@@ -26,6 +26,7 @@ def main() -> None:
     ev = SHARED / "eval"
     questions = [i.question for i in load_eval_set(ev / "seed_dev.jsonl")]
     questions += [i.question for i in load_eval_set(ROOT / "benchmarks" / "xling_dev.jsonl", ev / "fars_titles_dev.jsonl")]
+    questions += [i.question for i in load_eval_set(ev / "fars_qa_dev.jsonl")]  # natural, en + fa
     questions += [i.question for i in load_eval_set(ev / "fars_titles_dev.jsonl")][: args.n]
     qa = QA(Settings(data_dir=args.data_dir))
     store = qa.store()

@@ -14,10 +14,11 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from index.language import detect_language
-from index.normalizer import tokenize, words
+from index.normalizer import content_words, tokenize, words
 from index.store import PassageStore
 
 RRF_K = 60
+WORD_CACHE = 50_000  # English word vectors kept (about 1.5 KB each)
 
 
 @dataclass
@@ -39,6 +40,8 @@ class SearchOptions:
     crosslingual: bool = True  # words of the other language nearest to the question's vector
     lexicon_terms: int = 20
     lexicon_weight: float = 0.5
+    word_terms: int = 2  # per English word of the question, its nearest Persian index words
+    word_weight: float = 0.5
     same_language_terms: int = 0  # same-language expansion (synonyms); off unless measured useful
     # Short passages (a one-line headline) sit close to every question in embedding space and
     # crowd out real answers ("hubness"); their dense similarity is lowered by up to this much.
@@ -96,6 +99,7 @@ class HybridSearcher:
     def __init__(self, store: PassageStore):
         self.store = store
         self._gen = None
+        self._word_cache: dict[str, np.ndarray] = {}
 
     def _arrays(self):
         if self._gen != self.store.generation:
@@ -206,6 +210,29 @@ class HybridSearcher:
             span = (top - floor) or 1.0
             for word, sim in near[:k]:
                 weights.setdefault(word, opts.lexicon_weight * (sim - floor) / span)
+        if opts.word_terms and lang == "en":
+            # word by word too: the question's vector blurs its words, and a detail question's
+            # rarer words ("hexane", "kidney") deserve their own Persian counterparts
+            own = [w for w in dict.fromkeys(content_words(query)) if w.isalpha() and len(w) > 3]
+            if own:
+                for w, v in zip(own, self._word_vectors(own)):
+                    near = self.store.lexicon.nearest(v, other, opts.word_terms + 10)
+                    if len(near) < 2:
+                        continue
+                    top, floor = near[0][1], near[-1][1]
+                    span = (top - floor) or 1.0
+                    for word, sim in near[: opts.word_terms]:
+                        weights[word] = max(weights.get(word, 0.0), opts.word_weight * (sim - floor) / span)
+
+    def _word_vectors(self, words_: list[str]) -> list[np.ndarray]:
+        """Query-role vectors of single words, cached (questions share most of their words)."""
+        missing = [w for w in words_ if w not in self._word_cache]
+        if missing:
+            for w, v in zip(missing, self.store.embedder.encode_queries(missing)):
+                self._word_cache[w] = v
+            while len(self._word_cache) > WORD_CACHE:
+                self._word_cache.pop(next(iter(self._word_cache)))
+        return [self._word_cache[w] for w in words_]
 
     def _feedback(self, weights: dict[str, float], positions: list[int], opts: SearchOptions
                   ) -> dict[str, float]:
