@@ -97,7 +97,8 @@ def test_dates_for_readers():
 
 def test_answer_json_schema(sample_qa):
     data = sample_qa.answer("Why were schools closed in Tehran?").to_json()
-    assert list(data) == ["question", "language", "answer", "citations", "contexts", "mode", "timings_ms"]
+    assert list(data) == ["question", "language", "answer", "citations", "contexts", "mode", "timings_ms", "refused",
+                          "standalone_question"]
     assert set(data["citations"][0]) == {"n", "article_id", "title", "date", "url", "source", "paragraph", "text"}
     assert set(data["contexts"][0]) == {"article_id", "title", "date", "url", "source", "paragraph", "text",
                                         "score"}
