@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from index.embeddings import VectorEmbeddings, build_embedder
 from index.errors import IndexMissing
 from index.language import detect_language
-from index.normalizer import content_words, tokenize
+from index.normalizer import tokenize
 from index.settings import Settings
 from index.store import PassageStore
 
 from .dates import parse_user_date
 from .errors import EmptyQuestion, NoWords, QuestionTooLong
 from .extractive import REFUSAL, frame, pick_sentences
+from .followup import Followup, rewrite_followup
 from .retrieval import HybridSearcher, SearchOptions, SearchResult, name_like
 from .schema import Answer, Citation, Context
 
@@ -123,8 +124,9 @@ class QA:
         t0 = time.perf_counter()
         q = clean_question(question, self.settings.max_question_chars)
         lang = lang if lang in ("fa", "en") else detect_language(q)
-        standalone = self.rewrite(q, history, lang)
-        result = self.retrieve(standalone, k, since, until, primary=q if standalone != q else None)
+        follow = self.followup(q, history, lang)
+        standalone = follow.standalone
+        result = self.retrieve(standalone, k, since, until, primary=follow.primary)
         if self.chain is not None:
             yield from self.chain.stream(self, q, standalone, lang, result, history, t0)
             return
@@ -136,16 +138,17 @@ class QA:
 
     def rewrite(self, question: str, history: list[tuple[str, str]] | None, lang: str) -> str:
         """A follow-up becomes standalone: LLM rewrite when configured, else the previous question's
-        key terms are added to a short question."""
+        key terms are added to a short question (bot/followup.py)."""
+        return self.followup(question, history, lang).standalone
+
+    def followup(self, question: str, history: list[tuple[str, str]] | None, lang: str) -> Followup:
+        """The standalone question to search, and the follow-up's own words when others were added."""
         if not history:
-            return question
+            return Followup(question)
         if self.chain is not None:
-            return self.chain.rewrite(question, history, lang)
-        prev = history[-1][0]
-        if len(content_words(question)) >= 6:
-            return question
-        extra = [w for w in content_words(prev) if w not in set(content_words(question))]
-        return question + " " + " ".join(extra[:8]) if extra else question
+            standalone = self.chain.rewrite(question, history, lang)
+            return Followup(standalone, question if standalone != question else None)
+        return rewrite_followup(question, history)
 
     def is_relevant(self, result: SearchResult, question: str) -> bool:
         """Whether the retrieved passages are about the question (else the answer is a refusal)."""

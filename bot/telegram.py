@@ -132,7 +132,7 @@ class KhabarBot:
         self.conversations = self.state.conversations("telegram")
         self.limiter = self.state.limiter("telegram", settings.telegram_rate_per_minute)
         self.allow = {x.strip() for x in settings.telegram_allowlist.split(",") if x.strip()}
-        self.sources = self.state.values("tg-sources", settings.telegram_sources_ttl_seconds, 2000)
+        self.buttons = self.state.values("tg-sources", settings.telegram_sources_ttl_seconds, 2000)
         self.langs = self.state.values("tg-lang", settings.telegram_lang_ttl_seconds, 100_000)
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -177,13 +177,13 @@ class KhabarBot:
         """Keep an answer's citations for its source buttons; returns their key."""
         # random, so workers and restarts never hand out the same key (fits callback_data's 64 bytes)
         key = secrets.token_hex(8)
-        self.sources.set(key, json.dumps({"language": ans.language,
+        self.buttons.set(key, json.dumps({"language": ans.language,
                                           "citations": [asdict(c) for c in ans.citations]}, ensure_ascii=False))
         return key
 
     def recall(self, key: str, n: int) -> tuple[Citation, str]:
         """The citation `n` behind a button and the answer's language; KeyError when gone."""
-        raw = self.sources.get(key)
+        raw = self.buttons.get(key)
         if raw is None:
             raise KeyError(key)
         data = json.loads(raw)
