@@ -28,6 +28,7 @@ class Followup:
 
     standalone: str
     primary: str | None = None
+    said: str = ""  # for "What else…?": the previous answer, whose sentences are not repeated
 
 
 def is_anaphoric(question: str) -> bool:
@@ -49,6 +50,6 @@ def rewrite_followup(question: str, history: list[tuple[str, str]] | None) -> Fo
     if is_anaphoric(question):
         # the previous question is the whole topic: searched as asked (its words alone, with "else"
         # and "there" diluting them, pulled a follow-up about Tehran's schools to Gilan's)
-        return Followup(f"{prev.rstrip()} {question}")
+        return Followup(f"{prev.rstrip()} {question}", said="\n".join(a for _, a in history))
     # "and in Karaj?": Karaj leads, the previous question's words follow at a lower weight
     return Followup(question + " " + " ".join(carried[:MAX_CARRIED]), primary=question)

@@ -130,7 +130,7 @@ class QA:
         if self.chain is not None:
             yield from self.chain.stream(self, q, standalone, lang, result, history, t0)
             return
-        ans = self.extractive(q, lang, result, standalone)
+        ans = self.extractive(q, lang, result, standalone, avoid=follow.said)
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 2)
         # stream sentence by sentence, so the widget and Telegram show text as it comes
         yield from re.findall(r".+?(?:\]\s*|\n|$)", ans.answer, flags=re.S)
@@ -184,8 +184,10 @@ class QA:
                                text=cat.texts[h.pos], score=round(float(h.score), 6)))
         return out
 
-    def extractive(self, question: str, lang: str, result: SearchResult, standalone: str) -> Answer:
-        """Compose the offline answer: chosen sentences, each followed by its [n]."""
+    def extractive(self, question: str, lang: str, result: SearchResult, standalone: str,
+                   avoid: str = "") -> Answer:
+        """Compose the offline answer: chosen sentences, each followed by its [n] (sentences in
+        `avoid`, already given in the conversation, only when nothing else is left)."""
         t = time.perf_counter()
         contexts = self.contexts(result)
         ans = Answer(question=question, language=lang, answer="", contexts=contexts, mode="extractive",
@@ -196,7 +198,14 @@ class QA:
         top = contexts[: min(4, len(contexts))]
         best = result.hits[0].score or 1.0
         priors = [h.score / best for h in result.hits[: len(top)]]
-        picks = pick_sentences([c.text for c in top], result.query_terms, priors)
+        picks = []
+        if avoid:  # "What else…?": more of the top article, not what was said, nor other articles
+            same = [i for i, c in enumerate(top) if c.article_id == top[0].article_id]
+            picks = [p for p in pick_sentences([top[i].text for i in same], result.query_terms,
+                                               [priors[i] for i in same], avoid) if p.text.strip() not in avoid]
+            for p in picks:
+                p.passage = same[p.passage]
+        picks = picks or pick_sentences([c.text for c in top], result.query_terms, priors)
         numbers: dict[int, int] = {}
         parts = []
         for p in picks:

@@ -161,6 +161,7 @@ def test_a_short_anaphoric_follow_up_stays_on_the_article(sample_qa, first, foll
     assert not ans.refused and ans.question == follow_up
     assert first in ans.standalone_question and follow_up in ans.standalone_question
     assert ans.citations[0].title == TEHRAN_TITLE and ans.contexts[0].title == TEHRAN_TITLE
+    assert ans.answer != prev.answer and not re.search(r"Primary schools and kindergartens", ans.answer)  # "else"
     if detect_language(first) == "en":  # the English question cites only Tehran; so must its follow-up
         assert {c.title for c in ans.citations} == {TEHRAN_TITLE}
     data = ans.to_json()
