@@ -1,15 +1,17 @@
 """Web load: concurrent clients × questions against `khabar serve` on 127.0.0.1, in one or more setups.
 
-Usage: python benchmarks/web_load.py --data-dir DIR [--clients 50] [--questions 20]
+Usage: python benchmarks/web_load.py --data-dir DIR [--clients 50] [--questions 20] [--repeats 3]
                                      [--setup single] [--setup cluster] ...
 Setups (default: single and cluster):
   single        one worker on the embedded index in DIR, in-process state (no Redis)
+  single-chroma one worker on a Chroma server over DIR, in-process state
   single-redis  one worker on a Chroma server over DIR, state in Redis
   cluster       two workers on one Chroma server over DIR (`chroma run`), state in one Redis
 Every client keeps a conversation (conversation_id), so each request reads and writes its history,
 and in the cluster its requests alternate between the two workers; the rate limit is on but high, so
 it is checked (in Redis where there is one) without refusing anything. The script starts and stops
-every server itself and reports errors, p50/p95 latency and throughput per setup.
+every server itself and reports errors, p50/p95 latency and throughput per setup (the median run of
+`--repeats`, by throughput; setups alternate between repeats so drift in machine load spreads evenly).
 """
 from __future__ import annotations
 
@@ -109,8 +111,10 @@ def start_setup(name: str, data_dir: str, servers: Servers) -> list[str]:
     base = {"KHABAR_RATE_LIMIT_PER_MINUTE": "1000000"}
     if name == "single":
         return [servers.worker({**base, "KHABAR_DATA_DIR": data_dir})]
-    chroma, redis = servers.chroma(data_dir), servers.redis()
-    shared = {**base, "KHABAR_CHROMA_URL": chroma, "KHABAR_REDIS_URL": redis}
+    chroma = servers.chroma(data_dir)
+    shared = {**base, "KHABAR_CHROMA_URL": chroma}
+    if name != "single-chroma":
+        shared["KHABAR_REDIS_URL"] = servers.redis()
     n = 2 if name == "cluster" else 1
     return [servers.worker({**shared, "KHABAR_DATA_DIR": str(servers.tmp / f"w{i}")}) for i in range(n)]
 
@@ -162,9 +166,21 @@ def main() -> None:
     ap.add_argument("--data-dir", required=True, help="an index built with `khabar index add`")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--questions", type=int, default=20)
-    ap.add_argument("--setup", action="append", choices=["single", "single-redis", "cluster"])
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--setup", action="append", choices=["single", "single-chroma", "single-redis", "cluster"])
     args = ap.parse_args()
-    results = [run_setup(name, args) for name in args.setup or ["single", "cluster"]]
+    setups = args.setup or ["single", "cluster"]
+    runs: dict[str, list[dict]] = {name: [] for name in setups}
+    for _ in range(args.repeats):
+        for name in setups:
+            runs[name].append(run_setup(name, args))
+    results = []
+    for name in setups:
+        ordered = sorted(runs[name], key=lambda r: r["throughput_rps"])
+        median = dict(ordered[len(ordered) // 2])
+        median["all_rps"] = [r["throughput_rps"] for r in runs[name]]
+        median["all_p95_ms"] = [r["p95_ms"] for r in runs[name]]
+        results.append(median)
     print(f"\n{'setup':<14}{'workers':>8}{'state':>8}{'errors':>8}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}")
     for r in results:
         print(f"{r['setup']:<14}{r['workers']:>8}{r['state']:>8}{r['errors']:>8}{r['throughput_rps']:>8}"
