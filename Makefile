@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install install-test demo test chromium bench clean
+.PHONY: install install-test demo test chromium redis bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -34,6 +34,12 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: sudo apt-get install -y chromium (browser tests will be skipped)"; fi; }
 
+# the shared-state tests start a real redis-server (skipped, with the reason, where it is missing)
+redis:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "redis-server is missing: sudo apt-get install -y redis-server (shared-state tests will be skipped)"; fi; }
+
 demo: install
 	$(KHABAR) --data-dir $(DEMO_DIR) index add samples
 	$(KHABAR) --data-dir $(DEMO_DIR) ask "When does the Zayandeh Rud water reach Khaju Bridge?"
@@ -42,7 +48,7 @@ demo: install
 	$(KHABAR) --data-dir $(DEMO_DIR) serve --port $(PORT)
 
 # pytest exits 5 when it collected no tests: that must fail loudly, not pass.
-test: install-test chromium
+test: install-test chromium redis
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests: failing"; exit 1; fi; exit $$rc
 

@@ -85,3 +85,12 @@ class Timeout(KhabarError):
     code = "timeout"
     fa = "پاسخ‌گویی بیش از حد طول کشید؛ لطفاً دوباره تلاش کنید."
     en = "Answering took too long; please try again."
+
+
+class StateConfigError(KhabarError):
+    """KHABAR_REDIS_URL is not a Redis URL (or the redis client is not installed)."""
+
+    exit_code = 2
+    code = "state_config"
+    fa = "نشانی KHABAR_REDIS_URL نامعتبر است؛ نمونه: redis://localhost:6379/0"
+    en = "KHABAR_REDIS_URL is not a valid Redis URL; for example redis://localhost:6379/0"

@@ -27,21 +27,27 @@ class Pick:
     score: float
 
 
-def pick_sentences(passages: list[str], weights: dict[str, float], priors: list[float]) -> list[Pick]:
+def pick_sentences(passages: list[str], weights: dict[str, float], priors: list[float],
+                   avoid: str = "") -> list[Pick]:
     """Score every sentence of `passages` against the query term weights and keep the best few.
 
     A sentence's score is the weight of the query terms it contains (each once), damped by its
     length, times its passage's retrieval score relative to the best passage. The best sentence of
     the top passage, and of every passage retrieval ranks nearly as high (prior ≥ NEAR_TIE), is always
     kept: across languages the words rarely match, and the retrieval ranking is the better judge.
+    Sentences found in `avoid` (what "What else…?" was already told) are skipped while others remain.
     """
+    return (avoid and _pick(passages, weights, priors, avoid)) or _pick(passages, weights, priors, "")
+
+
+def _pick(passages: list[str], weights: dict[str, float], priors: list[float], avoid: str) -> list[Pick]:
     best_of: dict[int, Pick] = {}
     cands: list[Pick] = []
     for i, text in enumerate(passages):
         for s, e in split_sentences(text):
             sent = text[s:e]
             toks = set(tokenize(sent))
-            if not toks:
+            if not toks or (avoid and sent.strip() in avoid):
                 continue
             match = sum(w for t, w in weights.items() if t in toks)
             pick = Pick(i, sent, priors[i] * (0.05 + match) / math.log(3 + len(toks)))

@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from index.embeddings import VectorEmbeddings, build_embedder
 from index.errors import IndexMissing
 from index.language import detect_language
-from index.normalizer import content_words, tokenize
+from index.normalizer import tokenize
 from index.settings import Settings
 from index.store import PassageStore
 
 from .dates import parse_user_date
 from .errors import EmptyQuestion, NoWords, QuestionTooLong
 from .extractive import REFUSAL, frame, pick_sentences
+from .followup import Followup, rewrite_followup
 from .retrieval import HybridSearcher, SearchOptions, SearchResult, name_like
 from .schema import Answer, Citation, Context
 
@@ -124,12 +125,13 @@ class QA:
         t0 = time.perf_counter()
         q = clean_question(question, self.settings.max_question_chars)
         lang = lang if lang in ("fa", "en") else detect_language(q)
-        standalone = self.rewrite(q, history, lang)
-        result = self.retrieve(standalone, k, since, until, primary=q if standalone != q else None)
+        follow = self.followup(q, history, lang)
+        standalone = follow.standalone
+        result = self.retrieve(standalone, k, since, until, primary=follow.primary)
         if self.chain is not None:
             yield from self.chain.stream(self, q, standalone, lang, result, history, t0)
             return
-        ans = self.extractive(q, lang, result, standalone)
+        ans = self.extractive(q, lang, result, standalone, avoid=follow.said)
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 2)
         # stream sentence by sentence, so the widget and Telegram show text as it comes
         yield from re.findall(r".+?(?:\]\s*|\n|$)", ans.answer, flags=re.S)
@@ -137,16 +139,17 @@ class QA:
 
     def rewrite(self, question: str, history: list[tuple[str, str]] | None, lang: str) -> str:
         """A follow-up becomes standalone: LLM rewrite when configured, else the previous question's
-        key terms are added to a short question."""
+        key terms are added to a short question (bot/followup.py)."""
+        return self.followup(question, history, lang).standalone
+
+    def followup(self, question: str, history: list[tuple[str, str]] | None, lang: str) -> Followup:
+        """The standalone question to search, and the follow-up's own words when others were added."""
         if not history:
-            return question
+            return Followup(question)
         if self.chain is not None:
-            return self.chain.rewrite(question, history, lang)
-        prev = history[-1][0]
-        if len(content_words(question)) >= 6:
-            return question
-        extra = [w for w in content_words(prev) if w not in set(content_words(question))]
-        return question + " " + " ".join(extra[:8]) if extra else question
+            standalone = self.chain.rewrite(question, history, lang)
+            return Followup(standalone, question if standalone != question else None)
+        return rewrite_followup(question, history)
 
     def relevance(self, result: SearchResult, question: str) -> dict[str, float]:
         """The signals refusal is decided on: the best dense similarity, whether a name of the
@@ -193,8 +196,10 @@ class QA:
                                text=cat.texts[h.pos], score=round(float(h.score), 6)))
         return out
 
-    def extractive(self, question: str, lang: str, result: SearchResult, standalone: str) -> Answer:
-        """Compose the offline answer: chosen sentences, each followed by its [n]."""
+    def extractive(self, question: str, lang: str, result: SearchResult, standalone: str,
+                   avoid: str = "") -> Answer:
+        """Compose the offline answer: chosen sentences, each followed by its [n] (sentences in
+        `avoid`, already given in the conversation, only when nothing else is left)."""
         t = time.perf_counter()
         contexts = self.contexts(result)
         ans = Answer(question=question, language=lang, answer="", contexts=contexts, mode="extractive",
@@ -205,7 +210,14 @@ class QA:
         top = contexts[: min(4, len(contexts))]
         best = result.hits[0].score or 1.0
         priors = [h.score / best for h in result.hits[: len(top)]]
-        picks = pick_sentences([c.text for c in top], result.query_terms, priors)
+        picks = []
+        if avoid:  # "What else…?": more of the top article, not what was said, nor other articles
+            same = [i for i, c in enumerate(top) if c.article_id == top[0].article_id]
+            picks = [p for p in pick_sentences([top[i].text for i in same], result.query_terms,
+                                               [priors[i] for i in same], avoid) if p.text.strip() not in avoid]
+            for p in picks:
+                p.passage = same[p.passage]
+        picks = picks or pick_sentences([c.text for c in top], result.query_terms, priors)
         numbers: dict[int, int] = {}
         parts = []
         for p in picks:

@@ -42,8 +42,9 @@ class Answer:
     standalone_question: str = ""
 
     def to_json(self) -> dict:
-        """The public JSON form (CLI --json, web API): question, language, answer, citations,
-        contexts, mode, timings_ms."""
+        """The public JSON form (CLI --json, web API, the SSE answer event): question, language, answer,
+        citations, contexts, mode, timings_ms, refused, and standalone_question (the question as
+        searched: a follow-up rewritten with its conversation's history)."""
         return {
             "question": self.question,
             "language": self.language,
@@ -52,4 +53,6 @@ class Answer:
             "contexts": [{k: v for k, v in asdict(c).items() if k != "n"} for c in self.contexts],
             "mode": self.mode,
             "timings_ms": self.timings_ms,
+            "refused": self.refused,
+            "standalone_question": self.standalone_question or self.question,
         }

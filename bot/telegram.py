@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import html
-import itertools
+import json
 import logging
 import re
+import secrets
 import time
-from collections import OrderedDict
+from dataclasses import asdict
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
@@ -19,11 +20,10 @@ from index.errors import KhabarError
 from index.language import detect_language
 from index.settings import Settings
 
-from .conversation import Conversations
 from .dates import format_date, persian_digits
 from .qa import QA
-from .ratelimit import RateLimiter
 from .schema import Answer, Citation
+from .state import State, build_state
 
 log = logging.getLogger(__name__)
 
@@ -122,25 +122,26 @@ def render_citation_html(c: Citation, lang: str) -> str:
 
 
 class KhabarBot:
-    """Handlers and per-chat state of the Telegram channel."""
+    """Handlers of the Telegram channel; per-chat state (history, language, the sources behind
+    citation buttons) lives in `state`, so it survives a restart and is shared when that is Redis."""
 
-    def __init__(self, settings: Settings, qa: QA):
+    def __init__(self, settings: Settings, qa: QA, state: State | None = None):
         self.settings = settings
         self.qa = qa
-        self.conversations = Conversations(settings.history_turns, settings.history_chars)
-        self.limiter = RateLimiter(settings.telegram_rate_per_minute)
+        self.state = state or build_state(settings)
+        self.conversations = self.state.conversations("telegram")
+        self.limiter = self.state.limiter("telegram", settings.telegram_rate_per_minute)
         self.allow = {x.strip() for x in settings.telegram_allowlist.split(",") if x.strip()}
-        self.answers: OrderedDict[str, Answer] = OrderedDict()  # for the source buttons
-        self._keys = itertools.count(1)
-        self._started = int(time.time()) % 0xFFFFFF
-        self.langs: dict[int, str] = {}
+        self.buttons = self.state.values("tg-sources", settings.telegram_sources_ttl_seconds, 2000)
+        self.langs = self.state.values("tg-lang", settings.telegram_lang_ttl_seconds, 100_000)
 
     # ---- helpers ------------------------------------------------------------------------------
     def ui_lang(self, update: Update) -> str:
         """The chat's chosen language, else the user's Telegram language, else English."""
         chat = update.effective_chat
-        if chat and chat.id in self.langs:
-            return self.langs[chat.id]
+        chosen = self.langs.get(str(chat.id)) if chat else None
+        if chosen in TEXT:
+            return chosen
         user = update.effective_user
         code = (user.language_code or "") if user else ""
         return "fa" if code.startswith("fa") else "en"
@@ -173,13 +174,23 @@ class KhabarBot:
         return await call(*args, **kwargs)
 
     def remember(self, ans: Answer) -> str:
-        """Keep an answer for its source buttons; returns its key (bounded memory)."""
-        # a process-unique counter, prefixed with the start time so restarts do not reuse keys
-        key = f"{self._started:x}{next(self._keys):x}"
-        self.answers[key] = ans
-        while len(self.answers) > 2000:
-            self.answers.popitem(last=False)
+        """Keep an answer's citations for its source buttons; returns their key."""
+        # random, so workers and restarts never hand out the same key (fits callback_data's 64 bytes)
+        key = secrets.token_hex(8)
+        self.buttons.set(key, json.dumps({"language": ans.language,
+                                          "citations": [asdict(c) for c in ans.citations]}, ensure_ascii=False))
         return key
+
+    def recall(self, key: str, n: int) -> tuple[Citation, str]:
+        """The citation `n` behind a button and the answer's language; KeyError when gone."""
+        raw = self.buttons.get(key)
+        if raw is None:
+            raise KeyError(key)
+        data = json.loads(raw)
+        cite = next((c for c in data["citations"] if c.get("n") == n), None)
+        if cite is None:
+            raise KeyError(n)
+        return Citation(**cite), data.get("language", "en")
 
     def keyboard(self, key: str, ans: Answer) -> InlineKeyboardMarkup | None:
         if not ans.citations:
@@ -197,7 +208,7 @@ class KhabarBot:
         if arg not in ("fa", "en"):
             await self.send(update.effective_message.reply_text, TEXT[self.ui_lang(update)]["lang_usage"])
             return
-        self.langs[update.effective_chat.id] = arg
+        self.langs.set(str(update.effective_chat.id), arg)
         await self.send(update.effective_message.reply_text, TEXT[arg]["lang_set"])
 
     async def sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -242,19 +253,20 @@ class KhabarBot:
         if not self.allowed(update):
             await self.send(update.effective_message.reply_text, TEXT[lang]["denied"])
             return
-        if not self.limiter.allow(str(update.effective_user.id if update.effective_user else update.effective_chat.id)):
+        who = str(update.effective_user.id if update.effective_user else update.effective_chat.id)
+        if not await asyncio.to_thread(self.limiter.allow, who):  # may ask Redis: off the event loop
             await self.send(update.effective_message.reply_text, TEXT[lang]["rate"])
             return
         chat_id = update.effective_chat.id
         await self.send(context.bot.send_chat_action, chat_id=chat_id, action=ChatAction.TYPING)
         cid = str(chat_id)
-        history = self.conversations.history(cid)
+        history = await asyncio.to_thread(self.conversations.history, cid)
         try:
             ans = await self.answer(update, context, question, history)
         except KhabarError as exc:
             await self.send(update.effective_message.reply_text, exc.message(lang))
             return
-        self.conversations.add(cid, ans.standalone_question or ans.question, ans.answer)
+        await asyncio.to_thread(self.conversations.add, cid, ans.standalone_question or ans.question, ans.answer)
 
     async def answer(self, update: Update, context, question: str, history) -> Answer:
         """Run the QA stream in a thread; with an LLM, edit one message as text arrives."""
@@ -313,10 +325,8 @@ class KhabarBot:
         lang = self.ui_lang(update)
         try:
             _, key, n = (query.data or "").split(":")
-            ans = self.answers[key]
-            cite = ans.citations[int(n) - 1]
-            lang = ans.language
-        except (ValueError, KeyError, IndexError):
+            cite, lang = self.recall(key, int(n))
+        except (ValueError, KeyError, TypeError):
             await self.send(query.answer, TEXT[lang]["gone"])
             return
         await self.send(query.answer)
@@ -334,8 +344,9 @@ class KhabarBot:
                 log.warning("could not send the error reply", exc_info=True)
 
 
-def build_telegram_app(settings: Settings, qa: QA) -> Application:
-    """The python-telegram-bot Application with Khabar's handlers (token checked here)."""
+def build_telegram_app(settings: Settings, qa: QA, state: State | None = None) -> Application:
+    """The python-telegram-bot Application with Khabar's handlers (token checked here); chat state in
+    `state` (default: Redis when KHABAR_REDIS_URL is set, else in-process)."""
     token = (settings.telegram_token or "").strip()
     if not TOKEN_RE.match(token):
         raise TelegramConfigError("KHABAR_TELEGRAM_TOKEN")
@@ -343,7 +354,7 @@ def build_telegram_app(settings: Settings, qa: QA) -> Application:
     file_base = base[:-3] + "file/bot" if base.endswith("/bot") else base + "/file/bot"
     app = (ApplicationBuilder().token(token).base_url(base).base_file_url(file_base)
            .concurrent_updates(True).build())
-    bot = KhabarBot(settings, qa)
+    bot = KhabarBot(settings, qa, state)
     app.bot_data["khabar"] = bot
     app.add_handler(CommandHandler(["start", "help"], bot.start))
     app.add_handler(CommandHandler("lang", bot.set_lang))

@@ -17,12 +17,11 @@ from index.errors import KhabarError
 from index.language import detect_language
 from index.settings import Settings
 
-from .conversation import Conversations
 from .errors import BadRequest, Forbidden, RateLimited, Timeout
 from .metrics import Metrics
 from .qa import QA
-from .ratelimit import RateLimiter
 from .schema import Answer
+from .state import State, build_state
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +38,20 @@ def _static(name: str) -> str:
     return resources.files("bot").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def create_app(settings: Settings, qa: QA) -> FastAPI:
-    """Build the web app around one QA service."""
+def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAPI:
+    """Build the web app around one QA service; conversations and rate limits live in `state`
+    (default: built from the settings — Redis when KHABAR_REDIS_URL is set, else in-process)."""
     app = FastAPI(title="Khabar", version="0.1.0",
                   description="Answers from Persian and English news articles, with cited source paragraphs.")
     origins = settings.origins()
     app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                        allow_headers=["Content-Type", "X-Khabar-Key"], max_age=600)
-    limiter = RateLimiter(settings.rate_limit_per_minute)
-    conversations = Conversations(settings.history_turns, settings.history_chars)
+    state = state or build_state(settings)
+    limiter = state.limiter("web", settings.rate_limit_per_minute)
+    conversations = state.conversations("web")
     metrics = Metrics(qa)
     app.state.qa, app.state.conversations, app.state.metrics = qa, conversations, metrics
+    app.state.khabar_state = state
 
     def error_response(exc: KhabarError, lang: str) -> JSONResponse:
         metrics.error(exc.code)
@@ -88,8 +90,8 @@ def create_app(settings: Settings, qa: QA) -> FastAPI:
     async def ask(body: AskRequest, request: Request) -> JSONResponse:
         lang = lang_of(body, request)
         try:
-            guard(request, lang)
-            history = conversations.history(body.conversation_id)
+            await asyncio.to_thread(guard, request, lang)  # may ask Redis: off the event loop
+            history = await asyncio.to_thread(conversations.history, body.conversation_id)
             t0 = time.perf_counter()
             ans: Answer = await asyncio.wait_for(
                 asyncio.to_thread(qa.answer, body.question, history, body.lang),
@@ -98,7 +100,8 @@ def create_app(settings: Settings, qa: QA) -> FastAPI:
             return error_response(Timeout(), lang)
         except KhabarError as exc:
             return error_response(exc, lang)
-        conversations.add(body.conversation_id, ans.standalone_question or ans.question, ans.answer)
+        await asyncio.to_thread(conversations.add, body.conversation_id,
+                                ans.standalone_question or ans.question, ans.answer)
         metrics.answered(ans, time.perf_counter() - t0)
         return JSONResponse(ans.to_json())
 
@@ -106,10 +109,10 @@ def create_app(settings: Settings, qa: QA) -> FastAPI:
     async def ask_stream(body: AskRequest, request: Request):
         lang = lang_of(body, request)
         try:
-            guard(request, lang)
+            await asyncio.to_thread(guard, request, lang)  # may ask Redis: off the event loop
         except KhabarError as exc:
             return error_response(exc, lang)
-        history = conversations.history(body.conversation_id)
+        history = await asyncio.to_thread(conversations.history, body.conversation_id)
 
         def events():
             t0 = time.perf_counter()
@@ -136,7 +139,7 @@ def create_app(settings: Settings, qa: QA) -> FastAPI:
     @app.get("/api/health", summary="Index size, embedder and LLM mode")
     async def health() -> JSONResponse:
         stats = await asyncio.to_thread(qa.stats)
-        return JSONResponse({"status": "ok", **stats})
+        return JSONResponse({"status": "ok", **stats, "state": state.status()})
 
     @app.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def prometheus() -> Response:

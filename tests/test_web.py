@@ -31,7 +31,8 @@ def test_ask_returns_the_answer_json(client):
     r = client.post("/api/ask", json={"question": "Why were schools closed in Tehran?"})
     assert r.status_code == 200
     data = r.json()
-    assert list(data) == ["question", "language", "answer", "citations", "contexts", "mode", "timings_ms"]
+    assert list(data) == ["question", "language", "answer", "citations", "contexts", "mode", "timings_ms", "refused",
+                          "standalone_question"]
     assert data["citations"] and data["language"] == "en"
 
 
