@@ -99,9 +99,11 @@ class QA:
 
     # ---- answering ------------------------------------------------------------------------------
     def retrieve(self, question: str, k: int | None = None, since: str | None = None,
-                 until: str | None = None, primary: str | None = None) -> SearchResult:
-        """Hybrid search with the configured options (`primary`: a follow-up's own words)."""
-        opts = SearchOptions(k=k or self.settings.top_k, per_article=self.settings.per_article_cap,
+                 until: str | None = None, primary: str | None = None, more: bool = False) -> SearchResult:
+        """Hybrid search with the configured options (`primary`: a follow-up's own words; `more`:
+        "What else…?", so the best article may fill every slot with its other paragraphs)."""
+        k = k or self.settings.top_k
+        opts = SearchOptions(k=k, per_article=k if more else self.settings.per_article_cap,
                              since=parse_user_date(since), until=parse_user_date(until),
                              recency=self.settings.recency, primary=primary)
         searcher = self.searcher()
@@ -127,7 +129,7 @@ class QA:
         lang = lang if lang in ("fa", "en") else detect_language(q)
         follow = self.followup(q, history, lang)
         standalone = follow.standalone
-        result = self.retrieve(standalone, k, since, until, primary=follow.primary)
+        result = self.retrieve(standalone, k, since, until, primary=follow.primary, more=bool(follow.said))
         if self.chain is not None:
             yield from self.chain.stream(self, q, standalone, lang, result, history, t0)
             return

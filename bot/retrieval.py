@@ -163,8 +163,10 @@ class HybridSearcher:
             t = time.perf_counter()
             if opts.transliterate:
                 for word, cands in self.store.lexical.transliterations(name_like(query)).items():
+                    # a follow-up's own names lead ("What about Rasht?"); carried ones weigh less
+                    base = 0.8 if own is None else 1.6 if word in own else 0.8 * opts.carried_weight
                     for c in cands:
-                        weights.setdefault(c, 0.8 / len(cands) ** 0.5)
+                        weights.setdefault(c, base / len(cands) ** 0.5)
             if qvec is not None and opts.mode == "hybrid":
                 self._expand(weights, qvec, query, opts)
             if opts.feedback and dense and opts.mode == "hybrid":
