@@ -145,18 +145,20 @@ def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="D
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
     metrics = ("hit@1", f"hit@{k}", "mrr", "article@1", f"article@{k}", f"hit@{CEILING}")
+    heads = ("para@1", f"para@{k}", "MRR", "art@1", f"art@{k}", f"para@{CEILING}")
     for name, by_half in report.items():
         llm = by_half.pop("llm", None)
-        table = Table(title=f"{name}: paragraph hit@1/@{k}/MRR, article hit@1/@{k}, paragraph hit@{CEILING}")
-        for col in ("half", "language", "search", *metrics):
-            table.add_column(col, justify="left" if col in ("half", "language", "search") else "right")
+        table = Table(title=name, caption=f"para = answer paragraph, art = article; para@{CEILING} = the ceiling")
+        for col in ("half", "lang", "n", "search", *heads):
+            table.add_column(col, justify="left" if col in ("half", "lang", "search") else "right")
         for half, modes in by_half.items():
-            for lang in modes["hybrid"]:
+            langs = sorted(modes["hybrid"], key=lambda x: (x == "all", x))
+            for lang in langs:
                 for mode, res in modes.items():
                     m = res[lang]
-                    table.add_row(half, f"{lang} (n={m['n']})", mode, *(f"{m[x]:.3f}" for x in metrics))
+                    table.add_row(half, lang, str(m["n"]), mode, *(f"{m[x]:.2f}" for x in metrics))
             table.add_section()
-        out.print(table)
+        out.print(table, width=max(out.width, 100))
         if llm:
             out.print(f"LLM answers: citation precision {llm['citation_precision']}, answer language accuracy "
                       f"{llm['language_accuracy']}, extractive fallbacks {llm['extractive_fallbacks']}/{llm['n']}")

@@ -33,7 +33,8 @@ _WORDY = re.compile(r"[^\W_]", re.UNICODE)
 # IDF-weighted keywords (or, for English news, its names) in the top passages. English over mostly Persian news gives flat similarities:
 # a slightly lower dense bar, or a name of the question (transliterated) in the top passages.
 FA_DENSE, FA_DENSE_WITH_WORDS, FA_IDF_COVERAGE = 0.86, 0.82, 0.3
-EN_DENSE, EN_DENSE_WITH_NAMES = 0.805, 0.75
+EN_DENSE = 0.805
+DENSE_WITH_NAMES = 0.75  # a name of the question, in the other script, found in the top passages
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -164,8 +165,11 @@ class QA:
         seen: set[str] = set()
         for h in result.hits[:3]:
             seen |= set(tokenize(store.catalog.texts[h.pos]))
+        named = set(seen)
+        for h in result.hits[3:5]:
+            named |= set(tokenize(store.catalog.texts[h.pos]))
         names = store.lexical.transliterations(name_like(question))
-        out["names"] = float(any(c in seen for cands in names.values() for c in cands))
+        out["names"] = float(any(c in named for cands in names.values() for c in cands))
         toks = {w for w in tokenize(question) if " " not in w}
         if toks:
             out["coverage"] = len(toks & seen) / len(toks)
@@ -181,10 +185,9 @@ class QA:
         sig = self.relevance(result, question)
         d = sig["dense"]
         if detect_language(question) == "fa":
-            # words of the question in the top passages, or its names in the other script (English news)
-            return d >= FA_DENSE or (d >= FA_DENSE_WITH_WORDS and (sig["idf_coverage"] >= FA_IDF_COVERAGE
-                                                                   or bool(sig["names"])))
-        return d >= EN_DENSE or (d >= EN_DENSE_WITH_NAMES and bool(sig["names"]))
+            return d >= FA_DENSE or (d >= FA_DENSE_WITH_WORDS and sig["idf_coverage"] >= FA_IDF_COVERAGE) \
+                or (d >= DENSE_WITH_NAMES and bool(sig["names"]))
+        return d >= EN_DENSE or (d >= DENSE_WITH_NAMES and bool(sig["names"]))
 
     def contexts(self, result: SearchResult) -> list[Context]:
         """The retrieved passages as Context records (n filled in once cited)."""
