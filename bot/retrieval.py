@@ -306,10 +306,16 @@ class HybridSearcher:
             dn = max(0.0, (d - dmin) / (dmax - dmin)) if dmax > dmin else 0.0
             para[p] = Hit(p, opts.dense_weight * dn + lw * lex / lmax, dense=d, lexical=lex,
                           dense_rank=h.dense_rank if h else None, lexical_rank=h.lexical_rank if h else None)
-        pmax = max((h.score for h in para.values()), default=1.0) or 1.0
+        # each article's best paragraph gets the whole paragraph share, so the article order is kept
+        # for every article's first passage and only weaker paragraphs of one article fall behind another's best
+        pmax: dict[str, float] = {}
+        for p, h in para.items():
+            a = self._articles[p]
+            pmax[a] = max(pmax.get(a, 0.0), h.score)
         aw = opts.article_weight
         for p, h in para.items():
-            h.score = aw * art_score[self._articles[p]] / top + (1 - aw) * h.score / pmax
+            a = self._articles[p]
+            h.score = aw * art_score[a] / top + (1 - aw) * h.score / (pmax[a] or 1.0)
         floor = min((h.score for h in para.values()), default=0.0)
         rest = [Hit(h.pos, floor * h.score / (hits[0].score or 1.0) - 1e-6, h.dense, h.lexical, h.dense_rank,
                     h.lexical_rank) for h in hits if h.pos not in para]
