@@ -40,15 +40,16 @@ def iter_feed(data: bytes, source: str, fetch_page: Callable[[str], tuple[str, s
         date = _entry_date(entry)
         try:
             article = None
-            if fetch_page and link and len(_strip_tags(body)) < FULL_TEXT_CHARS:
+            if fetch_page and link and link.lower().startswith(("http://", "https://")) \
+                    and len(_strip_tags(body)) < FULL_TEXT_CHARS:
                 try:
                     html, final = fetch_page(link)
                     article = parse_html_article(html, link, url=link)
                 except LoadError as exc:
                     if not body.strip():
                         raise
-                    # keep the summary, but say the page could not be read
-                    yield LoadError(link, f"full text unavailable, summary kept ({exc.reason})")
+                    # the entry is kept (its summary): a note, not a failure
+                    yield LoadError(link, f"note: full text unavailable, summary kept ({exc.reason})")
             if article is None:
                 article = parse_html_article(f"<html><body><article>{body}</article></body></html>",
                                              link or source, url=link) if "<" in body \
