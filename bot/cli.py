@@ -170,13 +170,15 @@ def serve(ctx: typer.Context, host: str = typer.Option(None, help="Bind address 
     """Serve the web API, the demo page and the embeddable widget."""
     import uvicorn
 
+    from .asgi import server_config
     from .web import create_app
 
     settings: Settings = ctx.obj["settings"]
     setup_logging(settings, console=True)
     app_ = create_app(settings, build_qa(settings, lazy=True))
     out.print(f"Khabar is serving on http://{host or settings.host}:{port or settings.port}/", highlight=False)
-    uvicorn.run(app_, host=host or settings.host, port=port or settings.port, log_level="warning")
+    # header/body limits and timeouts, and X-Forwarded-For only from KHABAR_TRUSTED_PROXIES
+    uvicorn.Server(server_config(app_, settings, host, port)).run()
 
 
 @app.command()

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from index.embeddings import build_embedder
 from index.ingest import IngestReport, ingest, remove_articles
-from index.loaders import load_articles
+from index.loaders import Limits, load_articles
 from index.settings import Settings
 from index.store import PassageStore
 
@@ -69,10 +69,10 @@ def run_ingest(settings: Settings, sources: list[str], console: Console, quiet: 
     """Load `sources`, ingest them with a progress bar, print the summary."""
     store = open_store(settings, create=True)
     with console.status("reading articles…") if not quiet else nullcontext():
-        items = list(load_articles(sources, settings.fetch_timeout, settings.max_file_mb))
+        items = list(load_articles(sources, limits=Limits.from_settings(settings)))
     with progress_bar(console) as bar:
         report = ingest(store, items, settings.max_passage_chars, settings.embed_batch,
-                        None if quiet else BarProgress(bar))
+                        None if quiet else BarProgress(bar), max_passages=settings.max_article_passages)
     print_report(report, console)
     return report
 

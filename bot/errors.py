@@ -94,3 +94,83 @@ class StateConfigError(KhabarError):
     code = "state_config"
     fa = "نشانی KHABAR_REDIS_URL نامعتبر است؛ نمونه: redis://localhost:6379/0"
     en = "KHABAR_REDIS_URL is not a valid Redis URL; for example redis://localhost:6379/0"
+
+
+class BodyTooLarge(KhabarError):
+    """A request body over KHABAR_MAX_BODY_BYTES."""
+
+    status = 413
+    code = "body_too_large"
+
+    def __init__(self, limit: int):
+        super().__init__(fa=f"بدنهٔ درخواست بیش از حد بزرگ است (حداکثر {limit} بایت).",
+                         en=f"The request body is too large (the limit is {limit} bytes).")
+
+
+class HeadersTooLarge(KhabarError):
+    """Request line and headers over KHABAR_MAX_HEADER_BYTES."""
+
+    status = 431
+    code = "headers_too_large"
+
+    def __init__(self, limit: int):
+        super().__init__(fa=f"سرآیندهای درخواست بیش از حد بزرگ است (حداکثر {limit} بایت).",
+                         en=f"The request headers are too large (the limit is {limit} bytes).")
+
+
+class BodyTimeout(KhabarError):
+    """A client that did not send its request body in time."""
+
+    status = 408
+    code = "request_timeout"
+    fa = "ارسال درخواست بیش از حد طول کشید."
+    en = "The request took too long to arrive."
+
+
+class Unauthorized(KhabarError):
+    """A missing or wrong bearer token (for /metrics)."""
+
+    status = 401
+    code = "unauthorized"
+    fa = "برای این نشانی توکن معتبر لازم است."
+    en = "A valid bearer token is required here."
+
+
+class RouteNotFound(KhabarError):
+    """A path the server does not have."""
+
+    status = 404
+    code = "not_found"
+    fa = "چنین نشانی‌ای وجود ندارد."
+    en = "There is no such page."
+
+
+class MethodNotAllowed(KhabarError):
+    """A path asked with the wrong HTTP method (GET on /api/ask)."""
+
+    status = 405
+    code = "method_not_allowed"
+    fa = "این روش درخواست برای این نشانی پشتیبانی نمی‌شود."
+    en = "This HTTP method is not allowed here."
+
+
+class HTTPFailure(KhabarError):
+    """Any other HTTP error status, with a generic message."""
+
+    code = "http_error"
+    fa = "درخواست پذیرفته نشد."
+    en = "The request was not accepted."
+
+    def __init__(self, status: int):
+        super().__init__()
+        self.status = status
+
+
+def http_error(status: int) -> KhabarError:
+    """The user-facing error for an HTTP status the framework produced (404, 405, 400, …)."""
+    known = {404: RouteNotFound, 405: MethodNotAllowed, 401: Unauthorized, 408: BodyTimeout}
+    if status in known:
+        return known[status]()
+    if status == 400:
+        return BadRequest()
+    return HTTPFailure(status)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import time
@@ -12,12 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import KhabarError
 from index.language import detect_language
 from index.settings import Settings
 
-from .errors import BadRequest, Forbidden, RateLimited, Timeout
+from .asgi import add_guards
+from .errors import BadRequest, Forbidden, RateLimited, Timeout, Unauthorized, http_error
 from .metrics import Metrics
 from .qa import QA
 from .schema import Answer
@@ -44,8 +47,8 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
     app = FastAPI(title="Khabar", version="0.1.0",
                   description="Answers from Persian and English news articles, with cited source paragraphs.")
     origins = settings.origins()
-    app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
-                       allow_headers=["Content-Type", "X-Khabar-Key"], max_age=600)
+    add_guards(app, settings, (CORSMiddleware, dict(allow_origins=origins, allow_methods=["GET", "POST"],
+                                                    allow_headers=["Content-Type", "X-Khabar-Key"], max_age=600)))
     state = state or build_state(settings)
     limiter = state.limiter("web", settings.rate_limit_per_minute)
     conversations = state.conversations("web")
@@ -75,12 +78,22 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
             return detect_language(body.question)
         return "fa" if request.headers.get("accept-language", "").startswith("fa") else "en"
 
+    def asker_lang(request: Request) -> str:
+        return "fa" if request.headers.get("accept-language", "").strip().lower().startswith("fa") else "en"
+
     @app.exception_handler(RequestValidationError)
     async def on_bad_request(request: Request, exc: RequestValidationError):
-        lang = "fa" if request.headers.get("accept-language", "").startswith("fa") else "en"
+        lang = asker_lang(request)
         err = BadRequest(exc.errors()[0].get("msg", "") if exc.errors() else "")
         metrics.error(err.code)
         return JSONResponse({"error": err.code, "message": err.message(lang)}, status_code=err.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException):
+        """404, 405 and the framework's other errors get the same {error, message} JSON."""
+        err = http_error(exc.status_code)
+        return JSONResponse({"error": err.code, "message": err.message(asker_lang(request))},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(KhabarError)
     async def on_khabar_error(request: Request, exc: KhabarError):
@@ -142,7 +155,13 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
         return JSONResponse({"status": "ok", **stats, "state": state.status()})
 
     @app.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-    async def prometheus() -> Response:
+    async def prometheus(request: Request) -> Response:
+        if settings.metrics_token:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {settings.metrics_token}".encode()):
+                err = Unauthorized()
+                return JSONResponse({"error": err.code, "message": err.message(asker_lang(request))},
+                                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
         body, ctype = metrics.render()
         return Response(body, media_type=ctype)
 
@@ -158,7 +177,8 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
     @app.exception_handler(Exception)
     async def on_error(request: Request, exc: Exception):
         log.exception("unhandled error on %s", request.url.path)
-        return JSONResponse({"error": "internal", "message": KhabarError().message("en")}, status_code=500)
+        return JSONResponse({"error": "internal", "message": KhabarError().message(asker_lang(request))},
+                            status_code=500)
 
     return app
 

@@ -68,9 +68,13 @@ def passage_meta(p: Passage, pending: _Pending) -> dict:
     }
 
 
+MAX_PASSAGES = 20_000  # per article (KHABAR_MAX_ARTICLE_PASSAGES): ~10 minutes of embedding on 2 cores
+
+
 def ingest(store: PassageStore, items: Iterable[Article | LoadError], max_chars: int = 900,
-           batch: int = 64, progress: Progress | None = None) -> IngestReport:
-    """Add new and changed articles to `store`; unchanged and duplicate ones cost no embedding."""
+           batch: int = 64, progress: Progress | None = None, *, max_passages: int = MAX_PASSAGES) -> IngestReport:
+    """Add new and changed articles to `store`; unchanged and duplicate ones cost no embedding;
+    an article over `max_passages` passages is refused with a message."""
     t0 = time.perf_counter()
     report = IngestReport()
     existing = store.catalog.articles()
@@ -90,6 +94,11 @@ def ingest(store: PassageStore, items: Iterable[Article | LoadError], max_chars:
         if not passages:
             report.failed += 1
             report.errors.append(f"{item.origin or item.source}: the article has no paragraphs with text")
+            continue
+        if len(passages) > max_passages:
+            report.failed += 1
+            report.errors.append(f"{item.origin or item.source or item.article_id}: too long: {len(passages)} passages (the limit is "
+                                 f"{max_passages} per article, KHABAR_MAX_ARTICLE_PASSAGES)")
             continue
         aid = item.article_id
         content_hash = item.content_hash()
@@ -132,24 +141,21 @@ def _write(store: PassageStore, todo: list[_Pending], batch: int, progress: Prog
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="khabar-writer")
     inflight: Future | None = None
     try:
-        group: list[_Pending] = []
-        size = 0
-        for i, pending in enumerate(todo):
-            group.append(pending)
-            size += len(pending.passages)
-            if size < batch and i < len(todo) - 1:
-                continue
-            texts = [embedding_text(p.title, p.text) for g in group for p in g.passages]
+        # batches of `batch` passages whatever the article boundaries: a huge article is embedded
+        # and written piece by piece, with progress (it counts only once all its pieces are in)
+        pairs = [(g, p) for g in todo for p in g.passages]
+        for start in range(0, len(pairs), max(1, batch)):
+            group = pairs[start:start + max(1, batch)]
+            texts = [embedding_text(p.title, p.text) for _, p in group]
             t = time.perf_counter()
             vectors = store.embedder.encode_passages(texts)
             report.embed_seconds += time.perf_counter() - t
             if inflight is not None:
                 inflight.result()  # surface write errors; at most one batch waits in memory
             inflight = writer.submit(_store_group, store, group, vectors)
-            report.passages += size
+            report.passages += len(group)
             if progress:
-                progress.advance(size)
-            group, size = [], 0
+                progress.advance(len(group))
         if inflight is not None:
             inflight.result()
     finally:
@@ -157,15 +163,15 @@ def _write(store: PassageStore, todo: list[_Pending], batch: int, progress: Prog
     store.commit(progress)
 
 
-def _store_group(store: PassageStore, group: list[_Pending], vectors) -> None:
+def _store_group(store: PassageStore, group: list[tuple[_Pending, Passage]], vectors) -> None:
     ids, texts, metas = [], [], []
-    for g in group:
-        for p in g.passages:
-            ids.append(p.id)
-            texts.append(p.text)
-            metas.append(passage_meta(p, g))
+    for g, p in group:
+        ids.append(p.id)
+        texts.append(p.text)
+        metas.append(passage_meta(p, g))
     store.upsert(ids, vectors, texts, metas)
-    stale = [pid for g in group for pid in g.stale_ids]
+    # an updated article's old passages go with its last new one
+    stale = [pid for g, p in group if p is g.passages[-1] for pid in g.stale_ids]
     if stale:
         store.delete_ids(stale)
 

@@ -20,9 +20,15 @@ class Settings(BaseSettings):
     embed_batch: int = 64
     chroma_url: str | None = None  # http://host:port switches to Chroma's HttpClient
     collection: str = "khabar"
-    fetch_timeout: float = 15.0
-    max_file_mb: float = 20.0
+    fetch_timeout: float = 15.0  # total seconds per download (not per read)
+    max_file_mb: float = 20.0  # per file and per download
     max_passage_chars: int = 900
+    allow_private_urls: bool = False  # fetch private/loopback/link-local/metadata addresses too
+    fetch_allowed_hosts: str = ""  # comma-separated host names exempt from the private-address check
+    fetch_max_redirects: int = 5
+    max_json_depth: int = 64  # nesting of arrays/objects in a JSON document
+    max_article_paragraphs: int = 200_000
+    max_article_passages: int = 20_000  # a longer article is refused (it would take hours to embed)
     refresh_seconds: float = 5.0  # how often a server checks whether another process changed the index
 
     # --- retrieval / answers ---
@@ -54,6 +60,13 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 30
     max_question_chars: int = 1000
     request_timeout: float = 60.0
+    max_body_bytes: int = 65_536  # request bodies above this get 413
+    max_header_bytes: int = 16_384  # request line + headers above this get 400
+    header_timeout: float = 10.0  # seconds for a client to send its request line and headers
+    body_timeout: float = 10.0  # seconds for a client to send its request body
+    keep_alive_timeout: float = 5.0  # idle seconds before a kept-alive connection is closed
+    trusted_proxies: str = ""  # comma-separated IPs/CIDRs whose X-Forwarded-For is believed
+    metrics_token: str | None = None  # when set, /metrics needs "Authorization: Bearer TOKEN"
 
     # --- telegram ---
     telegram_token: str | None = None
@@ -76,6 +89,14 @@ class Settings(BaseSettings):
     # --- ops ---
     log_json: bool = False
     log_level: str = "INFO"
+
+    def fetch_allowed_host_list(self) -> list[str]:
+        """KHABAR_FETCH_ALLOWED_HOSTS as lower-case host names."""
+        return [h.strip().lower().rstrip(".") for h in self.fetch_allowed_hosts.split(",") if h.strip()]
+
+    def trusted_proxy_list(self) -> list[str]:
+        """KHABAR_TRUSTED_PROXIES as a list of IPs/CIDRs."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     def origins(self) -> list[str]:
         """The CORS allowlist as a list."""

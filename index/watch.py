@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from .embeddings import build_embedder
 from .errors import KhabarError, LoadError
 from .ingest import IngestReport, ingest
-from .loaders import load_url
+from .loaders import Limits, load_url
 from .models import Article
 from .settings import Settings
 from .store import PassageStore
@@ -46,9 +46,9 @@ def watch_cycle(store: PassageStore, urls: list[str], settings: Settings,
     """
     items: list[Article | LoadError] = []
     current: dict[str, set[str]] = {}
-    max_bytes = int(settings.max_file_mb * 1_000_000)
+    limits = Limits.from_settings(settings)
     for url in urls:
-        got = list(load_url(url, settings.fetch_timeout, max_bytes, feed_only=url in state.feeds))
+        got = list(load_url(url, feed_only=url in state.feeds, limits=limits))
         arts = [i for i in got if isinstance(i, Article)]
         if arts:
             current[url] = {a.article_id for a in arts}
@@ -57,7 +57,8 @@ def watch_cycle(store: PassageStore, urls: list[str], settings: Settings,
         else:
             log.warning("%s gave no articles this cycle", url)
         items.extend(got)
-    report = ingest(store, items, settings.max_passage_chars, settings.embed_batch)
+    report = ingest(store, items, settings.max_passage_chars, settings.embed_batch,
+                    max_passages=settings.max_article_passages)
     listed_now = set().union(*current.values()) if current else set()
     gone: set[str] = set()
     for url, ids in current.items():

@@ -36,7 +36,7 @@ class LoopbackServer:
 
 
 class Routes(dict):
-    """path → (status, content_type, body bytes, delay seconds)."""
+    """path → (status, content_type, body bytes, delay seconds[, extra headers, drip seconds per byte])."""
 
 
 class LocalServer(LoopbackServer):
@@ -50,15 +50,23 @@ class LocalServer(LoopbackServer):
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - http.server's naming
                 outer.hits.append(self.path)
-                status, ctype, body, delay = outer.routes.get(self.path, (404, "text/plain", b"not found", 0))
+                status, ctype, body, delay, *more = outer.routes.get(self.path, (404, "text/plain", b"not found", 0))
+                headers, drip = (more + [{}, 0])[:2] if more else ({}, 0)
                 if delay:
                     time.sleep(delay)
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", ctype)
                     self.send_header("Content-Length", str(len(body)))
+                    for name, value in headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(body)
+                    if not drip:
+                        self.wfile.write(body)
+                    for i in range(len(body) if drip else 0):  # a slow-drip server: one byte at a time
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(drip)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -72,8 +80,13 @@ class LocalServer(LoopbackServer):
         return f"http://127.0.0.1:{self.port}"
 
     def set(self, path: str, body: str | bytes, ctype: str = "text/html; charset=utf-8", status: int = 200,
-            delay: float = 0):
-        self.routes[path] = (status, ctype, body.encode() if isinstance(body, str) else body, delay)
+            delay: float = 0, headers: dict | None = None, drip: float = 0):
+        self.routes[path] = (status, ctype, body.encode() if isinstance(body, str) else body, delay,
+                             headers or {}, drip)
+
+    def redirect(self, path: str, location: str, status: int = 302):
+        """Answer `path` with a redirect to `location`."""
+        self.set(path, b"", status=status, headers={"Location": location})
 
 
 def article_html(title: str, paragraphs: list[str], date: str = "2025-05-01") -> str:

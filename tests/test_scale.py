@@ -119,7 +119,8 @@ def test_watch_feeds_new_changed_removed_and_errors(tmp_path, embedder):
         two = page("dam", "Karun dam reaches full capacity",
                    ["The Karun 4 dam reached full capacity after weeks of heavy rain in Khuzestan province."])
         srv.set("/feed.xml", rss([one, two]), ctype="application/rss+xml")
-        settings = make_settings(tmp_path / "data")
+        # the feeds are on 127.0.0.1: allowed as an operator would (KHABAR_ALLOW_PRIVATE_URLS=1)
+        settings = make_settings(tmp_path / "data", allow_private_urls=True)
         store = PassageStore(settings, embedder, create=True)
         known = WatchState()
         rep, removed = watch_cycle(store, [srv.url + "/feed.xml", srv.url + "/missing.xml"], settings, known)

@@ -40,15 +40,16 @@ def iter_feed(data: bytes, source: str, fetch_page: Callable[[str], tuple[str, s
         date = _entry_date(entry)
         try:
             article = None
-            if fetch_page and link and len(_strip_tags(body)) < FULL_TEXT_CHARS:
+            if fetch_page and link and link.lower().startswith(("http://", "https://")) \
+                    and len(_strip_tags(body)) < FULL_TEXT_CHARS:
                 try:
                     html, final = fetch_page(link)
                     article = parse_html_article(html, link, url=link)
                 except LoadError as exc:
                     if not body.strip():
-                        raise
-                    # keep the summary, but say the page could not be read
-                    yield LoadError(link, f"full text unavailable, summary kept ({exc.reason})")
+                        raise LoadError(f"{source}#{i}", f"{link}: {exc.reason}") from None
+                    # the entry is kept (its summary): a note, not a failure
+                    yield LoadError(f"{source}#{i}", f"note: full text unavailable, summary kept ({link}: {exc.reason})")
             if article is None:
                 article = parse_html_article(f"<html><body><article>{body}</article></body></html>",
                                              link or source, url=link) if "<" in body \
@@ -59,10 +60,11 @@ def iter_feed(data: bytes, source: str, fetch_page: Callable[[str], tuple[str, s
             article.source = site
             article.origin = f"{source}#{i}"
             if not article.paragraphs:
-                raise LoadError(link or source, "the entry has no text")
+                raise LoadError(f"{source}#{i}", "the entry has no text")
             yield article
-        except LoadError as exc:
-            yield exc
+        except LoadError as exc:  # named by the feed and entry number, whatever page it came from
+            yield exc if exc.source.startswith(f"{source}#") else \
+                LoadError(f"{source}#{i}", f"{exc.source}: {exc.reason}")
 
 
 def _entry_date(entry) -> str | None:

@@ -10,6 +10,21 @@ from ..models import Article
 from .dates import date_from_url, parse_date
 
 _BLANK = re.compile(r"\n\s*\n")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+MAX_DEPTH = 64
+
+
+def check_depth(text: str, source: str, limit: int = MAX_DEPTH, line: int | None = None) -> None:
+    """LoadError when arrays/objects nest deeper than `limit` (the parser would recurse that deep)."""
+    depth = 0
+    for m in _BRACKET.finditer(_STRING.sub("", text)):
+        if m.group() in "[{":
+            depth += 1
+            if depth > limit:
+                raise LoadError(source, f"JSON nested deeper than {limit} levels (KHABAR_MAX_JSON_DEPTH)", line)
+        else:
+            depth -= 1
 
 
 def article_from_record(rec: object, source: str, origin: str) -> Article:
@@ -42,12 +57,17 @@ def _str(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def iter_json(text: str, source: str) -> Iterator[Article | LoadError]:
+def iter_json(text: str, source: str, max_depth: int = MAX_DEPTH) -> Iterator[Article | LoadError]:
     """Yield the articles of a JSON document (list of articles, {articles: [...]}, one article, SQuAD)."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise LoadError(source, f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from exc
+    except RecursionError:
+        doc = None
+    check_depth(text, source, max_depth)
+    if doc is None and text.strip() != "null":
+        raise LoadError(source, "too deeply nested to read")
     if isinstance(doc, dict) and isinstance(doc.get("data"), list) and _is_squad(doc["data"]):
         yield from _iter_squad(doc["data"], source)
         return
@@ -63,7 +83,7 @@ def iter_json(text: str, source: str) -> Iterator[Article | LoadError]:
             yield exc
 
 
-def iter_jsonl(text: str, source: str) -> Iterator[Article | LoadError]:
+def iter_jsonl(text: str, source: str, max_depth: int = MAX_DEPTH) -> Iterator[Article | LoadError]:
     """Yield one article per JSON Lines line; a bad line is reported with its number and skipped."""
     seen = False
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -71,9 +91,16 @@ def iter_jsonl(text: str, source: str) -> Iterator[Article | LoadError]:
             continue
         seen = True
         try:
+            check_depth(line, source, max_depth, lineno)
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
             yield LoadError(source, f"invalid JSON: {exc.msg}", lineno)
+            continue
+        except LoadError as exc:
+            yield exc
+            continue
+        except RecursionError:
+            yield LoadError(source, "too deeply nested to read", lineno)
             continue
         try:
             yield article_from_record(rec, source, f"{source}:{lineno}")
