@@ -84,12 +84,11 @@ def _shares_sentence(a: str, b: str, ans: str) -> bool:
 def evaluate(searcher: HybridSearcher, items: list[EvalItem], opts: SearchOptions) -> dict:
     """hit@1, hit@k and MRR per language and overall for one retrieval setting."""
     per: dict[str, list[int | None]] = defaultdict(list)
-    cat = searcher.store.catalog
     for item in items:
         res = searcher.search(item.question, opts)
         rank = None
         for r, h in enumerate(res.hits):
-            if is_hit(item, cat.metas[h.pos], cat.texts[h.pos]):
+            if is_hit(item, res.snap.meta(h.pos), res.snap.text(h.pos)):
                 rank = r
                 break
         per[item.lang].append(rank)

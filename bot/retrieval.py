@@ -14,7 +14,8 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from index.language import detect_language
-from index.normalizer import tokenize, words
+from index.normalizer import tokenize
+from index.snapshot import Snapshot
 from index.store import PassageStore
 
 RRF_K = 60
@@ -76,42 +77,25 @@ class SearchResult:
     top_dense: float = 0.0
     dense_margin: float = 0.0  # how far the best dense match stands above the 50th (flat = off-topic)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    snap: Snapshot | None = None  # the snapshot the hit positions refer to (read texts from it)
 
 
 class HybridSearcher:
-    """Searches a PassageStore's catalog; cheap to call repeatedly (keeps per-snapshot arrays)."""
+    """Searches a PassageStore's current snapshot; each search reads one snapshot from start to end."""
 
     def __init__(self, store: PassageStore):
         self.store = store
-        self._gen = None
-
-    def _arrays(self):
-        if self._gen != self.store.generation:
-            metas = self.store.catalog.metas
-            self._dates = np.array([m.get("date_num", 0) for m in metas], dtype=np.int64)
-            self._articles = [m["article_id"] for m in metas]
-            self._lengths = np.array([len(words(t)) for t in self.store.catalog.texts], dtype=np.int32)
-            today = date.today()
-            ages = []
-            for m in metas:
-                d = m.get("date") or ""
-                try:
-                    ages.append((today - date.fromisoformat(d)).days / 365.25)
-                except ValueError:
-                    ages.append(math.nan)
-            self._ages = np.array(ages, dtype=np.float32)
-            self._gen = self.store.generation
-        return self._dates
 
     def search(self, query: str, opts: SearchOptions | None = None) -> SearchResult:
         """Return the top passages for `query` under `opts`."""
         opts = opts or SearchOptions()
         timings: dict[str, float] = {}
-        dates = self._arrays()
+        snap = self.store.snapshot()
+        dates, ages = snap.date_num, _ages(snap)
         n = len(dates)
-        if n == 0:
-            return SearchResult([])
-        mask = np.ones(n, dtype=bool)
+        if snap.n_alive == 0:
+            return SearchResult([], snap=snap)
+        mask = snap.alive.copy()
         lo = int(opts.since.replace("-", "")) if opts.since else None
         hi = int(opts.until.replace("-", "")) if opts.until else None
         if lo:
@@ -128,10 +112,10 @@ class HybridSearcher:
             timings["embed"] = _ms(t)
         if opts.mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            pool = self.store.dense_search(qvec, max(opts.depth, opts.dense_pool if opts.short_penalty else 0),
+            pool = self.store.dense_search(snap, qvec, max(opts.depth, opts.dense_pool if opts.short_penalty else 0),
                                            where)
             if opts.short_penalty:
-                pool = sorted(((p, self._penalized(s, p, opts)) for p, s in pool), key=lambda x: -x[1])
+                pool = sorted(((p, self._penalized(s, p, opts, snap)) for p, s in pool), key=lambda x: -x[1])
             dense = [(p, s) for p, s in pool if mask[p]][: opts.depth]
             timings["dense"] = _ms(t)
 
@@ -141,14 +125,14 @@ class HybridSearcher:
         if opts.mode in ("hybrid", "bm25"):
             t = time.perf_counter()
             if opts.transliterate:
-                for word, cands in self.store.lexical.transliterations(name_like(query)).items():
+                for word, cands in snap.lexical.transliterations(name_like(query)).items():
                     for c in cands:
                         weights.setdefault(c, 0.8 / len(cands) ** 0.5)
             if qvec is not None and opts.mode == "hybrid":
-                self._expand(weights, qvec, query, opts)
+                self._expand(weights, qvec, query, opts, snap)
             if opts.feedback and dense and opts.mode == "hybrid":
-                weights = self._feedback(weights, [p for p, _ in dense[: opts.feedback_docs]], opts)
-            scores = self.store.lexical.scores(weights)
+                weights = self._feedback(weights, [p for p, _ in dense[: opts.feedback_docs]], opts, snap)
+            scores = snap.lexical.scores(weights)
             scores[~mask] = 0.0
             lexical = _top(scores, opts.depth)
             timings["bm25"] = _ms(t)
@@ -158,25 +142,25 @@ class HybridSearcher:
             t = time.perf_counter()
             have = {p for p, _ in dense}
             missing = [p for p, _ in lexical if p not in have]
-            extra = {p: self._penalized(s, p, opts) for p, s in self.store.similarities(qvec, missing).items()}
+            extra = {p: self._penalized(s, p, opts, snap) for p, s in self.store.similarities(snap, qvec, missing).items()}
             timings["dense_complete"] = _ms(t)
         if opts.lexical_weight_en != opts.lexical_weight and detect_language(query) == "en":
             opts = replace(opts, lexical_weight=opts.lexical_weight_en)
         t = time.perf_counter()
-        hits = self._fuse(dense, lexical, opts, extra)
-        hits = _cap(hits, self._articles, opts.per_article, opts.k)
+        hits = self._fuse(dense, lexical, opts, extra, ages)
+        hits = _cap(hits, snap.article_idx, opts.per_article, opts.k)
         timings["fuse"] = _ms(t)
         margin = dense[0][1] - dense[-1][1] if len(dense) >= 2 else 0.0
-        return SearchResult(hits, weights, dense[0][1] if dense else 0.0, margin, timings)
+        return SearchResult(hits, weights, dense[0][1] if dense else 0.0, margin, timings, snap)
 
-    def _expand(self, weights: dict[str, float], qvec, query: str, opts: SearchOptions) -> None:
+    def _expand(self, weights: dict[str, float], qvec, query: str, opts: SearchOptions, snap: Snapshot) -> None:
         """Add the index words nearest to the question's vector, from the other language (and
         optionally the same one), weighted by how close they are."""
         lang = detect_language(query)
         other = "fa" if lang == "en" else "en"
         plan = [(other, opts.lexicon_terms)] + ([(lang, opts.same_language_terms)] if opts.same_language_terms else [])
         for script, k in plan:
-            near = self.store.lexicon.nearest(qvec, script, k + 20)
+            near = snap.lexicon.nearest(qvec, script, k + 20)
             if len(near) < 2:
                 continue
             top, floor = near[0][1], near[-1][1]
@@ -184,28 +168,26 @@ class HybridSearcher:
             for word, sim in near[:k]:
                 weights.setdefault(word, opts.lexicon_weight * (sim - floor) / span)
 
-    def _feedback(self, weights: dict[str, float], positions: list[int], opts: SearchOptions
+    def _feedback(self, weights: dict[str, float], positions: list[int], opts: SearchOptions, snap: Snapshot
                   ) -> dict[str, float]:
         """Add the most distinctive terms of the top dense passages to the BM25 query.
 
         This is what lets an English question use Persian keyword search: the dense model
         finds Persian paragraphs about Tartus, and their rare words (طرطوس, حمیمیم) join the query.
         """
-        lex = self.store.lexical
-        if lex.model is None:
+        lex = snap.lexical
+        if not lex.n_alive:
             return weights
         idf_cache: dict[str, float] = {}
         tf: dict[str, float] = {}
         for rank, p in enumerate(positions):
-            for tok in set(tokenize(self.store.catalog.texts[p])):
+            for tok in set(tokenize(snap.text(p))):
                 if " " in tok or tok in weights:
                     continue
                 tf[tok] = tf.get(tok, 0.0) + 1.0 / (1 + rank)
-        n_docs = lex.n_docs
-        dfs = lex.model.scores["indptr"]
+        n_docs = lex.n_alive
         for tok in tf:
-            col = lex.vocab.get(tok)
-            df = (dfs[col + 1] - dfs[col]) if col is not None else 0
+            df = lex.df(tok)
             idf_cache[tok] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) if df else 0.0
         scored = sorted(((tf[t] * idf_cache[t], t) for t in tf if idf_cache[t] > 0), reverse=True)
         extra = scored[: opts.feedback_terms]
@@ -219,11 +201,12 @@ class HybridSearcher:
             out[t] = scale * s / top
         return out
 
-    def _penalized(self, sim: float, pos: int, opts: SearchOptions) -> float:
-        short = max(0, opts.short_words - int(self._lengths[pos])) / opts.short_words
+    def _penalized(self, sim: float, pos: int, opts: SearchOptions, snap: Snapshot) -> float:
+        short = max(0, opts.short_words - int(snap.lengths[pos])) / opts.short_words
         return sim - opts.short_penalty * short
 
-    def _fuse(self, dense, lexical, opts: SearchOptions, extra: dict[int, float] | None = None) -> list[Hit]:
+    def _fuse(self, dense, lexical, opts: SearchOptions, extra: dict[int, float] | None = None,
+              ages: np.ndarray | None = None) -> list[Hit]:
         hits: dict[int, Hit] = {}
         for rank, (p, s) in enumerate(dense):
             hits[p] = Hit(p, 0.0, dense=s, dense_rank=rank)
@@ -248,7 +231,7 @@ class HybridSearcher:
                     + (opts.lexical_weight / (RRF_K + h.lexical_rank) if h.lexical_rank is not None else 0)
         if opts.recency:
             for h in hits.values():
-                age = self._ages[h.pos]
+                age = ages[h.pos]
                 if not math.isnan(age):
                     # mild: at most +3 %, halving every 2 years, so it only breaks near-ties
                     h.score *= 1.0 + 0.03 * 2.0 ** (-max(age, 0.0) / 2.0)
@@ -278,11 +261,11 @@ def _top(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
     return [(int(i), float(scores[i])) for i in idx]
 
 
-def _cap(hits: list[Hit], articles: list[str], per_article: int, k: int) -> list[Hit]:
+def _cap(hits: list[Hit], articles, per_article: int, k: int) -> list[Hit]:
     """Keep at most `per_article` passages of any one article, up to `k` hits."""
     out, seen = [], {}
     for h in hits:
-        a = articles[h.pos]
+        a = int(articles[h.pos])
         if seen.get(a, 0) >= per_article:
             continue
         seen[a] = seen.get(a, 0) + 1
@@ -290,6 +273,16 @@ def _cap(hits: list[Hit], articles: list[str], per_article: int, k: int) -> list
         if len(out) >= k:
             break
     return out
+
+
+def _ages(snap: Snapshot) -> np.ndarray:
+    """Age in years of every passage of `snap` (NaN when undated), computed once per snapshot."""
+    ages = snap.cache.get("ages")
+    if ages is None:
+        days = (date.today().toordinal() - snap.day_ordinal).astype(np.float32)
+        days[snap.day_ordinal <= 0] = np.nan
+        ages = snap.cache.setdefault("ages", days / np.float32(365.25))
+    return ages
 
 
 def _date_where(lo: int | None, hi: int | None) -> dict | None:
@@ -318,7 +311,7 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
                                 ) -> list[Document]:
         result = self.searcher.search(query, self.options)
-        cat = self.searcher.store.catalog
-        return [Document(page_content=cat.texts[h.pos],
-                         metadata={**cat.metas[h.pos], "id": cat.ids[h.pos], "score": h.score})
+        snap = result.snap
+        return [Document(page_content=snap.text(h.pos),
+                         metadata={**snap.meta(h.pos), "id": snap.id(h.pos), "score": h.score})
                 for h in result.hits]
