@@ -301,8 +301,8 @@ class Snapshot:
         alive = np.concatenate([self.alive, np.ones(b.chunk.n, bool)])
         alive[b.kills] = False
         n_alive = self.n_alive + b.chunk.n - len(b.kills)
-        total_len = self.total_len + int(b.doclen.sum()) - int(self.doclen[b.kills].sum()) if len(b.kills) \
-            else self.total_len + int(b.doclen.sum())
+        doclen = cat(self.doclen, b.doclen)  # a merged batch may mask passages it added itself
+        total_len = self.total_len + int(b.doclen.sum()) - int(doclen[b.kills].sum())
         df = np.zeros(v, np.int32)
         df[:len(self.df)] = self.df
         np.add.at(df, b.df_delta[0], b.df_delta[1])
@@ -349,7 +349,7 @@ class Snapshot:
             log_uid=log_uid or self.log_uid, seq=b.seq, vocab=self.vocab, chunks=self.chunks + [b.chunk],
             article_idx=cat(self.article_idx, b.article_idx), paragraph=cat(self.paragraph, b.paragraph),
             date_num=cat(self.date_num, b.date_num), nwords=cat(self.lengths, b.nwords),
-            doclen=cat(self.doclen, b.doclen), day_ordinal=cat(self.day_ordinal, b.day_ordinal), alive=alive, keys=keys, key_pos=key_pos, tail=tail, df=df, wdf=wdf,
+            doclen=doclen, day_ordinal=cat(self.day_ordinal, b.day_ordinal), alive=alive, keys=keys, key_pos=key_pos, tail=tail, df=df, wdf=wdf,
             postings=add_tiered(self.postings, b.postings), blocks=blocks, n_alive=n_alive, total_len=total_len,
             art_ids=art_ids, art_index=art_index, summaries=summaries, art_start=art_start,
             art_count=art_count, norms=norms, embedded=embedded)
