@@ -43,6 +43,7 @@ class CommitLog:
     def records(self, after: int) -> list[Record]:
         """Records with a sequence number above `after`, in order, up to the first gap."""
         got = self.col.get(where={"seq": {"$gt": after}}, include=["documents", "metadatas"])
+        self._head = max(self._head, after)  # a writer starts claiming from what its reader has seen
         recs = sorted((int(m["seq"]), d) for m, d in zip(got["metadatas"], got["documents"]))
         out = []
         for seq, doc in recs:

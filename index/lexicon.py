@@ -17,9 +17,11 @@ MIN_DF = 2
 MAX_DF_SHARE = 0.02
 
 
-def lexicon_words(text: str) -> set[str]:
-    """The words of `text` that may join the lexicon: letters only, longer than 2, not stopwords."""
-    return {w for w in words(text) if len(w) > 2 and w.isalpha() and w not in STOPWORDS}
+def lexicon_words(text: str | list[str]) -> set[str]:
+    """The words of `text` (or of its `words`) that may join the lexicon: letters only, longer than 2,
+    not stopwords."""
+    ws = words(text) if isinstance(text, str) else text
+    return {w for w in ws if len(w) > 2 and w.isalpha() and w not in STOPWORDS}
 
 
 def df_bounds(n_docs: int) -> tuple[int, int]:

@@ -22,7 +22,7 @@ import numpy as np
 from .commitlog import Record
 from .lexical import EMPTY, LexicalIndex, Postings, Vocabulary, add_tiered
 from .lexicon import Lexicon, df_bounds, lexicon_words, merge_blocks
-from .normalizer import tokenize, words
+from .normalizer import tokenize_words, words
 
 SUMMARY_KEYS = ("article_id", "title", "date", "url", "source", "lang", "content_hash", "norm_hash",
                 "n_passages")
@@ -245,19 +245,20 @@ class Snapshot:
                 pos = start + len(texts)
                 texts.append(text)
                 recs.append([pid, meta])
-                toks = tokenize(text) or [EMPTY]
+                ws = words(text)
+                toks = tokenize_words(ws) or [EMPTY]
                 for term, tf in Counter(toks).items():
                     tid = self.vocab.add(term)
                     trip_t.append(tid)
                     trip_d.append(pos)
                     trip_f.append(tf)
                     df_d[tid] += 1
-                for w in lexicon_words(text):
+                for w in lexicon_words(ws):
                     wdf_d[self.vocab.add(w)] += 1
                 cols["article_idx"].append(idx)
                 cols["paragraph"].append(int(meta.get("paragraph", 0)))
                 cols["date_num"].append(int(meta.get("date_num", 0) or 0))
-                cols["nwords"].append(len(words(text)))
+                cols["nwords"].append(len(ws))
                 cols["doclen"].append(len(toks))
                 cols["day_ordinal"].append(_ordinal(meta.get("date") or ""))
                 paragraphs = max(paragraphs, int(meta.get("paragraph", 0)))
@@ -266,10 +267,10 @@ class Snapshot:
             summary["paragraphs"] = paragraphs
             events.append((aid, summary, first, len(rows)))
         for pos in kills:
-            toks = tokenize(self.text(pos)) or [EMPTY]
-            for term in set(toks):
+            ws = words(self.text(pos))
+            for term in set(tokenize_words(ws) or [EMPTY]):
                 df_d[self.vocab.ids[term]] -= 1
-            for w in lexicon_words(self.text(pos)):
+            for w in lexicon_words(ws):
                 wdf_d[self.vocab.ids[w]] -= 1
         # the words this batch makes eligible for the lexicon that have no vector yet
         n_alive = self.n_alive - len(kills) + len(texts)
