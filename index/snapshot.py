@@ -277,8 +277,7 @@ class Snapshot:
         lo, _ = df_bounds(n_alive)
         need = sorted(t for t, d in wdf_d.items() if d > 0 and t not in self._embedded
                       and (self.wdf[t] if t < len(self.wdf) else 0) + d >= lo)
-        vecs = [np.asarray(encode([self.vocab.terms[t] for t in need[i:i + 256]]), dtype=np.float32)
-                for i in range(0, len(need), 256)]
+        vecs = [np.asarray(encode([self.vocab.terms[t] for t in need]), dtype=np.float32)] if need else []
         dim = vecs[0].shape[1] if vecs else (self.blocks[0][1].shape[1] if self.blocks else 1)
         i32 = lambda xs: np.asarray(xs, dtype=np.int32)  # noqa: E731
         return Batch(

@@ -10,6 +10,7 @@ snapshot it started with. Snapshots are saved incrementally beside Chroma (index
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -73,6 +74,7 @@ class PassageStore:
             self.log = CommitLog(self.client, self.name)
         except Exception as exc:  # noqa: BLE001 - server down, corrupt files
             raise StoreUnavailable(str(exc)) from exc
+        self._words = None  # the shared word-vector collection, opened on first use
         self._apply_lock = threading.Lock()
         self._lineage: str | None = None  # which saved snapshot line this process continues
         self._disk_seq = -1
@@ -184,6 +186,32 @@ class PassageStore:
                 out[pid] = (doc, meta)
         return out
 
+    def _word_vectors(self, words: list[str]) -> np.ndarray:
+        """Lexicon vectors for `words`: read from the shared `<name>-words-<embedder>` collection, and
+        embedded (then shared) only when no process embedded them before."""
+        got: dict[str, np.ndarray] = {}
+        try:
+            if self._words is None:
+                tag = hashlib.sha1(self.embedder.name.encode()).hexdigest()[:10]
+                self._words = self.client.get_or_create_collection(
+                    f"{self.name}-words-{tag}", embedding_function=None, metadata={"khabar_embedder": self.embedder.name})
+            for i in range(0, len(words), 1000):
+                r = self._words.get(ids=words[i:i + 1000], include=["embeddings"])
+                got.update(zip(r["ids"], np.asarray(r["embeddings"], dtype=np.float32)))
+        except Exception:  # noqa: BLE001 - embedding locally is always possible
+            log.warning("could not read shared word vectors", exc_info=True)
+        missing = [w for w in words if w not in got]
+        for i in range(0, len(missing), 256):
+            part = missing[i:i + 256]
+            vecs = np.asarray(self.embedder.encode_queries(part), dtype=np.float32)
+            got.update(zip(part, vecs))
+            try:
+                if self._words is not None:
+                    self._words.upsert(ids=part, embeddings=vecs)
+            except Exception:  # noqa: BLE001
+                log.warning("could not share word vectors", exc_info=True)
+        return np.vstack([got[w] for w in words]) if words else np.zeros((0, 1), np.float32)
+
     def _catch_up(self, snap: Snapshot, progress=None) -> Snapshot:
         """Apply every record after `snap` (in batches), saving each batch when this process saves."""
         records = self.log.records(snap.seq)
@@ -192,7 +220,7 @@ class PassageStore:
         for i in range(0, len(records), APPLY_RECORDS):
             part = records[i:i + APPLY_RECORDS]
             t0 = time.perf_counter()
-            batch = snap.build_batch(part, self._fetch, self.embedder.encode_queries)
+            batch = snap.build_batch(part, self._fetch, self._word_vectors)
             snap = snap.with_batch(batch)
             self.last_apply = {"records": len(part), "passages": batch.chunk.n, "seconds": time.perf_counter() - t0}
             self._save(batch)
