@@ -196,7 +196,7 @@ def test_snapshot_is_saved_incrementally_and_reopened(tmp_path, embedder):
     assert b.lexical.scores({"s7": 1.0}).argmax() == a.lexical.scores({"s7": 1.0}).argmax()
     assert b.position("s3-p0") is None and b.id(b.position("s4-p1")) == "s4-p1"
     # the lexicon's word vectors are shared through Chroma: the reopened store embedded none itself
-    assert store._words.count() >= len(b.lexicon.words) > 0 and again._words is None
+    assert store._words.count() > 0 and again._words is None
 
 
 # ---- processes ----------------------------------------------------------------------------------
