@@ -33,13 +33,12 @@ def df_bounds(n_docs: int) -> tuple[int, int]:
 class Lexicon:
     """Word vectors (query role) of one snapshot, in blocks of (term ids, vectors)."""
 
-    def __init__(self, terms: list[str], blocks: list[tuple[np.ndarray, np.ndarray]], wdf: np.ndarray,
+    def __init__(self, terms: list[str], blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]], wdf: np.ndarray,
                  n_docs: int):
         self._terms = terms  # the shared vocabulary's id → term list
-        self.blocks = blocks
+        self.blocks = blocks  # (term ids, vectors, is-Latin mask)
         self.wdf = wdf
         self.n_docs = n_docs
-        self._ascii = [np.array([terms[t].isascii() for t in tids], dtype=bool) for tids, _ in blocks]
 
     def _selected(self, i: int) -> np.ndarray:
         lo, hi = df_bounds(self.n_docs)
@@ -50,14 +49,14 @@ class Lexicon:
     @property
     def words(self) -> list[str]:
         """The words taking part now."""
-        return [self._terms[t] for i, (tids, _) in enumerate(self.blocks) for t in tids[self._selected(i)]]
+        return [self._terms[t] for i, (tids, _, _) in enumerate(self.blocks) for t in tids[self._selected(i)]]
 
     def nearest(self, vector: np.ndarray, script: str, k: int = 10) -> list[tuple[str, float]]:
         """The `k` words of `script` ('fa' or 'en') closest to `vector`, with their similarity."""
         vector = np.asarray(vector, dtype=np.float32)
         sims, tids = [], []
-        for i, (bt, bv) in enumerate(self.blocks):
-            sel = self._selected(i) & (self._ascii[i] if script == "en" else ~self._ascii[i])
+        for i, (bt, bv, latin) in enumerate(self.blocks):
+            sel = self._selected(i) & (latin if script == "en" else ~latin)
             if sel.any():
                 sims.append(bv[sel] @ vector)
                 tids.append(bt[sel])
@@ -70,10 +69,15 @@ class Lexicon:
         return [(self._terms[t[i]], float(s[i])) for i in top]
 
 
-def merge_blocks(blocks: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+def block(terms: list[str], tids: np.ndarray, vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A lexicon block: term ids, their vectors, and which are Latin-script words."""
+    return tids, vecs, np.array([terms[t].isascii() for t in tids], dtype=bool)
+
+
+def merge_blocks(blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> list[tuple]:
     """Merge the newest blocks while the older is not much larger: O(log n) blocks, few products."""
     out = [b for b in blocks if len(b[0])]
     while len(out) >= 2 and len(out[-2][0]) <= 2 * len(out[-1][0]):
-        (ta, va), (tb, vb) = out[-2:]
-        out[-2:] = [(np.concatenate([ta, tb]), np.vstack([va, vb]))]
+        (ta, va, la), (tb, vb, lb) = out[-2:]
+        out[-2:] = [(np.concatenate([ta, tb]), np.vstack([va, vb]), np.concatenate([la, lb]))]
     return out

@@ -21,7 +21,7 @@ import numpy as np
 
 from .commitlog import Record
 from .lexical import EMPTY, LexicalIndex, Postings, Vocabulary, add_tiered
-from .lexicon import Lexicon, df_bounds, lexicon_words, merge_blocks
+from .lexicon import Lexicon, block, df_bounds, lexicon_words, merge_blocks
 from .normalizer import tokenize_words, words
 
 SUMMARY_KEYS = ("article_id", "title", "date", "url", "source", "lang", "content_hash", "norm_hash",
@@ -344,7 +344,7 @@ class Snapshot:
                 norms[summary["norm_hash"]] = aid
         embedded = self._embedded
         embedded.update(b.vec_tids.tolist())
-        blocks = merge_blocks(self.blocks + ([(b.vec_tids, b.vecs)] if len(b.vec_tids) else []))
+        blocks = merge_blocks(self.blocks + ([block(self.vocab.terms, b.vec_tids, b.vecs)] if len(b.vec_tids) else []))
         return Snapshot(
             log_uid=log_uid or self.log_uid, seq=b.seq, vocab=self.vocab, chunks=self.chunks + [b.chunk],
             article_idx=cat(self.article_idx, b.article_idx), paragraph=cat(self.paragraph, b.paragraph),
