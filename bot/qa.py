@@ -101,12 +101,15 @@ class QA:
             return {"articles": 0, "passages": 0, "embedder": self.embedder.name, "languages": {},
                     "date_range": [None, None], "llm": self.settings.llm}
         snap = store.snapshot()
-        arts = snap.articles()
-        langs: dict[str, int] = {}
-        for a in arts.values():
-            langs[a["lang"]] = langs.get(a["lang"], 0) + 1
-        dates = sorted(a["date"] for a in arts.values() if a.get("date"))
-        return {"articles": len(arts), "passages": snap.n_alive, "embedder": self.embedder.name,
+        if "stats" not in snap.cache:  # health checks poll this: summarize each snapshot once
+            arts = snap.articles()
+            langs: dict[str, int] = {}
+            for a in arts.values():
+                langs[a["lang"]] = langs.get(a["lang"], 0) + 1
+            dates = sorted(a["date"] for a in arts.values() if a.get("date"))
+            snap.cache["stats"] = (len(arts), langs, dates[:1] + dates[-1:])
+        n_articles, langs, dates = snap.cache["stats"]
+        return {"articles": n_articles, "passages": snap.n_alive, "embedder": self.embedder.name,
                 "languages": langs, "date_range": [dates[0] if dates else None, dates[-1] if dates else None],
                 "llm": self.settings.llm}
 
