@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 SCHEMA = "2"
 FETCH_PAGE = 2000
 APPLY_RECORDS = 50  # records applied per batch when catching up on a long log
+COMPACT_DEAD = (1000, 0.25)  # masked passages that trigger a compaction: at least this many and share
 
 
 def open_client(settings: Settings):
@@ -226,16 +227,37 @@ class PassageStore:
             self._save(batch)
             if progress and len(records) > APPLY_RECORDS:
                 progress.advance(len(part))
-        return snap
+        return self._compacted(snap)
 
-    def _save(self, batch) -> None:
-        """Save `batch` when this process continues the saved snapshot (or starts one)."""
+    def _compacted(self, snap: Snapshot) -> Snapshot:
+        """`snap` without its masked passages once they are many (O(index), so at most once per
+        index-size/4 removals: amortized constant per removal). Built from the snapshot's own data."""
+        dead = snap.size - snap.n_alive
+        if dead < max(COMPACT_DEAD[0], COMPACT_DEAD[1] * snap.size):
+            return snap
+        t0 = time.perf_counter()
+        live = {aid: [snap.id(p) for p in snap.article_positions(aid)] for aid in snap.articles()}
+
+        def local(pids: list[str]) -> dict[str, tuple[str, dict]]:
+            pos = {pid: snap.position(pid) for pid in pids}
+            return {pid: (snap.text(p), snap.meta(p)) for pid, p in pos.items() if p is not None}
+
+        fresh = Snapshot.empty(self.log.uid)
+        batch = fresh.build_batch([Record(snap.seq, live, [])], local, self._word_vectors)
+        out = fresh.with_batch(batch)
+        self._save(batch, restart=True)
+        log.info("compacted the snapshot: %d masked passages dropped in %.1f s", dead, time.perf_counter() - t0)
+        return out
+
+    def _save(self, batch, restart: bool = False) -> None:
+        """Save `batch` when this process continues the saved snapshot (or starts one; `restart`:
+        a compacted snapshot replaces whatever is saved)."""
         d = self.snapshot_dir
         try:
             with segments.locked(d, exclusive=True):
                 m = segments.read_manifest(d)
                 fresh = batch.chunk.start == 0 and self._lineage is None
-                if fresh and (m is None or m.get("log") != self.log.uid or m.get("embedder") != self.embedder.name
+                if restart or fresh and (m is None or m.get("log") != self.log.uid or m.get("embedder") != self.embedder.name
                               or m.get("seq", 0) < batch.seq):
                     m = {"log": self.log.uid, "embedder": self.embedder.name, "lineage": uuid.uuid4().hex,
                          "seq": 0, "batches": []}

@@ -199,6 +199,27 @@ def test_snapshot_is_saved_incrementally_and_reopened(tmp_path, embedder):
     assert store._words.count() > 0 and again._words is None
 
 
+def test_masked_passages_are_compacted_away(tmp_path, embedder, monkeypatch):
+    import index.store as store_module
+
+    monkeypatch.setattr(store_module, "COMPACT_DEAD", (10, 0.25))  # small sizes for a small test
+    settings = make_settings(tmp_path / "data")
+    store = PassageStore(settings, embedder, create=True)
+    vec = embedder.encode_passages(["x"])[0]
+    put_articles(store, [f"c{i}" for i in range(12)], vec)
+    store.refresh()
+    put_articles(store, [f"c{i}" for i in range(3)], vec, version="v1")  # 6 passages masked
+    store.commit_articles(drop=["c5", "c6"])  # 4 more: 10 of 28 positions masked → compacted
+    store.refresh()
+    snap = store.snapshot()
+    assert snap.size == snap.n_alive == 20 and snap.n_articles == 10
+    assert "version v1" in snap.text(snap.position("c1-p0")) and snap.position("c5-p0") is None
+    again = PassageStore(settings, embedder).snapshot()
+    assert again.size == 20 and again.texts(range(20)) == snap.texts(range(20))
+    assert again.lexical.scores({"c7": 1.0}).argmax() == snap.position("c7-p0") or \
+        again.lexical.scores({"c7": 1.0}).argmax() == snap.position("c7-p1")
+
+
 # ---- processes ----------------------------------------------------------------------------------
 def _env(**kw):
     return {**os.environ, "KHABAR_REFRESH_SECONDS": "0.5", "KHABAR_RATE_LIMIT_PER_MINUTE": "1000", **kw}
