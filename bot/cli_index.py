@@ -41,7 +41,8 @@ class BarProgress:
         self.task = None
 
     def start(self, total: int, label: str) -> None:
-        unit = {"embedding": "passages", "re-embedding": "passages", "vocabulary": "words"}.get(label, "items")
+        unit = {"embedding": "passages", "re-embedding": "passages", "vocabulary": "words",
+                "applying commits": "commits"}.get(label, "items")
         self.task = self.progress.add_task(label, total=total, unit=unit)
 
     def advance(self, n: int) -> None:

@@ -40,9 +40,11 @@ class CommitLog:
         """Identity of this log (a rebuilt or recreated index gets a new one)."""
         return str(self.col.id)
 
-    def records(self, after: int) -> list[Record]:
-        """Records with a sequence number above `after`, in order, up to the first gap."""
-        got = self.col.get(where={"seq": {"$gt": after}}, include=["documents", "metadatas"])
+    def records(self, after: int, limit: int | None = None) -> list[Record]:
+        """Records with a sequence number above `after` (at most `limit`), in order, up to the first gap."""
+        where = {"seq": {"$gt": after}} if limit is None else \
+            {"$and": [{"seq": {"$gt": after}}, {"seq": {"$lte": after + limit}}]}
+        got = self.col.get(where=where, include=["documents", "metadatas"])
         self._head = max(self._head, after)  # a writer starts claiming from what its reader has seen
         recs = sorted((int(m["seq"]), d) for m, d in zip(got["metadatas"], got["documents"]))
         out = []

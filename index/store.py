@@ -214,18 +214,23 @@ class PassageStore:
         return np.vstack([got[w] for w in words]) if words else np.zeros((0, 1), np.float32)
 
     def _catch_up(self, snap: Snapshot, progress=None) -> Snapshot:
-        """Apply every record after `snap` (in batches), saving each batch when this process saves."""
-        records = self.log.records(snap.seq)
-        if progress and len(records) > APPLY_RECORDS:
-            progress.start(len(records), "applying commits")
-        for i in range(0, len(records), APPLY_RECORDS):
-            part = records[i:i + APPLY_RECORDS]
+        """Apply every record after `snap`, a page of records per batch (each saved when this process
+        saves the snapshot); a long log is read page by page, never all at once."""
+        started = False
+        while True:
+            part = self.log.records(snap.seq, limit=APPLY_RECORDS)
+            if not part:
+                break
+            if progress and not started and len(part) == APPLY_RECORDS:
+                pending = self.log.col.get(where={"seq": {"$gt": snap.seq}}, include=[])["ids"]
+                progress.start(len(pending), "applying commits")
+                started = True
             t0 = time.perf_counter()
             batch = snap.build_batch(part, self._fetch, self._word_vectors)
             snap = snap.with_batch(batch)
             self.last_apply = {"records": len(part), "passages": batch.chunk.n, "seconds": time.perf_counter() - t0}
             self._save(batch)
-            if progress and len(records) > APPLY_RECORDS:
+            if started:
                 progress.advance(len(part))
         return self._compacted(snap)
 
