@@ -78,6 +78,7 @@ class PassageStore:
         self._words = None  # the shared word-vector collection, opened on first use
         self._apply_lock = threading.Lock()
         self._lineage: str | None = None  # which saved snapshot line this process continues
+        self._replace_saved = False
         self._disk_seq = -1
         self._put: dict[str, list[str]] = {}
         self.last_apply: dict = {}
@@ -157,6 +158,10 @@ class PassageStore:
                 return snap
             except (OSError, ValueError, KeyError) as exc:  # a segment merged away meanwhile: retry
                 log.info("could not load the saved snapshot (%s); retrying", exc)
+        else:  # unreadable three times: rebuild from the log and replace it
+            log.warning("the saved snapshot in %s is unreadable; rebuilding it from the commit log", d)
+            self._lineage = None
+            self._replace_saved = True
         return Snapshot.empty(self.log.uid)
 
     def _bootstrap_log(self) -> None:
@@ -229,7 +234,8 @@ class PassageStore:
             batch = snap.build_batch(part, self._fetch, self._word_vectors)
             snap = snap.with_batch(batch)
             self.last_apply = {"records": len(part), "passages": batch.chunk.n, "seconds": time.perf_counter() - t0}
-            self._save(batch)
+            self._save(batch, restart=self._replace_saved and batch.chunk.start == 0)
+            self._replace_saved = False
             if started:
                 progress.advance(len(part))
         return self._compacted(snap)
