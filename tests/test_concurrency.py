@@ -19,6 +19,7 @@ from bot.qa import QA
 from bot.retrieval import HybridSearcher, SearchOptions
 from index.commitlog import Record
 from index.normalizer import tokenize
+from index import segments
 from index.snapshot import Snapshot
 from index.store import PassageStore
 
@@ -197,6 +198,10 @@ def test_snapshot_is_saved_incrementally_and_reopened(tmp_path, embedder):
     assert b.position("s3-p0") is None and b.id(b.position("s4-p1")) == "s4-p1"
     # the lexicon's word vectors are shared through Chroma: the reopened store embedded none itself
     assert store._words.count() > 0 and again._words is None
+    # a damaged segment file: the next process rebuilds from the log and saves a readable snapshot
+    next(p for p in d.iterdir() if p.is_dir()).joinpath("p_docs.npy").write_bytes(b"damaged")
+    assert PassageStore(settings, embedder).snapshot().n_articles == 19
+    assert PassageStore(settings, embedder)._lineage == segments.read_manifest(d)["lineage"]
 
 
 def test_masked_passages_are_compacted_away(tmp_path, embedder, monkeypatch):
