@@ -38,7 +38,7 @@ def main() -> None:
         a_runs, d_runs = [], []
         for _ in range(args.repeats):
             t = time.perf_counter()
-            store.dense_search(store.embedder.encode_query(q), 50)
+            store.dense_search(store.snapshot(), store.embedder.encode_query(q), 50)
             d_runs.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
             qa.answer(q)
@@ -48,7 +48,7 @@ def main() -> None:
     print("answer():     " + summary(answer_ms))
     print("dense search: " + summary(dense_ms))
     print(json.dumps({
-        "questions": len(questions), "passages": len(store.catalog.ids),
+        "questions": len(questions), "passages": store.snapshot().n_alive,
         "answer_p50_ms": round(statistics.median(answer_ms), 1), "answer_p95_ms": round(percentile(answer_ms, 95), 1),
         "dense_p50_ms": round(statistics.median(dense_ms), 1), "dense_p95_ms": round(percentile(dense_ms, 95), 1),
         "answer_over_dense_p50": round(statistics.median(answer_ms) / statistics.median(dense_ms), 2)}, indent=2))

@@ -41,7 +41,8 @@ class BarProgress:
         self.task = None
 
     def start(self, total: int, label: str) -> None:
-        unit = {"embedding": "passages", "re-embedding": "passages", "vocabulary": "words"}.get(label, "items")
+        unit = {"embedding": "passages", "re-embedding": "passages", "vocabulary": "words",
+                "applying commits": "commits"}.get(label, "items")
         self.task = self.progress.add_task(label, total=total, unit=unit)
 
     def advance(self, n: int) -> None:
@@ -109,7 +110,7 @@ def list_articles(ctx: typer.Context, limit: int = typer.Option(50, help="How ma
                   as_json: bool = typer.Option(False, "--json")) -> None:
     """List indexed articles, newest first."""
     store = open_store(settings_of(ctx))
-    arts = sorted(store.catalog.articles().values(), key=lambda a: a.get("date") or "", reverse=True)
+    arts = sorted(store.snapshot().articles().values(), key=lambda a: a.get("date") or "", reverse=True)
     shown = arts if limit == 0 else arts[:limit]
     if as_json:
         sys.stdout.write(json.dumps(shown, ensure_ascii=False, indent=2) + "\n")
@@ -126,12 +127,13 @@ def list_articles(ctx: typer.Context, limit: int = typer.Option(50, help="How ma
 
 def index_stats(store: PassageStore) -> dict:
     """Articles, passages, languages, date range, embedder and disk size of an open store."""
-    arts = store.catalog.articles()
+    snap = store.snapshot()
+    arts = snap.articles()
     langs: dict[str, int] = {}
     for a in arts.values():
         langs[a["lang"]] = langs.get(a["lang"], 0) + 1
     dates = sorted(a["date"] for a in arts.values() if a.get("date"))
-    return {"articles": len(arts), "passages": len(store.catalog.ids), "languages": langs,
+    return {"articles": len(arts), "passages": snap.n_alive, "languages": langs,
             "date_range": [dates[0], dates[-1]] if dates else [None, None],
             "embedder": store.embedder.name,
             "store": store.settings.chroma_url or str(store.data_dir),

@@ -114,10 +114,10 @@ def evaluate(searcher: HybridSearcher, items: list[EvalItem], opts: SearchOption
     deep = replace(opts, k=ceiling, per_article=ceiling)
     for item in items:
         res = searcher.search(item.question, opts)
-        cat = searcher.store.catalog
+        snap = res.snap
         para = art = None
         for r, h in enumerate(res.hits):
-            meta, text = cat.metas[h.pos], cat.texts[h.pos]
+            meta, text = snap.meta(h.pos), snap.text(h.pos)
             if art is None and _gold_article(item, meta):
                 art = r
             if para is None and is_hit(item, meta, text):
@@ -125,7 +125,7 @@ def evaluate(searcher: HybridSearcher, items: list[EvalItem], opts: SearchOption
         found = para is not None
         if ceiling and not found:
             res = searcher.search(item.question, deep)
-            found = any(is_hit(item, cat.metas[h.pos], cat.texts[h.pos]) for h in res.hits)
+            found = any(is_hit(item, res.snap.meta(h.pos), res.snap.text(h.pos)) for h in res.hits)
         per[item.lang].append((para, art, found))
         per["all"].append((para, art, found))
     return {lang: _metrics(rows, opts.k, ceiling) for lang, rows in per.items()}

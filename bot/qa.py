@@ -61,21 +61,35 @@ class QA:
                                                                                   settings.embed_threads))
         self._store = store
         self._searcher = HybridSearcher(store) if store else None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # only around opening the store; never held during a refresh
         self._checked = time.monotonic()
+        self._refreshing: threading.Thread | None = None
         self.chain = chain  # the LLM chain (bot.chain), None for extractive only
 
     # ---- index access ---------------------------------------------------------------------------
     def store(self) -> PassageStore:
-        """The open store; opened on first use and refreshed when another process wrote to it."""
-        with self._lock:
-            if self._store is None:
-                self._store = PassageStore(self.settings, self.embedder)
-                self._searcher = HybridSearcher(self._store)
-            elif time.monotonic() - self._checked > self.settings.refresh_seconds:
-                self._checked = time.monotonic()
-                self._store.refresh()
-            return self._store
+        """The open store; opened on first use. Every `refresh_seconds` a background thread applies
+        what other processes committed and swaps the new snapshot in: a request never waits for it."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    store = PassageStore(self.settings, self.embedder)
+                    self._searcher = HybridSearcher(store)
+                    self._store = store
+        if time.monotonic() - self._checked > self.settings.refresh_seconds:
+            with self._lock:
+                if time.monotonic() - self._checked > self.settings.refresh_seconds and \
+                        (self._refreshing is None or not self._refreshing.is_alive()):
+                    self._checked = time.monotonic()
+                    self._refreshing = threading.Thread(target=self._refresh, name="khabar-refresh", daemon=True)
+                    self._refreshing.start()
+        return self._store
+
+    def _refresh(self) -> None:
+        try:
+            self._store.refresh()
+        finally:
+            self._checked = time.monotonic()  # the next check counts from the end of this one
 
     def searcher(self) -> HybridSearcher:
         """The searcher over the current store."""
@@ -89,12 +103,16 @@ class QA:
         except IndexMissing:
             return {"articles": 0, "passages": 0, "embedder": self.embedder.name, "languages": {},
                     "date_range": [None, None], "llm": self.settings.llm}
-        arts = store.catalog.articles()
-        langs: dict[str, int] = {}
-        for a in arts.values():
-            langs[a["lang"]] = langs.get(a["lang"], 0) + 1
-        dates = sorted(a["date"] for a in arts.values() if a.get("date"))
-        return {"articles": len(arts), "passages": len(store.catalog.ids), "embedder": self.embedder.name,
+        snap = store.snapshot()
+        if "stats" not in snap.cache:  # health checks poll this: summarize each snapshot once
+            arts = snap.articles()
+            langs: dict[str, int] = {}
+            for a in arts.values():
+                langs[a["lang"]] = langs.get(a["lang"], 0) + 1
+            dates = sorted(a["date"] for a in arts.values() if a.get("date"))
+            snap.cache["stats"] = (len(arts), langs, dates[:1] + dates[-1:])
+        n_articles, langs, dates = snap.cache["stats"]
+        return {"articles": n_articles, "passages": snap.n_alive, "embedder": self.embedder.name,
                 "languages": langs, "date_range": [dates[0] if dates else None, dates[-1] if dates else None],
                 "llm": self.settings.llm}
 
@@ -108,7 +126,7 @@ class QA:
                              since=parse_user_date(since), until=parse_user_date(until),
                              recency=self.settings.recency, primary=primary)
         searcher = self.searcher()
-        if not searcher.store.catalog.ids:
+        if not searcher.store.snapshot().n_alive:
             raise IndexMissing(str(self.settings.data_dir))
         return searcher.search(question, opts)
 
@@ -161,20 +179,21 @@ class QA:
         out = {"dense": result.top_dense, "names": 0.0, "coverage": 0.0, "idf_coverage": 0.0}
         if not result.hits:
             return out
-        store = self.searcher().store
+        snap = result.snap
         seen: set[str] = set()
         for h in result.hits[:3]:
-            seen |= set(tokenize(store.catalog.texts[h.pos]))
+            seen |= set(tokenize(snap.text(h.pos)))
         named = set(seen)
         for h in result.hits[3:5]:
-            named |= set(tokenize(store.catalog.texts[h.pos]))
-        names = store.lexical.transliterations(name_like(question))
+            named |= set(tokenize(snap.text(h.pos)))
+        lex = snap.lexical
+        names = lex.transliterations(name_like(question))
         out["names"] = float(any(c in named for cands in names.values() for c in cands))
         toks = {w for w in tokenize(question) if " " not in w}
         if toks:
             out["coverage"] = len(toks & seen) / len(toks)
-            n = max(store.lexical.n_docs, 1)
-            idf = {t: math.log(1 + n / (1 + store.lexical.df(t))) for t in toks}
+            n = max(lex.n_alive, 1)
+            idf = {t: math.log(1 + n / (1 + lex.df(t))) for t in toks}
             out["idf_coverage"] = sum(v for t, v in idf.items() if t in seen) / (sum(idf.values()) or 1.0)
         return out
 
@@ -191,14 +210,14 @@ class QA:
 
     def contexts(self, result: SearchResult) -> list[Context]:
         """The retrieved passages as Context records (n filled in once cited)."""
-        cat = self.searcher().store.catalog
+        snap = result.snap
         out = []
         for h in result.hits:
-            m = cat.metas[h.pos]
+            m = snap.meta(h.pos)
             out.append(Context(n=None, article_id=m["article_id"], title=m.get("title", ""),
                                date=m.get("date") or None, url=m.get("url") or None,
                                source=m.get("source", ""), paragraph=m["paragraph"],
-                               text=cat.texts[h.pos], score=round(float(h.score), 6)))
+                               text=snap.text(h.pos), score=round(float(h.score), 6)))
         return out
 
     def extractive(self, question: str, lang: str, result: SearchResult, standalone: str,
@@ -228,7 +247,7 @@ class QA:
         for p in picks:
             n = numbers.setdefault(p.passage, len(numbers) + 1)
             parts.append(f"{p.text} [{n}]")
-        src_langs = [self.searcher().store.catalog.metas[result.hits[i].pos].get("lang") for i in numbers]
+        src_langs = [result.snap.meta(result.hits[i].pos).get("lang") for i in numbers]
         intro = frame(lang, src_langs[0]) if src_langs and all(s == src_langs[0] for s in src_langs) else ""
         body = " ".join(parts)
         ans.answer = f"{intro}\n{body}" if intro else body

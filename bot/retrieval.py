@@ -14,7 +14,8 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from index.language import detect_language
-from index.normalizer import content_words, tokenize, words
+from index.normalizer import content_words, tokenize
+from index.snapshot import Snapshot
 from index.store import PassageStore
 
 RRF_K = 60
@@ -91,47 +92,25 @@ class SearchResult:
     top_dense: float = 0.0
     dense_margin: float = 0.0  # how far the best dense match stands above the 50th (flat = off-topic)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    snap: Snapshot | None = None  # the snapshot the hit positions refer to (read texts from it)
 
 
 class HybridSearcher:
-    """Searches a PassageStore's catalog; cheap to call repeatedly (keeps per-snapshot arrays)."""
+    """Searches a PassageStore's current snapshot; each search reads one snapshot from start to end."""
 
     def __init__(self, store: PassageStore):
         self.store = store
-        self._gen = None
         self._word_cache: dict[str, np.ndarray] = {}
-
-    def _arrays(self):
-        if self._gen != self.store.generation:
-            metas = self.store.catalog.metas
-            self._dates = np.array([m.get("date_num", 0) for m in metas], dtype=np.int64)
-            self._articles = [m["article_id"] for m in metas]
-            by_article: dict[str, list[int]] = {}
-            for i, a in enumerate(self._articles):
-                by_article.setdefault(a, []).append(i)
-            self._by_article = {a: np.array(v, dtype=np.int64) for a, v in by_article.items()}
-            self._lengths = np.array([len(words(t)) for t in self.store.catalog.texts], dtype=np.int32)
-            today = date.today()
-            ages = []
-            for m in metas:
-                d = m.get("date") or ""
-                try:
-                    ages.append((today - date.fromisoformat(d)).days / 365.25)
-                except ValueError:
-                    ages.append(math.nan)
-            self._ages = np.array(ages, dtype=np.float32)
-            self._gen = self.store.generation
-        return self._dates
 
     def search(self, query: str, opts: SearchOptions | None = None) -> SearchResult:
         """Return the top passages for `query` under `opts`."""
         opts = opts or SearchOptions()
         timings: dict[str, float] = {}
-        dates = self._arrays()
-        n = len(dates)
-        if n == 0:
-            return SearchResult([])
-        mask = np.ones(n, dtype=bool)
+        snap = self.store.snapshot()
+        dates, ages = snap.date_num, _ages(snap)
+        if snap.n_alive == 0:
+            return SearchResult([], snap=snap)
+        mask = snap.alive.copy()
         lo = int(opts.since.replace("-", "")) if opts.since else None
         hi = int(opts.until.replace("-", "")) if opts.until else None
         if lo:
@@ -148,10 +127,10 @@ class HybridSearcher:
             timings["embed"] = _ms(t)
         if opts.mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            pool = self.store.dense_search(qvec, max(opts.depth, opts.dense_pool if opts.short_penalty else 0),
+            pool = self.store.dense_search(snap, qvec, max(opts.depth, opts.dense_pool if opts.short_penalty else 0),
                                            where)
             if opts.short_penalty:
-                pool = sorted(((p, self._penalized(s, p, opts)) for p, s in pool), key=lambda x: -x[1])
+                pool = sorted(((p, self._penalized(s, p, opts, snap)) for p, s in pool), key=lambda x: -x[1])
             dense = [(p, s) for p, s in pool if mask[p]][: opts.depth]
             timings["dense"] = _ms(t)
 
@@ -162,16 +141,16 @@ class HybridSearcher:
         if opts.mode in ("hybrid", "bm25"):
             t = time.perf_counter()
             if opts.transliterate:
-                for word, cands in self.store.lexical.transliterations(name_like(query)).items():
+                for word, cands in snap.lexical.transliterations(name_like(query)).items():
                     # a follow-up's own names lead ("What about Rasht?"); carried ones weigh less
                     base = 0.8 if own is None else 1.6 if word in own else 0.8 * opts.carried_weight
                     for c in cands:
                         weights.setdefault(c, base / len(cands) ** 0.5)
             if qvec is not None and opts.mode == "hybrid":
-                self._expand(weights, qvec, query, opts)
+                self._expand(weights, qvec, query, opts, snap)
             if opts.feedback and dense and opts.mode == "hybrid":
-                weights = self._feedback(weights, [p for p, _ in dense[: opts.feedback_docs]], opts)
-            scores = self.store.lexical.scores(weights)
+                weights = self._feedback(weights, [p for p, _ in dense[: opts.feedback_docs]], opts, snap)
+            scores = snap.lexical.scores(weights)
             scores[~mask] = 0.0
             lexical = _top(scores, opts.depth)
             timings["bm25"] = _ms(t)
@@ -181,31 +160,32 @@ class HybridSearcher:
             t = time.perf_counter()
             have = {p for p, _ in dense}
             missing = [p for p, _ in lexical if p not in have]
-            extra = {p: self._penalized(s, p, opts) for p, s in self.store.similarities(qvec, missing).items()}
+            extra = {p: self._penalized(s, p, opts, snap)
+                     for p, s in self.store.similarities(snap, qvec, missing).items()}
             timings["dense_complete"] = _ms(t)
         if opts.lexical_weight_en != opts.lexical_weight and detect_language(query) == "en":
             opts = replace(opts, lexical_weight=opts.lexical_weight_en)
         t = time.perf_counter()
-        hits, norm = self._fuse(dense, lexical, opts, extra)
+        hits, norm = self._fuse(dense, lexical, opts, extra, ages)
         timings["fuse"] = _ms(t)
         if opts.paragraph_stage and opts.mode == "hybrid" and hits and qvec is not None:
             t = time.perf_counter()
-            hits = self._paragraphs(query, hits, qvec, scores, mask, norm, opts)
+            hits = self._paragraphs(query, hits, qvec, scores, mask, norm, opts, snap)
             timings["paragraphs"] = _ms(t)
-            hits = _select(hits, self._articles, opts)
+            hits = _select(hits, snap.article_idx, opts)
         else:
-            hits = _cap(hits, self._articles, opts.per_article, opts.k)
+            hits = _cap(hits, snap.article_idx, opts.per_article, opts.k)
         margin = dense[0][1] - dense[-1][1] if len(dense) >= 2 else 0.0
-        return SearchResult(hits, weights, dense[0][1] if dense else 0.0, margin, timings)
+        return SearchResult(hits, weights, dense[0][1] if dense else 0.0, margin, timings, snap)
 
-    def _expand(self, weights: dict[str, float], qvec, query: str, opts: SearchOptions) -> None:
+    def _expand(self, weights: dict[str, float], qvec, query: str, opts: SearchOptions, snap: Snapshot) -> None:
         """Add the index words nearest to the question's vector, from the other language (and
         optionally the same one), weighted by how close they are."""
         lang = detect_language(query)
         other = "fa" if lang == "en" else "en"
         plan = [(other, opts.lexicon_terms)] + ([(lang, opts.same_language_terms)] if opts.same_language_terms else [])
         for script, k in plan:
-            near = self.store.lexicon.nearest(qvec, script, k + 20)
+            near = snap.lexicon.nearest(qvec, script, k + 20)
             if len(near) < 2:
                 continue
             top, floor = near[0][1], near[-1][1]
@@ -218,7 +198,7 @@ class HybridSearcher:
             own = [w for w in dict.fromkeys(content_words(query)) if w.isalpha() and len(w) > 3]
             if own:
                 for w, v in zip(own, self._word_vectors(own)):
-                    near = self.store.lexicon.nearest(v, other, opts.word_terms + 10)
+                    near = snap.lexicon.nearest(v, other, opts.word_terms + 10)
                     if len(near) < 2:
                         continue
                     top, floor = near[0][1], near[-1][1]
@@ -236,28 +216,26 @@ class HybridSearcher:
                 self._word_cache.pop(next(iter(self._word_cache)))
         return [self._word_cache[w] for w in words_]
 
-    def _feedback(self, weights: dict[str, float], positions: list[int], opts: SearchOptions
+    def _feedback(self, weights: dict[str, float], positions: list[int], opts: SearchOptions, snap: Snapshot
                   ) -> dict[str, float]:
         """Add the most distinctive terms of the top dense passages to the BM25 query.
 
         This is what lets an English question use Persian keyword search: the dense model
         finds Persian paragraphs about Tartus, and their rare words (طرطوس, حمیمیم) join the query.
         """
-        lex = self.store.lexical
-        if lex.model is None:
+        lex = snap.lexical
+        if not lex.n_alive:
             return weights
         idf_cache: dict[str, float] = {}
         tf: dict[str, float] = {}
         for rank, p in enumerate(positions):
-            for tok in set(tokenize(self.store.catalog.texts[p])):
+            for tok in set(tokenize(snap.text(p))):
                 if " " in tok or tok in weights:
                     continue
                 tf[tok] = tf.get(tok, 0.0) + 1.0 / (1 + rank)
-        n_docs = lex.n_docs
-        dfs = lex.model.scores["indptr"]
+        n_docs = lex.n_alive
         for tok in tf:
-            col = lex.vocab.get(tok)
-            df = (dfs[col + 1] - dfs[col]) if col is not None else 0
+            df = lex.df(tok)
             idf_cache[tok] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) if df else 0.0
         scored = sorted(((tf[t] * idf_cache[t], t) for t in tf if idf_cache[t] > 0), reverse=True)
         extra = scored[: opts.feedback_terms]
@@ -272,7 +250,7 @@ class HybridSearcher:
         return out
 
     def _paragraphs(self, query: str, hits: list[Hit], qvec, scores, mask,
-                    norm: tuple[float, float, float], opts: SearchOptions) -> list[Hit]:
+                    norm: tuple[float, float, float], opts: SearchOptions, snap: Snapshot) -> list[Hit]:
         """Rank the best articles by their evidence, then all of their paragraphs by the question.
 
         An article's score is its best candidate's fused score; each paragraph of the
@@ -284,49 +262,51 @@ class HybridSearcher:
         article's second passage, and article evidence spread over all its paragraphs, which lets
         long articles of headlines win; see README, retrieval.)
         """
-        art_score: dict[str, float] = {}
+        arts = snap.article_idx
+        art_score: dict[int, float] = {}
         for h in hits:  # best first: an article's first hit is its best candidate
-            art_score.setdefault(self._articles[h.pos], h.score)
+            art_score.setdefault(int(arts[h.pos]), h.score)
         order = sorted(art_score, key=lambda a: -art_score[a])
         pool = order[: opts.article_pool]
         top = art_score[pool[0]] or 1.0
         known = {h.pos: h for h in hits}
-        positions = np.concatenate([self._by_article[a] for a in pool])
+        positions = np.concatenate([np.arange(snap.art_start[a], snap.art_start[a] + snap.art_count[a])
+                                    for a in pool]).astype(np.int64)
         positions = positions[mask[positions]]
         need = [int(p) for p in positions if p not in known or (known[p].dense_rank is None and not known[p].dense)]
-        sims = self.store.similarities(qvec, need) if need else {}
+        sims = self.store.similarities(snap, qvec, need) if need else {}
         dmin, dmax, lmax = norm
         lw = opts.paragraph_lexical_en if detect_language(query) == "en" else opts.paragraph_lexical
         para: dict[int, Hit] = {}
         for p in positions:
             p = int(p)
             h = known.get(p)
-            d = self._penalized(sims[p], p, opts) if p in sims else (h.dense if h else 0.0)
+            d = self._penalized(sims[p], p, opts, snap) if p in sims else (h.dense if h else 0.0)
             lex = float(scores[p]) if scores is not None else (h.lexical if h else 0.0)
             dn = max(0.0, (d - dmin) / (dmax - dmin)) if dmax > dmin else 0.0
             para[p] = Hit(p, opts.dense_weight * dn + lw * lex / lmax, dense=d, lexical=lex,
                           dense_rank=h.dense_rank if h else None, lexical_rank=h.lexical_rank if h else None)
         # each article's best paragraph gets the whole paragraph share, so the article order is kept
         # for every article's first passage and only weaker paragraphs of one article fall behind another's best
-        pmax: dict[str, float] = {}
+        pmax: dict[int, float] = {}
         for p, h in para.items():
-            a = self._articles[p]
+            a = int(arts[p])
             pmax[a] = max(pmax.get(a, 0.0), h.score)
         aw = opts.article_weight
         for p, h in para.items():
-            a = self._articles[p]
+            a = int(arts[p])
             h.score = aw * art_score[a] / top + (1 - aw) * h.score / (pmax[a] or 1.0)
         floor = min((h.score for h in para.values()), default=0.0)
         rest = [Hit(h.pos, floor * h.score / (hits[0].score or 1.0) - 1e-6, h.dense, h.lexical, h.dense_rank,
                     h.lexical_rank) for h in hits if h.pos not in para]
         return sorted(para.values(), key=lambda h: -h.score) + rest
 
-    def _penalized(self, sim: float, pos: int, opts: SearchOptions) -> float:
-        short = max(0, opts.short_words - int(self._lengths[pos])) / opts.short_words
+    def _penalized(self, sim: float, pos: int, opts: SearchOptions, snap: Snapshot) -> float:
+        short = max(0, opts.short_words - int(snap.lengths[pos])) / opts.short_words
         return sim - opts.short_penalty * short
 
-    def _fuse(self, dense, lexical, opts: SearchOptions, extra: dict[int, float] | None = None
-              ) -> tuple[list[Hit], tuple[float, float, float]]:
+    def _fuse(self, dense, lexical, opts: SearchOptions, extra: dict[int, float] | None = None,
+              ages: np.ndarray | None = None) -> tuple[list[Hit], tuple[float, float, float]]:
         hits: dict[int, Hit] = {}
         for rank, (p, s) in enumerate(dense):
             hits[p] = Hit(p, 0.0, dense=s, dense_rank=rank)
@@ -351,9 +331,9 @@ class HybridSearcher:
             for h in hits.values():
                 h.score = (opts.dense_weight / (RRF_K + h.dense_rank) if h.dense_rank is not None else 0) \
                     + (opts.lexical_weight / (RRF_K + h.lexical_rank) if h.lexical_rank is not None else 0)
-        if opts.recency:
+        if opts.recency and ages is not None:
             for h in hits.values():
-                age = self._ages[h.pos]
+                age = ages[h.pos]
                 if not math.isnan(age):
                     # mild: at most +3 %, halving every 2 years, so it only breaks near-ties
                     h.score *= 1.0 + 0.03 * 2.0 ** (-max(age, 0.0) / 2.0)
@@ -383,11 +363,11 @@ def _top(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
     return [(int(i), float(scores[i])) for i in idx]
 
 
-def _cap(hits: list[Hit], articles: list[str], per_article: int, k: int) -> list[Hit]:
+def _cap(hits: list[Hit], articles, per_article: int, k: int) -> list[Hit]:
     """Keep at most `per_article` passages of any one article, up to `k` hits."""
     out, seen = [], {}
     for h in hits:
-        a = articles[h.pos]
+        a = int(articles[h.pos])
         if seen.get(a, 0) >= per_article:
             continue
         seen[a] = seen.get(a, 0) + 1
@@ -397,23 +377,33 @@ def _cap(hits: list[Hit], articles: list[str], per_article: int, k: int) -> list
     return out
 
 
-def _select(hits: list[Hit], articles: list[str], opts: SearchOptions) -> list[Hit]:
+def _ages(snap: Snapshot) -> np.ndarray:
+    """Age in years of every passage of `snap` (NaN when undated), computed once per snapshot."""
+    ages = snap.cache.get("ages")
+    if ages is None:
+        days = (date.today().toordinal() - snap.day_ordinal).astype(np.float32)
+        days[snap.day_ordinal <= 0] = np.nan
+        ages = snap.cache.setdefault("ages", days / np.float32(365.25))
+    return ages
+
+
+def _select(hits: list[Hit], articles, opts: SearchOptions) -> list[Hit]:
     """The final k: at most `per_article` passages of an article, except that an article scoring
     clearly above every other (by `dominant_margin`) may fill up to `dominant_cap` slots."""
     firsts: list[float] = []
-    seen_art: set[str] = set()
+    seen_art: set[int] = set()
     for h in hits:
-        a = articles[h.pos]
+        a = int(articles[h.pos])
         if a not in seen_art:
             seen_art.add(a)
             firsts.append(h.score)
             if len(firsts) == 2:
                 break
     dominant = len(firsts) == 1 or (firsts[1] <= firsts[0] * (1 - opts.dominant_margin))
-    top_article = articles[hits[0].pos]
+    top_article = int(articles[hits[0].pos]) if hits else -1
     out, seen = [], {}
     for h in hits:
-        a = articles[h.pos]
+        a = int(articles[h.pos])
         cap = opts.dominant_cap if dominant and a == top_article else opts.per_article
         if seen.get(a, 0) >= cap:
             continue
@@ -450,7 +440,7 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
                                 ) -> list[Document]:
         result = self.searcher.search(query, self.options)
-        cat = self.searcher.store.catalog
-        return [Document(page_content=cat.texts[h.pos],
-                         metadata={**cat.metas[h.pos], "id": cat.ids[h.pos], "score": h.score})
+        snap = result.snap
+        return [Document(page_content=snap.text(h.pos),
+                         metadata={**snap.meta(h.pos), "id": snap.id(h.pos), "score": h.score})
                 for h in result.hits]

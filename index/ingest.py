@@ -77,8 +77,7 @@ def ingest(store: PassageStore, items: Iterable[Article | LoadError], max_chars:
     an article over `max_passages` passages is refused with a message."""
     t0 = time.perf_counter()
     report = IngestReport()
-    existing = store.catalog.articles()
-    by_norm = {a["norm_hash"]: aid for aid, a in existing.items()}
+    snap = store.snapshot()  # committed articles, looked up one by one (never all loaded)
     seen_ids: dict[str, str] = {}
     seen_norm: dict[str, str] = {}
     todo: list[_Pending] = []
@@ -106,14 +105,14 @@ def ingest(store: PassageStore, items: Iterable[Article | LoadError], max_chars:
         norm_hash = hashlib.sha1(compact(" ".join([item.title, *(p.text for p in passages)])).encode()).hexdigest()
         origin = item.origin or item.source
         first = seen_ids.get(aid) or seen_norm.get(norm_hash)
-        other = by_norm.get(norm_hash)
+        other = snap.article_by_norm(norm_hash)
         if first or (other and other != aid):
             report.duplicate += 1
             report.duplicates.append(f"{origin}: duplicate of {first or other}")
             continue
         seen_ids[aid] = origin
         seen_norm[norm_hash] = origin
-        old = existing.get(aid)
+        old = snap.article(aid)
         if old and old["content_hash"] == content_hash:
             report.unchanged += 1
             continue
@@ -125,7 +124,7 @@ def ingest(store: PassageStore, items: Iterable[Article | LoadError], max_chars:
         else:
             report.added += 1
         todo.append(pending)
-    if todo or store.orphans:
+    if todo:
         _write(store, todo, batch, progress, report)
     report.seconds = time.perf_counter() - t0
     return report
@@ -137,7 +136,6 @@ def _write(store: PassageStore, todo: list[_Pending], batch: int, progress: Prog
     total = sum(len(p.passages) for p in todo)
     if progress:
         progress.start(total, "embedding")
-    store.begin_write()
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="khabar-writer")
     inflight: Future | None = None
     try:
@@ -174,19 +172,25 @@ def _store_group(store: PassageStore, group: list[tuple[_Pending, Passage]], vec
     stale = [pid for g, p in group if p is g.passages[-1] for pid in g.stale_ids]
     if stale:
         store.delete_ids(stale)
+    # only now, with every passage of these articles stored (batches are written in order, so an
+    # article whose last passage is here has all of them stored), do they become visible
+    done = {g.article.article_id: [q.id for q in g.passages] for g, p in group if p is g.passages[-1]}
+    if done:
+        store.commit_articles(done)
 
 
 def remove_articles(store: PassageStore, keys: list[str]) -> list[str]:
     """Remove articles by id or URL; returns the removed ids, NotFound if a key matches none."""
-    articles = store.catalog.articles()
-    by_url = {a["url"]: aid for aid, a in articles.items() if a.get("url")}
+    snap = store.snapshot()
     ids = []
     for key in keys:
-        aid = key if key in articles else by_url.get(key)
+        aid = key if snap.article(key) else None
+        if aid is None:  # a URL: article ids are URLs when known, else look through the summaries
+            aid = next((a for a, s in snap.articles().items() if s.get("url") == key), None)
         if aid is None:
             raise NotFound(key)
         ids.append(aid)
-    store.begin_write()
+    store.commit_articles(drop=ids)  # out of view first, then out of Chroma
     for aid in ids:
         store.delete_ids(store.passage_ids_of(aid))
     store.commit()

@@ -2,14 +2,12 @@
 
 The embedder places a question and single words of either language in one space, so the words
 of the index nearest to an English question's vector ("Which airport…" → فرودگاه, روسیه) are a
-rough translation that keyword search can use. Only mid-frequency words are embedded (a word in
-almost every passage says nothing); vectors are cached by word, so a re-ingest embeds only new words.
+rough translation that keyword search can use. Only mid-frequency words take part (a word in
+almost every passage says nothing). Vectors are kept per word in append-only blocks: an update
+embeds only words it makes eligible for the first time; which words take part is decided from
+the snapshot's word frequencies at query time.
 """
 from __future__ import annotations
-
-import json
-from collections import Counter
-from pathlib import Path
 
 import numpy as np
 
@@ -19,67 +17,67 @@ MIN_DF = 2
 MAX_DF_SHARE = 0.02
 
 
-def select_words(texts: list[str]) -> list[str]:
-    """The words worth embedding: letters only, longer than 2, not stopwords, mid-frequency."""
-    df: Counter = Counter()
-    for t in texts:
-        df.update({w for w in words(t) if len(w) > 2 and w.isalpha() and w not in STOPWORDS})
-    cap = max(MIN_DF, int(MAX_DF_SHARE * len(texts)))
-    min_df = MIN_DF if len(texts) > 500 else 1  # a small index keeps its rare words
-    return sorted(w for w, c in df.items() if min_df <= c <= cap)
+def lexicon_words(text: str | list[str]) -> set[str]:
+    """The words of `text` (or of its `words`) that may join the lexicon: letters only, longer than 2,
+    not stopwords."""
+    ws = words(text) if isinstance(text, str) else text
+    return {w for w in ws if len(w) > 2 and w.isalpha() and w not in STOPWORDS}
+
+
+def df_bounds(n_docs: int) -> tuple[int, int]:
+    """(min, max) passage frequency of a lexicon word in an index of `n_docs` passages."""
+    cap = max(MIN_DF, int(MAX_DF_SHARE * n_docs))
+    return (MIN_DF if n_docs > 500 else 1), cap  # a small index keeps its rare words
 
 
 class Lexicon:
-    """Words of one index with their (query-role) vectors, split by script."""
+    """Word vectors (query role) of one snapshot, in blocks of (term ids, vectors)."""
 
-    def __init__(self, words_: list[str], vectors: np.ndarray):
-        self.words = words_
-        self.vectors = vectors.astype(np.float32) if len(words_) else np.zeros((0, 1), np.float32)
-        ascii_mask = np.array([w.isascii() for w in words_], dtype=bool)
-        self._idx = {"en": np.flatnonzero(ascii_mask), "fa": np.flatnonzero(~ascii_mask)}
+    def __init__(self, terms: list[str], blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]], wdf: np.ndarray,
+                 n_docs: int):
+        self._terms = terms  # the shared vocabulary's id → term list
+        self.blocks = blocks  # (term ids, vectors, is-Latin mask)
+        self.wdf = wdf
+        self.n_docs = n_docs
 
-    @classmethod
-    def build(cls, texts: list[str], encode, cache: "Lexicon | None" = None, progress=None) -> "Lexicon":
-        """Embed the selected words of `texts` with `encode(list) -> array`, reusing `cache`."""
-        chosen = select_words(texts)
-        known = {w: i for i, w in enumerate(cache.words)} if cache is not None else {}
-        missing = [w for w in chosen if w not in known]
-        if progress and missing:
-            progress.start(len(missing), "vocabulary")
-        new_vecs = {}
-        for i in range(0, len(missing), 256):
-            batch = missing[i:i + 256]
-            for w, v in zip(batch, encode(batch)):
-                new_vecs[w] = v
-            if progress:
-                progress.advance(len(batch))
-        if not chosen:
-            return cls([], np.zeros((0, 1), np.float32))
-        vecs = np.vstack([cache.vectors[known[w]] if w in known else new_vecs[w] for w in chosen])
-        return cls(chosen, vecs)
+    def _selected(self, i: int) -> np.ndarray:
+        lo, hi = df_bounds(self.n_docs)
+        tids = self.blocks[i][0]
+        f = self.wdf[tids]
+        return (f >= lo) & (f <= hi)
+
+    @property
+    def words(self) -> list[str]:
+        """The words taking part now."""
+        return [self._terms[t] for i, (tids, _, _) in enumerate(self.blocks) for t in tids[self._selected(i)]]
 
     def nearest(self, vector: np.ndarray, script: str, k: int = 10) -> list[tuple[str, float]]:
         """The `k` words of `script` ('fa' or 'en') closest to `vector`, with their similarity."""
-        idx = self._idx.get(script)
-        if idx is None or len(idx) == 0:
+        vector = np.asarray(vector, dtype=np.float32)
+        sims, tids = [], []
+        for i, (bt, bv, latin) in enumerate(self.blocks):
+            sel = self._selected(i) & (latin if script == "en" else ~latin)
+            if sel.any():
+                sims.append(bv[sel] @ vector)
+                tids.append(bt[sel])
+        if not sims:
             return []
-        sims = self.vectors[idx] @ np.asarray(vector, dtype=np.float32)
-        k = min(k, len(idx))
-        top = np.argpartition(-sims, k - 1)[:k]
-        top = top[np.argsort(-sims[top])]
-        return [(self.words[idx[i]], float(sims[i])) for i in top]
+        s, t = np.concatenate(sims), np.concatenate(tids)
+        k = min(k, len(s))
+        top = np.argpartition(-s, k - 1)[:k]
+        top = top[np.argsort(-s[top], kind="stable")]
+        return [(self._terms[t[i]], float(s[i])) for i in top]
 
-    def save(self, directory: Path) -> None:
-        """Write words and vectors into `directory`."""
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "lexicon.json").write_text(json.dumps(self.words, ensure_ascii=False))
-        np.save(directory / "lexicon.npy", self.vectors)
 
-    @classmethod
-    def load(cls, directory: Path) -> "Lexicon":
-        """Read a lexicon written by `save`."""
-        words_ = json.loads((directory / "lexicon.json").read_text())
-        vectors = np.load(directory / "lexicon.npy")
-        if len(words_) != len(vectors) and words_:
-            raise ValueError("lexicon is inconsistent")
-        return cls(words_, vectors)
+def block(terms: list[str], tids: np.ndarray, vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A lexicon block: term ids, their vectors, and which are Latin-script words."""
+    return tids, vecs, np.array([terms[t].isascii() for t in tids], dtype=bool)
+
+
+def merge_blocks(blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> list[tuple]:
+    """Merge the newest blocks while the older is not much larger: O(log n) blocks, few products."""
+    out = [b for b in blocks if len(b[0])]
+    while len(out) >= 2 and len(out[-2][0]) <= 2 * len(out[-1][0]):
+        (ta, va, la), (tb, vb, lb) = out[-2:]
+        out[-2:] = [(np.concatenate([ta, tb]), np.vstack([va, vb]), np.concatenate([la, lb]))]
+    return out

@@ -82,7 +82,11 @@ def content_words(text: str) -> list[str]:
 
 def tokenize(text: str) -> list[str]:
     """Keyword-search tokens: content words plus adjacent word pairs joined (rule 6)."""
-    ws = words(text)
+    return tokenize_words(words(text))
+
+
+def tokenize_words(ws: list[str]) -> list[str]:
+    """`tokenize` for text already split by `words` (indexing splits once for several uses)."""
     tokens = [w for w in ws if w not in STOPWORDS and len(w) > 1]
     tokens.extend(a + b for a, b in zip(ws, ws[1:]) if len(a) + len(b) > 3)
     return tokens

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .embeddings import VectorEmbeddings
 from .ingest import Progress, embedding_text
 from .settings import Settings
-from .store import PassageStore
+from .store import SCHEMA, PassageStore
 
 
 def rebuild_index(settings: Settings, embedder: VectorEmbeddings, progress: Progress | None = None,
@@ -15,7 +15,8 @@ def rebuild_index(settings: Settings, embedder: VectorEmbeddings, progress: Prog
     finished the next time the store opens.
     """
     old = PassageStore(settings, embedder, check_embedder=False)
-    cat = old.catalog
+    snap = old.snapshot()
+    live = snap.live_positions()
     staged_name = settings.collection + "-rebuild"
     try:
         old.client.delete_collection(staged_name)
@@ -23,16 +24,19 @@ def rebuild_index(settings: Settings, embedder: VectorEmbeddings, progress: Prog
         pass
     staged = old.client.create_collection(
         staged_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
-        metadata={"khabar_embedder": embedder.name, "khabar_schema": "1", "khabar_gen": "rebuild"})
+        metadata={"khabar_embedder": embedder.name, "khabar_schema": SCHEMA})
     if progress:
-        progress.start(len(cat.ids), "re-embedding")
-    for i in range(0, len(cat.ids), batch):
-        ids, texts, metas = cat.ids[i:i + batch], cat.texts[i:i + batch], cat.metas[i:i + batch]
+        progress.start(len(live), "re-embedding")
+    for i in range(0, len(live), batch):
+        part = live[i:i + batch]
+        ids, texts, metas = [snap.id(p) for p in part], snap.texts(part), [snap.meta(p) for p in part]
         vectors = embedder.encode_passages([embedding_text(m.get("title", ""), t) for t, m in zip(texts, metas)])
         staged.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas)
         if progress:
             progress.advance(len(ids))
     old.client.delete_collection(settings.collection)
     staged.modify(name=settings.collection)
-    PassageStore(settings, embedder)  # opens, finds a new generation and rebuilds the snapshot
-    return len(cat.ids)
+    # the commit log still names the same passages; the new embedder makes every process rebuild
+    # its lexicon vectors (the saved snapshot records which embedder built it)
+    PassageStore(settings, embedder)
+    return len(live)

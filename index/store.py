@@ -1,73 +1,39 @@
-"""The passage store: a Chroma collection plus a catalog and BM25 snapshot kept consistent with it.
+"""The passage store: a Chroma collection, its commit log, and the snapshot retrieval reads.
 
 Chroma is the single source of truth (vectors, passage text, metadata, which embedder built it).
-The catalog (passage texts and metadata in memory) and the lexical index are a snapshot derived
-from it, stamped with the collection's generation id. Every write first stamps a new generation,
-so a crash mid-write leaves a snapshot that no longer matches and is rebuilt from Chroma on open.
-An article counts only when all of its passages are present (a write cut short is invisible).
+Writers store passages, then commit the articles they completed to the commit log
+(index/commitlog.py); an article is visible only once committed, so a write cut short is invisible
+and two writers never hide each other's articles. Every process keeps an immutable `Snapshot`
+(index/snapshot.py) and brings it up to date by applying only the log records it has not seen,
+building the next snapshot aside and swapping it in with one assignment; a search holds the
+snapshot it started with. Snapshots are saved incrementally beside Chroma (index/segments.py).
 """
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
-import os
-import shutil
+import threading
+import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
 
+from . import segments
+from .commitlog import CommitLog, Record
 from .embeddings import VectorEmbeddings
 from .errors import EmbedderMismatch, IndexMissing, StoreUnavailable
-from .lexical import LexicalIndex
-from .lexicon import Lexicon
 from .settings import Settings
+from .snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "1"
+SCHEMA = "2"
 FETCH_PAGE = 2000
-
-
-@dataclass
-class Catalog:
-    """All complete passages (ids, texts, metadata) in a fixed order, with an article summary."""
-
-    ids: list[str] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-    metas: list[dict] = field(default_factory=list)
-
-    def __post_init__(self):
-        self.pos = {pid: i for i, pid in enumerate(self.ids)}
-
-    @classmethod
-    def complete(cls, ids: list[str], texts: list[str], metas: list[dict]) -> tuple["Catalog", list[str]]:
-        """Keep only articles whose passages are all present; return (catalog, orphan ids)."""
-        counts: dict[str, int] = defaultdict(int)
-        for m in metas:
-            counts[m["article_id"]] += 1
-        keep, orphans = [], []
-        for i, m in enumerate(metas):
-            (keep if counts[m["article_id"]] == m.get("n_passages", 0) else orphans).append(i)
-        keep.sort(key=lambda i: (metas[i]["article_id"], metas[i]["paragraph"], metas[i]["part"]))
-        return cls([ids[i] for i in keep], [texts[i] for i in keep], [metas[i] for i in keep]), \
-            [ids[i] for i in orphans]
-
-    def articles(self) -> dict[str, dict]:
-        """One summary per article: title, date, url, source, lang, hashes, passage count."""
-        out: dict[str, dict] = {}
-        for m in self.metas:
-            a = out.get(m["article_id"])
-            if a is None:
-                out[m["article_id"]] = a = {k: m.get(k) for k in (
-                    "article_id", "title", "date", "url", "source", "lang", "content_hash",
-                    "norm_hash", "n_passages")}
-                a["paragraphs"] = 0
-            a["paragraphs"] = max(a["paragraphs"], m["paragraph"])
-        return out
+APPLY_RECORDS = 50  # records applied per batch when catching up on a long log
+COMPACT_DEAD = (1000, 0.25)  # masked passages that trigger a compaction: at least this many and share
 
 
 def open_client(settings: Settings):
@@ -90,7 +56,7 @@ def open_client(settings: Settings):
 
 
 class PassageStore:
-    """Passages in Chroma, with the catalog and lexical snapshot used by retrieval."""
+    """Passages in Chroma, the commit log, and the current snapshot used by retrieval."""
 
     def __init__(self, settings: Settings, embedder: VectorEmbeddings, *, create: bool = False,
                  check_embedder: bool = True):
@@ -105,12 +71,18 @@ class PassageStore:
         built = (self.collection.metadata or {}).get("khabar_embedder")
         if check_embedder and built and built != embedder.name:
             raise EmbedderMismatch(built, embedder.name)
-        self.generation = ""
-        self.catalog = Catalog()
-        self.lexical = LexicalIndex(None, 0)
-        self.lexicon = Lexicon([], np.zeros((0, 1), np.float32))
-        self.orphans: list[str] = []
-        self._load_snapshot()
+        try:
+            self.log = CommitLog(self.client, self.name)
+        except Exception as exc:  # noqa: BLE001 - server down, corrupt files
+            raise StoreUnavailable(str(exc)) from exc
+        self._words = None  # the shared word-vector collection, opened on first use
+        self._apply_lock = threading.Lock()
+        self._lineage: str | None = None  # which saved snapshot line this process continues
+        self._replace_saved = False
+        self._disk_seq = -1
+        self._put: dict[str, list[str]] = {}
+        self.last_apply: dict = {}
+        self._snap = self._open_snapshot()
 
     # ---- collection -------------------------------------------------------------------------
     def _open_collection(self, create: bool):
@@ -133,145 +105,228 @@ class PassageStore:
             raise IndexMissing(self.settings.chroma_url or str(self.data_dir))
         return self.client.create_collection(
             self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
-            metadata={"khabar_embedder": self.embedder.name, "khabar_schema": SCHEMA,
-                      "khabar_gen": uuid.uuid4().hex})
-
-    def current_generation(self) -> str:
-        """The generation stamp stored in the collection now (another process may have changed it)."""
-        col = self.client.get_collection(self.name, embedding_function=None)
-        return (col.metadata or {}).get("khabar_gen", "")
-
-    def _stamp(self, gen: str) -> None:
-        meta = dict(self.collection.metadata or {})
-        meta.update(khabar_gen=gen, khabar_embedder=self.embedder.name, khabar_schema=SCHEMA)
-        self.collection.modify(metadata=meta)
+            metadata={"khabar_embedder": self.embedder.name, "khabar_schema": SCHEMA})
 
     # ---- snapshot -----------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """The current immutable snapshot: take it once per search and read only from it."""
+        return self._snap
+
+    @property
+    def generation(self) -> str:
+        """Which committed state the current snapshot shows."""
+        return self._snap.generation
+
+    @property
+    def lexical(self):
+        """The current snapshot's BM25 index (convenience; searches should hold one snapshot)."""
+        return self._snap.lexical
+
+    @property
+    def lexicon(self):
+        """The current snapshot's lexicon (convenience)."""
+        return self._snap.lexicon
+
     @property
     def snapshot_dir(self) -> Path:
-        """Where the catalog and BM25 snapshot live (per server URL in client/server mode)."""
+        """Where the snapshot segments live (per server URL in client/server mode)."""
         if self.settings.chroma_url:
             u = urlparse(self.settings.chroma_url)
-            return self.data_dir / f"lexical-{u.hostname}-{u.port}-{self.name}"
-        return self.data_dir / f"lexical-{self.name}"
+            return self.data_dir / f"snapshot-{u.hostname}-{u.port}-{self.name}"
+        return self.data_dir / f"snapshot-{self.name}"
 
-    def _load_snapshot(self) -> None:
-        gen = self.current_generation()
-        try:
-            meta = json.loads((self.snapshot_dir / "snapshot.json").read_text())
-            if meta.get("generation") != gen:
-                raise ValueError("stale")
-            cat = json.loads((self.snapshot_dir / "catalog.json").read_text())
-            self.catalog = Catalog(cat["ids"], cat["texts"], cat["metas"])
-            self.lexical = LexicalIndex.load(self.snapshot_dir / "bm25")
-            self.lexicon = Lexicon.load(self.snapshot_dir)
-            if self.lexical.n_docs != len(self.catalog.ids):
-                raise ValueError("inconsistent snapshot")
-            self.orphans = meta.get("orphans", [])
-            self.generation = gen
-        except (OSError, ValueError, KeyError) as exc:
-            log.info("rebuilding the lexical snapshot from Chroma (%s)", exc)
-            self.rebuild_snapshot(gen)
+    def _open_snapshot(self) -> Snapshot:
+        if self.log.empty() and self.collection.count():
+            self._bootstrap_log()
+        snap = self._load_saved()
+        return self._catch_up(snap)
 
-    def rebuild_snapshot(self, gen: str | None = None, progress=None) -> None:
-        """Re-read every passage from Chroma and rebuild the catalog and BM25 index."""
-        gen = gen or self.current_generation()
-        ids, texts, metas = [], [], []
-        offset = 0
+    def _load_saved(self) -> Snapshot:
+        """The saved snapshot when it belongs to this log and embedder, else an empty one."""
+        d = self.snapshot_dir
+        for _attempt in range(3):
+            try:
+                with segments.locked(d, exclusive=False):
+                    m = segments.read_manifest(d)
+                    if not m or m.get("log") != self.log.uid or m.get("embedder") != self.embedder.name:
+                        break
+                    batches = [segments.load_batch(d / n) for n in m["batches"]]
+                snap = Snapshot.empty(self.log.uid)
+                for b in batches:
+                    snap = snap.with_batch(b)
+                self._lineage, self._disk_seq = m["lineage"], snap.seq
+                return snap
+            except (OSError, ValueError, KeyError) as exc:  # a segment merged away meanwhile: retry
+                log.info("could not load the saved snapshot (%s); retrying", exc)
+        else:  # unreadable three times: rebuild from the log and replace it
+            log.warning("the saved snapshot in %s is unreadable; rebuilding it from the commit log", d)
+            self._lineage = None
+            self._replace_saved = True
+        return Snapshot.empty(self.log.uid)
+
+    def _bootstrap_log(self) -> None:
+        """An index written before the commit log: commit every complete article once."""
+        metas, ids, offset = [], [], 0
         while True:
-            page = self.collection.get(include=["documents", "metadatas"], limit=FETCH_PAGE, offset=offset)
+            page = self.collection.get(include=["metadatas"], limit=FETCH_PAGE, offset=offset)
             if not page["ids"]:
                 break
             ids += page["ids"]
-            texts += page["documents"]
             metas += page["metadatas"]
             offset += len(page["ids"])
-        catalog, orphans = Catalog.complete(ids, texts, metas)
-        self._install(catalog, orphans, gen, progress)
+        by_article: dict[str, list[str]] = defaultdict(list)
+        expected: dict[str, int] = {}
+        for pid, m in zip(ids, metas):
+            by_article[m["article_id"]].append(pid)
+            expected[m["article_id"]] = m.get("n_passages", 0)
+        put = {a: sorted(p) for a, p in sorted(by_article.items()) if len(p) == expected[a]}
+        log.info("committing %d existing articles to the new commit log", len(put))
+        if put and self.log.empty():
+            self.log.append(put=put)
 
-    def _install(self, catalog: Catalog, orphans: list[str], gen: str, progress=None) -> None:
-        self.catalog = catalog
-        self.orphans = orphans
-        self.lexical = LexicalIndex.build(catalog.texts)
-        cache = self.lexicon if len(self.lexicon.words) else self._cached_lexicon()
-        self.lexicon = Lexicon.build(catalog.texts, self.embedder.encode_queries, cache, progress)
-        self.generation = gen
-        self._save_snapshot()
+    def _fetch(self, pids: list[str]) -> dict[str, tuple[str, dict]]:
+        out = {}
+        for i in range(0, len(pids), 500):
+            got = self.collection.get(ids=pids[i:i + 500], include=["documents", "metadatas"])
+            for pid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                out[pid] = (doc, meta)
+        return out
 
-    def _cached_lexicon(self) -> Lexicon | None:
-        """Word vectors from an older snapshot (even a stale one): words do not change meaning."""
+    def _word_vectors(self, words: list[str]) -> np.ndarray:
+        """Lexicon vectors for `words`: read from the shared `<name>-words-<embedder>` collection, and
+        embedded (then shared) only when no process embedded them before."""
+        got: dict[str, np.ndarray] = {}
         try:
-            return Lexicon.load(self.snapshot_dir)
-        except (OSError, ValueError):
-            return None
+            if self._words is None:
+                tag = hashlib.sha1(self.embedder.name.encode()).hexdigest()[:10]
+                self._words = self.client.get_or_create_collection(
+                    f"{self.name}-words-{tag}", embedding_function=None, metadata={"khabar_embedder": self.embedder.name})
+            for i in range(0, len(words), 1000):
+                r = self._words.get(ids=words[i:i + 1000], include=["embeddings"])
+                got.update(zip(r["ids"], np.asarray(r["embeddings"], dtype=np.float32)))
+        except Exception:  # noqa: BLE001 - embedding locally is always possible
+            log.warning("could not read shared word vectors", exc_info=True)
+        missing = [w for w in words if w not in got]
+        for i in range(0, len(missing), 256):
+            part = missing[i:i + 256]
+            vecs = np.asarray(self.embedder.encode_queries(part), dtype=np.float32)
+            got.update(zip(part, vecs))
+            try:
+                if self._words is not None:
+                    self._words.upsert(ids=part, embeddings=vecs)
+            except Exception:  # noqa: BLE001
+                log.warning("could not share word vectors", exc_info=True)
+        return np.vstack([got[w] for w in words]) if words else np.zeros((0, 1), np.float32)
 
-    def _save_snapshot(self) -> None:
-        target = self.snapshot_dir
-        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        c = self.catalog
-        (tmp / "catalog.json").write_text(json.dumps({"ids": c.ids, "texts": c.texts, "metas": c.metas},
-                                                     ensure_ascii=False))
-        self.lexical.save(tmp / "bm25")
-        self.lexicon.save(tmp)
-        (tmp / "snapshot.json").write_text(json.dumps({"generation": self.generation,
-                                                       "orphans": self.orphans}))
-        old = target.with_name(target.name + f".old{os.getpid()}")
-        if target.exists():
-            os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
+    def _catch_up(self, snap: Snapshot, progress=None) -> Snapshot:
+        """Apply every record after `snap`, a page of records per batch (each saved when this process
+        saves the snapshot); a long log is read page by page, never all at once."""
+        started = False
+        while True:
+            part = self.log.records(snap.seq, limit=APPLY_RECORDS)
+            if not part:
+                break
+            if progress and not started and len(part) == APPLY_RECORDS:
+                pending = self.log.col.get(where={"seq": {"$gt": snap.seq}}, include=[])["ids"]
+                progress.start(len(pending), "applying commits")
+                started = True
+            t0 = time.perf_counter()
+            batch = snap.build_batch(part, self._fetch, self._word_vectors)
+            snap = snap.with_batch(batch)
+            self.last_apply = {"records": len(part), "passages": batch.chunk.n, "seconds": time.perf_counter() - t0}
+            self._save(batch, restart=self._replace_saved and batch.chunk.start == 0)
+            self._replace_saved = False
+            if started:
+                progress.advance(len(part))
+        return self._compacted(snap)
 
-    def refresh(self) -> bool:
-        """Reload the snapshot when another process changed the collection; True if it did."""
+    def _compacted(self, snap: Snapshot) -> Snapshot:
+        """`snap` without its masked passages once they are many (O(index), so at most once per
+        index-size/4 removals: amortized constant per removal). Built from the snapshot's own data."""
+        dead = snap.size - snap.n_alive
+        if dead < max(COMPACT_DEAD[0], COMPACT_DEAD[1] * snap.size):
+            return snap
+        t0 = time.perf_counter()
+        live = {aid: [snap.id(p) for p in snap.article_positions(aid)] for aid in snap.articles()}
+
+        def local(pids: list[str]) -> dict[str, tuple[str, dict]]:
+            pos = {pid: snap.position(pid) for pid in pids}
+            return {pid: (snap.text(p), snap.meta(p)) for pid, p in pos.items() if p is not None}
+
+        fresh = Snapshot.empty(self.log.uid)
+        batch = fresh.build_batch([Record(snap.seq, live, [])], local, self._word_vectors)
+        out = fresh.with_batch(batch)
+        self._save(batch, restart=True)
+        log.info("compacted the snapshot: %d masked passages dropped in %.1f s", dead, time.perf_counter() - t0)
+        return out
+
+    def _save(self, batch, restart: bool = False) -> None:
+        """Save `batch` when this process continues the saved snapshot (or starts one; `restart`:
+        a compacted snapshot replaces whatever is saved)."""
+        d = self.snapshot_dir
         try:
-            gen = self.current_generation()
-        except Exception:  # noqa: BLE001 - keep serving the snapshot we have
-            log.warning("could not check the collection generation", exc_info=True)
-            return False
-        if gen == self.generation:
-            return False
-        self._load_snapshot()
-        return True
+            with segments.locked(d, exclusive=True):
+                m = segments.read_manifest(d)
+                fresh = batch.chunk.start == 0 and self._lineage is None
+                if restart or fresh and (m is None or m.get("log") != self.log.uid or m.get("embedder") != self.embedder.name
+                              or m.get("seq", 0) < batch.seq):
+                    m = {"log": self.log.uid, "embedder": self.embedder.name, "lineage": uuid.uuid4().hex,
+                         "seq": 0, "batches": []}
+                    self._lineage, self._disk_seq = m["lineage"], 0
+                elif m is None or m.get("lineage") != self._lineage or m.get("seq") != self._disk_seq:
+                    self._lineage = "reader"  # another process saves this index; keep reading it
+                    return
+                names = segments.compact(d, m["batches"] + [segments.save_batch(d, batch)])
+                m.update(seq=batch.seq, batches=names)
+                segments.write_manifest(d, m)
+                self._disk_seq = batch.seq
+                segments.remove_unlisted(d, names)
+        except OSError as exc:  # a read-only data dir still serves
+            log.warning("could not save the snapshot in %s: %s", d, exc)
+
+    def refresh(self, progress=None) -> bool:
+        """Apply commits made since the current snapshot (by any process); True if there were any.
+        The new snapshot is built aside and swapped in at the end: readers never wait."""
+        with self._apply_lock:
+            try:
+                if self.log.uid != CommitLog(self.client, self.name).uid:
+                    self.log = CommitLog(self.client, self.name)
+                if self._snap.log_uid != self.log.uid:  # the index was recreated: start over
+                    self._lineage, self._disk_seq = None, -1
+                    snap = self._catch_up(Snapshot.empty(self.log.uid), progress)
+                else:
+                    snap = self._catch_up(self._snap, progress)
+            except Exception:  # noqa: BLE001 - keep serving the snapshot we have
+                log.warning("could not apply new commits", exc_info=True)
+                return False
+            changed = snap is not self._snap
+            self._snap = snap
+            return changed
 
     # ---- writes -------------------------------------------------------------------------------
     def begin_write(self) -> None:
-        """Stamp a new generation before writing, so an interrupted write forces a rebuild."""
-        self._pending_gen = uuid.uuid4().hex
-        self._stamp(self._pending_gen)
-        self._upserted: dict[str, tuple[str, dict]] = {}
-        self._deleted: set[str] = set()
-        if self.orphans:
-            self.delete_ids(self.orphans)
+        """Start a write (kept for callers; commits are per article, see `commit_articles`)."""
+        self._put = {}
 
     def upsert(self, ids: list[str], vectors: np.ndarray, texts: list[str], metas: list[dict]) -> None:
-        """Write passages with their vectors."""
+        """Write passages with their vectors (not visible until their article is committed)."""
         self.collection.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas)
-        for pid, text, meta in zip(ids, texts, metas):
-            self._upserted[pid] = (text, meta)
-            self._deleted.discard(pid)
 
     def delete_ids(self, ids: list[str]) -> None:
         """Delete passages by id."""
         for i in range(0, len(ids), 5000):
             self.collection.delete(ids=ids[i:i + 5000])
-        self._deleted.update(ids)
-        for pid in ids:
-            self._upserted.pop(pid, None)
+
+    def commit_articles(self, put: dict[str, list[str]] | None = None, drop: list[str] | None = None) -> int:
+        """Make articles visible (all their passages are stored) or remove them from view."""
+        return self.log.append(put=put, drop=drop)
 
     def commit(self, progress=None) -> None:
-        """Fold the writes into the catalog, rebuild BM25 and save the snapshot under the new generation."""
-        c = self.catalog
-        merged: dict[str, tuple[str, dict]] = {
-            pid: (t, m) for pid, t, m in zip(c.ids, c.texts, c.metas) if pid not in self._deleted}
-        merged.update(self._upserted)
-        catalog, orphans = Catalog.complete(list(merged), [v[0] for v in merged.values()],
-                                            [v[1] for v in merged.values()])
-        self._install(catalog, orphans, self._pending_gen, progress)
+        """Bring this process's snapshot up to date with everything committed so far."""
+        self.refresh(progress)
 
     def passage_ids_of(self, article_id: str) -> list[str]:
-        """Ids of the stored passages of one article (complete or not)."""
+        """Ids of the stored passages of one article (committed or not)."""
         got = self.collection.get(where={"article_id": article_id}, include=[])
         return list(got["ids"])
 
@@ -280,29 +335,31 @@ class PassageStore:
         """Number of passages in the collection."""
         return self.collection.count()
 
-    def dense_search(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[int, float]]:
-        """Nearest passages to `vector` as (catalog position, cosine similarity), best first."""
-        n = len(self.catalog.ids)
-        if n == 0:
+    def dense_search(self, snap: Snapshot, vector: np.ndarray, k: int, where: dict | None = None
+                     ) -> list[tuple[int, float]]:
+        """Nearest live passages of `snap` to `vector` as (position, cosine similarity), best first."""
+        if snap.n_alive == 0:
             return []
         res = self.collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                                    n_results=min(k, n), where=where, include=["distances"])
+                                    n_results=min(k, snap.n_alive), where=where, include=["distances"])
         out = []
         for pid, dist in zip(res["ids"][0], res["distances"][0]):
-            pos = self.catalog.pos.get(pid)
+            pos = snap.position(pid)
             if pos is not None:
                 out.append((pos, 1.0 - float(dist)))
         return out
 
-    def similarities(self, vector: np.ndarray, positions: list[int]) -> dict[int, float]:
-        """Cosine similarity of `vector` to the given catalog passages (vectors read from Chroma)."""
+    def similarities(self, snap: Snapshot, vector: np.ndarray, positions: list[int]) -> dict[int, float]:
+        """Cosine similarity of `vector` to the given passages of `snap` (vectors read from Chroma)."""
         if not positions:
             return {}
-        ids = [self.catalog.ids[p] for p in positions]
-        got = self.collection.get(ids=ids, include=["embeddings"])
+        by_id = {snap.id(p): p for p in positions}
+        got = self.collection.get(ids=list(by_id), include=["embeddings"])
+        if not len(got["ids"]):
+            return {}
         vecs = np.asarray(got["embeddings"], dtype=np.float32)
         sims = vecs @ np.asarray(vector, dtype=np.float32)
-        return {self.catalog.pos[i]: float(s) for i, s in zip(got["ids"], sims)}
+        return {by_id[i]: float(s) for i, s in zip(got["ids"], sims)}
 
     def disk_bytes(self) -> int:
         """Bytes used by the data dir (embedded mode)."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from .embeddings import build_embedder
 from .errors import KhabarError, LoadError
-from .ingest import IngestReport, ingest
+from .ingest import IngestReport, ingest, remove_articles
 from .loaders import Limits, load_url
 from .models import Article
 from .settings import Settings
@@ -64,13 +64,10 @@ def watch_cycle(store: PassageStore, urls: list[str], settings: Settings,
     for url, ids in current.items():
         gone |= state.ids.get(url, set()) - listed_now
         state.ids[url] = ids
-    present = set(store.catalog.articles())
-    doomed = sorted(a for a in gone if a in present)
+    snap = store.snapshot()
+    doomed = sorted(a for a in gone if snap.article(a))
     if doomed:
-        store.begin_write()
-        for aid in doomed:
-            store.delete_ids(store.passage_ids_of(aid))
-        store.commit()
+        remove_articles(store, doomed)
     return report, len(doomed)
 
 

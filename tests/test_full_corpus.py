@@ -30,16 +30,16 @@ def test_first_ingest_reports_duplicates_and_failures(full_store):
     assert rep.duplicate == 10  # 9 duplicated Fars links + 1 article republished under a second link
     assert sum("duplicate of" in d for d in rep.duplicates) == 10
     assert rep.failed == 1 and "no paragraphs" in rep.errors[0]
-    assert rep.added == 1490 and len(full_store.catalog.articles()) == 1490
+    assert rep.added == 1490 and full_store.snapshot().n_articles == 1490
 
 
 def test_seed_dev_questions_hit_at_3(full_store):
     searcher = HybridSearcher(full_store)
-    cat = full_store.catalog
     ranks = {}
     for item in load_eval_set(EVAL / "seed_dev.jsonl"):
-        hits = searcher.search(item.question, SearchOptions(k=3)).hits
-        ranks[item.id] = next((r for r, h in enumerate(hits) if is_hit(item, cat.metas[h.pos], cat.texts[h.pos])), None)
+        res = searcher.search(item.question, SearchOptions(k=3))
+        ranks[item.id] = next((r for r, h in enumerate(res.hits)
+                               if is_hit(item, res.snap.meta(h.pos), res.snap.text(h.pos))), None)
     missing = [k for k, r in ranks.items() if r is None]
     assert not missing, ranks
 

@@ -107,7 +107,8 @@ def test_refused_feed_entries_are_notes_and_the_rest_is_indexed(tmp_path, embedd
     # a feed entry kept as its summary is a note, not a failure (item 9)
     assert (report.added, report.failed) == (2, 0), report.errors
     assert any("summary kept" in n for n in report.notes)
-    assert not any("hunter2" in t for t in store.catalog.texts)
+    snap = store.snapshot()
+    assert not any("hunter2" in t for t in snap.texts(snap.live_positions()))
 
 
 # ---- 2. symlinks, 7. special files, 9. loops ------------------------------------------------------
@@ -182,7 +183,7 @@ def test_deeply_nested_json_is_one_files_error(tmp_path, embedder):
     assert any("b-deep.jsonl:2" in m and "nested deeper" in m for m in msgs), msgs
     store = PassageStore(make_settings(tmp_path / "data"), embedder, create=True)
     report = ingest(store, load_articles([str(d)]))
-    assert report.added == 2 and len(store.catalog.articles()) == 2
+    assert report.added == 2 and len(store.snapshot().articles()) == 2
 
 
 def test_json_depth_limit_is_a_setting(tmp_path):
@@ -236,7 +237,7 @@ def test_a_huge_article_is_embedded_in_batches_and_over_the_limit_refused(tmp_pa
     assert report.added == 2 and report.failed == 1
     assert "https://example.org/huge: too long: 61 passages (the limit is 60 per article" in report.errors[0]
     assert "KHABAR_MAX_ARTICLE_PASSAGES" in report.errors[0]
-    arts = store.catalog.articles()
+    arts = store.snapshot().articles()
     assert set(arts) == {"https://example.org/big", "https://example.org/small"}
     assert arts["https://example.org/big"]["n_passages"] == 40 == store.count() - 2
 

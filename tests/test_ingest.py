@@ -32,14 +32,15 @@ def samples_copy(tmp_path):
 def test_add_is_incremental_and_idempotent(tmp_path, embedder, samples_copy):
     store, first = build_store(tmp_path / "data", embedder, [str(samples_copy)])
     assert (first.added, first.failed, first.duplicate) == (6, 0, 0)
-    n_passages = len(store.catalog.ids)
+    n_passages = store.snapshot().n_alive
     gen = store.generation
     again = reingest(store, [samples_copy])
     assert (again.added, again.updated, again.unchanged, again.passages) == (0, 0, 6, 0)
     assert store.generation == gen  # nothing written at all
     # reopening finds the persisted snapshot consistent with Chroma
     reopened = PassageStore(store.settings, embedder)
-    assert reopened.catalog.ids == store.catalog.ids and reopened.generation == gen
+    ids = lambda st: [st.snapshot().id(p) for p in st.snapshot().live_positions()]  # noqa: E731
+    assert ids(reopened) == ids(store) and reopened.generation == gen
     assert reopened.count() == n_passages
 
 
@@ -52,10 +53,11 @@ def test_changed_article_replaces_its_passages(tmp_path, embedder, samples_copy)
     f.write_text("\n\n".join(paras[:-2]).replace("Monday and Tuesday", "Monday"))
     rep = reingest(store, [samples_copy])
     assert (rep.updated, rep.unchanged, rep.added) == (1, 5, 0)
-    art = store.catalog.articles()["https://example.org/en/news/tehran-air-quality"]
-    texts = [t for t, m in zip(store.catalog.texts, store.catalog.metas) if m["article_id"] == art["article_id"]]
+    snap = store.snapshot()
+    art = snap.article("https://example.org/en/news/tehran-air-quality")
+    texts = snap.texts(snap.article_positions(art["article_id"]))
     assert len(texts) == 2 and "Monday after" in texts[0]
-    assert store.count() == len(store.catalog.ids)  # stale passages are gone from Chroma too
+    assert store.count() == snap.n_alive  # stale passages are gone from Chroma too
 
 
 def test_same_article_twice_is_stored_once(tmp_path, embedder, samples_copy):
@@ -71,7 +73,7 @@ def test_same_article_twice_is_stored_once(tmp_path, embedder, samples_copy):
 
 def test_bad_input_is_reported_and_the_index_kept(tmp_path, embedder, samples_copy):
     store, _ = build_store(tmp_path / "data", embedder, [str(samples_copy)])
-    before = list(store.catalog.ids)
+    before = {store.snapshot().id(p) for p in store.snapshot().live_positions()}
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "broken.json").write_text('[{"title": "x", "paragraphs": ["a"')
@@ -82,16 +84,16 @@ def test_bad_input_is_reported_and_the_index_kept(tmp_path, embedder, samples_co
     assert rep.added == 1 and rep.failed == 4
     assert all(any(name in e for e in rep.errors) for name in ("broken.json", "empty.txt", "binary.txt",
                                                                "missing-dir"))
-    assert set(before) < set(store.catalog.ids)
+    assert before < {store.snapshot().id(p) for p in store.snapshot().live_positions()}
 
 
 def test_remove_by_url_and_id(tmp_path, embedder, samples_copy):
     store, _ = build_store(tmp_path / "data", embedder, [str(samples_copy)])
-    arts = store.catalog.articles()
+    arts = store.snapshot().articles()
     seedless = [a for a in arts.values() if a["article_id"].startswith("sha1:")][0]
     removed = remove_articles(store, ["https://example.org/fa/news/parand-train", seedless["article_id"]])
     assert len(removed) == 2
-    assert len(store.catalog.articles()) == 4 and store.count() == len(store.catalog.ids)
+    assert store.snapshot().n_articles == 4 and store.count() == store.snapshot().n_alive
     with pytest.raises(NotFound):
         remove_articles(store, ["https://example.org/nope"])
 
@@ -114,14 +116,14 @@ def test_other_embedder_is_refused_then_rebuild_switches(tmp_path, embedder, sam
     from index.rebuild import rebuild_index
 
     n = rebuild_index(store.settings, st_embedder)
-    assert n == len(store.catalog.ids)
+    assert n == store.snapshot().n_alive
     reopened = PassageStore(store.settings, st_embedder)
     assert reopened.collection.metadata["khabar_embedder"] == "st:" + st_spec
-    assert len(reopened.catalog.ids) == n
+    assert reopened.snapshot().n_alive == n
     # the real ST model finds the English sample by meaning
     vec = st_embedder.encode_query("Why were schools closed in Tehran?")
-    (pos, _), *_ = reopened.dense_search(vec, 3)
-    assert "air quality" in reopened.catalog.texts[pos]
+    (pos, _), *_ = reopened.dense_search(reopened.snapshot(), vec, 3)
+    assert "air quality" in reopened.snapshot().text(pos)
     with pytest.raises(EmbedderMismatch):
         PassageStore(store.settings, embedder)
 
@@ -158,11 +160,13 @@ def test_sigkill_mid_ingest_leaves_an_index_that_opens_and_completes(tmp_path, e
     proc.wait()
     settings = make_settings(data)
     half = PassageStore(settings, embedder)  # opens
-    partial = len(half.catalog.articles())
+    partial = half.snapshot().n_articles
     assert 0 < partial < 500
     del half
     rerun = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     store = PassageStore(settings, embedder)
-    assert len(store.catalog.articles()) == 500
-    assert len(store.catalog.ids) == 1500 == len(set(store.catalog.ids)) == store.count()
+    snap = store.snapshot()
+    assert snap.n_articles == 500
+    ids = [snap.id(p) for p in snap.live_positions()]
+    assert len(ids) == 1500 == len(set(ids)) == store.count()

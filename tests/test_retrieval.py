@@ -12,7 +12,7 @@ TARTUS = "بازتعریف وضعیت حضور نظامی روسیه در طرط
 
 def top_texts(store, question, **kw):
     res = HybridSearcher(store).search(question, SearchOptions(**kw))
-    return [store.catalog.texts[h.pos] for h in res.hits], res
+    return [res.snap.text(h.pos) for h in res.hits], res
 
 
 @pytest.mark.parametrize("question,needle", [
@@ -30,11 +30,11 @@ def test_a_dominant_article_may_fill_more_than_two_slots(sample_store):
     """One article far ahead of the rest: its paragraphs are ranked, not cut at two."""
     _, res = top_texts(sample_store, "Tehran schools closed air quality index temperature inversion trucks Karaj",
                        k=5, dominant_margin=0.0)
-    arts = [sample_store.catalog.metas[h.pos]["article_id"] for h in res.hits]
+    arts = [res.snap.meta(h.pos)["article_id"] for h in res.hits]
     assert arts.count(arts[0]) > 2, arts
     capped = HybridSearcher(sample_store).search("Tehran schools closed air quality index temperature inversion",
                                                  SearchOptions(k=5, dominant_margin=1.0))
-    arts = [sample_store.catalog.metas[h.pos]["article_id"] for h in capped.hits]
+    arts = [capped.snap.meta(h.pos)["article_id"] for h in capped.hits]
     assert max(arts.count(a) for a in arts) <= 2, arts
 
 
