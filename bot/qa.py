@@ -17,7 +17,7 @@ from index.store import PassageStore
 from .dates import parse_user_date
 from .errors import EmptyQuestion, NoWords, QuestionTooLong
 from .extractive import REFUSAL, frame, pick_sentences
-from .retrieval import HybridSearcher, SearchOptions, SearchResult, name_like
+from .retrieval import HybridRetriever, HybridSearcher, SearchOptions, SearchResult, name_like
 from .schema import Answer, Citation, Context
 
 log = logging.getLogger(__name__)
@@ -96,16 +96,23 @@ class QA:
                 "llm": self.settings.llm}
 
     # ---- answering ------------------------------------------------------------------------------
-    def retrieve(self, question: str, k: int | None = None, since: str | None = None,
-                 until: str | None = None, primary: str | None = None) -> SearchResult:
-        """Hybrid search with the configured options (`primary`: a follow-up's own words)."""
+    def retriever(self, k: int | None = None, since: str | None = None, until: str | None = None,
+                  primary: str | None = None) -> HybridRetriever:
+        """The hybrid search with the configured options, as a LangChain retriever; with an LLM, an
+        English question is also searched in the model's Persian rendering (`AnswerChain.search_terms`)."""
         opts = SearchOptions(k=k or self.settings.top_k, per_article=self.settings.per_article_cap,
                              since=parse_user_date(since), until=parse_user_date(until),
                              recency=self.settings.recency, primary=primary)
         searcher = self.searcher()
         if not searcher.store.catalog.ids:
             raise IndexMissing(str(self.settings.data_dir))
-        return searcher.search(question, opts)
+        expand = self.chain.search_terms if self.chain is not None else None
+        return HybridRetriever(searcher=searcher, options=opts, expand=expand)
+
+    def retrieve(self, question: str, k: int | None = None, since: str | None = None,
+                 until: str | None = None, primary: str | None = None) -> SearchResult:
+        """Hybrid search with the configured options (`primary`: a follow-up's own words)."""
+        return self.retriever(k, since, until, primary).search(question)
 
     def answer(self, question: str, history: list[tuple[str, str]] | None = None, lang: str | None = None,
                *, k: int | None = None, since: str | None = None, until: str | None = None) -> Answer:
@@ -124,10 +131,11 @@ class QA:
         q = clean_question(question, self.settings.max_question_chars)
         lang = lang if lang in ("fa", "en") else detect_language(q)
         standalone = self.rewrite(q, history, lang)
-        result = self.retrieve(standalone, k, since, until, primary=q if standalone != q else None)
-        if self.chain is not None:
-            yield from self.chain.stream(self, q, standalone, lang, result, history, t0)
+        retriever = self.retriever(k, since, until, primary=q if standalone != q else None)
+        if self.chain is not None:  # the LangChain retrieval chain: retriever → prompt → model → checks
+            yield from self.chain.stream(self, q, standalone, lang, retriever, history, t0)
             return
+        result = retriever.search(standalone)
         ans = self.extractive(q, lang, result, standalone)
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 2)
         # stream sentence by sentence, so the widget and Telegram show text as it comes
