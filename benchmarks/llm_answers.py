@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import time
 
@@ -42,13 +43,52 @@ def hit(item: EvalItem, c) -> bool:
     return is_hit(item, {"url": c.url, "source": c.source}, c.text)
 
 
+def record_renderings(qa: QA) -> dict[str, list[str]]:
+    """Keep the Persian renderings the model produced (question → renderings) as they are made."""
+    seen: dict[str, list[str]] = {}
+    produce = qa.chain.search_terms
+
+    def recording(question: str) -> list[str]:
+        seen[question] = produce(question)
+        return seen[question]
+
+    qa.chain.search_terms = recording
+    return seen
+
+
+def rank_of(qa: QA, item: EvalItem, hits) -> int | None:
+    cat = qa.searcher().store.catalog
+    return next((r for r, h in enumerate(hits) if is_hit(item, cat.metas[h.pos], cat.texts[h.pos])), None)
+
+
+class Replies(logging.Handler):
+    """Collects the model's raw replies (bot.chain logs them at DEBUG) for the --json rows."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.texts.append(record.getMessage())
+
+
 def run_answers(qa: QA, items: list[EvalItem]) -> dict:
     rows = []
+    renderings = record_renderings(qa)
+    replies = Replies()
+    chain_log = logging.getLogger("bot.chain")
+    chain_log.setLevel(logging.DEBUG)
+    chain_log.addHandler(replies)
     for k, item in enumerate(items, 1):
+        replies.texts.clear()
         t = time.perf_counter()
         ans = qa.answer(item.question)
         secs = time.perf_counter() - t
         found = any(hit(item, c) for c in ans.contexts)
+        rank_with = next((r for r, c in enumerate(ans.contexts) if hit(item, c)), None)
+        plain = qa.retriever()
+        plain.expand = None
+        rank_without = rank_of(qa, item, plain.search(item.question).hits)
         cited = [(hit(item, c), c.attributed) for c in ans.citations]
         # re-check every shown sentence against the passages it cites
         claims = split_claims(ans.answer.split("\n")[-1])
@@ -60,12 +100,18 @@ def run_answers(qa: QA, items: list[EvalItem]) -> dict:
         rows.append({"id": item.id, "lang": item.lang, "found": found, "refused": ans.refused,
                      "mode": ans.mode, "note": ans.note, "citations": cited, "sentences": len(claims),
                      "unsupported": unsupported, "language_ok": ans.refused or detect_language(plain) == item.lang,
-                     "seconds": round(secs, 2), "answer": ans.answer})
+                     "seconds": round(secs, 2), "answer": ans.answer, "rank": rank_with,
+                     "rank_without_rendering": rank_without, "rendering": renderings.get(item.question, []),
+                     "model_log": list(replies.texts)})
         state = "refused" if ans.refused else ("llm" if ans.mode == "llm" else "fallback")
         print(f"[{k}/{len(items)}] {item.id} {item.lang} found={found} {state} "
               f"cites={len(cited)} hits={sum(h for h, _ in cited)} {secs:.1f}s :: {ans.answer[:110]!r}", flush=True)
+    en = [r for r in rows if r["lang"] == "en"]
+    gain = {label: {"n": len(en), "hit@1": round(sum(r[key] == 0 for r in en) / (len(en) or 1), 3),
+                    "hit@5": round(sum(r[key] is not None for r in en) / (len(en) or 1), 3)}
+            for label, key in (("original", "rank_without_rendering"), ("with_persian", "rank"))}
     return {"rows": rows, "summary": summarize([r for r in rows if r["found"]]),
-            "summary_all": summarize(rows)}
+            "summary_all": summarize(rows), "english_retrieval": gain}
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -73,6 +119,7 @@ def summarize(rows: list[dict]) -> dict:
     cites = [c for r in rows for c in r["citations"]]
     answered = [r for r in rows if not r["refused"]]
     secs = [r["seconds"] for r in rows] or [0.0]
+    by_model = [r for r in rows if r["mode"] == "llm" and not r["refused"]]
     out = {
         "n": len(rows),
         "answered": round(len(answered) / n, 3),
@@ -87,8 +134,7 @@ def summarize(rows: list[dict]) -> dict:
         "unsupported_shown_sentences": sum(r["unsupported"] for r in rows),
         # the model's own answers; quoted fallbacks are in their sources' language (with a framing
         # sentence in the question's), so they are counted apart
-        "language_right": round(sum(r["language_ok"] for r in rows if r["mode"] == "llm" and not r["refused"])
-                                / (sum(r["mode"] == "llm" and not r["refused"] for r in rows) or 1), 3),
+        "language_right": round(sum(r["language_ok"] for r in by_model) / len(by_model), 3) if by_model else None,
         "language_right_incl_quotes": round(sum(r["language_ok"] for r in rows) / n, 3),
         "seconds_median": round(statistics.median(secs), 2),
         "seconds_p90": round(percentile(secs, 90), 2),
@@ -101,9 +147,12 @@ def summarize(rows: list[dict]) -> dict:
     return out
 
 
-def run_translation(qa: QA, items: list[EvalItem]) -> dict:
-    """Paragraph hit@1 / hit@5 of English questions with and without the Persian rendering."""
+def run_translation(qa: QA, items: list[EvalItem], cached: dict[str, list[str]] | None = None) -> dict:
+    """Paragraph hit@1 / hit@5 of English questions with and without the Persian rendering
+    (`cached`: question → renderings from an earlier run's --json, instead of asking the model)."""
     cat = qa.searcher().store.catalog
+    if cached is not None:
+        qa.chain.search_terms = lambda q: cached.get(q, [])
     ranks: dict[str, list] = {"original": [], "with_persian": []}
     secs = []
     for k, item in enumerate(items, 1):
@@ -136,6 +185,7 @@ def main() -> None:
     ap.add_argument("--translate-timeout", type=float, default=20.0)
     ap.add_argument("--translation", action="store_true", help="measure retrieval with the Persian rendering")
     ap.add_argument("--json", help="write rows and summaries here")
+    ap.add_argument("--renderings", help="with --translation: reuse the renderings in this --json output")
     args = ap.parse_args()
     settings = Settings(data_dir=args.data_dir, llm="openai", llm_base_url=args.base_url, llm_model=args.model,
                         llm_timeout=args.timeout, llm_max_tokens=args.max_tokens, llm_temperature=0.0,
@@ -145,12 +195,21 @@ def main() -> None:
     if args.translation:
         items = [i for i in sorted(load_eval_set(SHARED / "eval" / "fars_qa_dev.jsonl"), key=lambda i: i.id)
                  if i.lang == "en"][: args.en]
-        out = run_translation(qa, items)
+        cached = None
+        if args.renderings:
+            with open(args.renderings, encoding="utf-8") as fh:
+                data = json.load(fh)
+            rows = data.get("rows", [])
+            by_id = {r["id"]: r.get("rendering", []) for r in rows}
+            cached = {i.question: by_id[i.id] for i in items if i.id in by_id}
+            items = [i for i in items if i.id in by_id]
+        out = run_translation(qa, items, cached)
         print(json.dumps(out, indent=1))
     else:
         out = run_answers(qa, questions(args.en, args.fa))
         print(json.dumps({"answers_whose_evidence_retrieval_found": out["summary"],
-                          "all_questions": out["summary_all"]}, indent=1, ensure_ascii=False))
+                          "all_questions": out["summary_all"], "english_retrieval": out["english_retrieval"]},
+                         indent=1, ensure_ascii=False))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(out, fh, indent=1, ensure_ascii=False)

@@ -199,6 +199,7 @@ class AnswerChain:
         except Exception:  # noqa: BLE001 - slow or failed: search the question as asked
             log.warning("question translation failed", exc_info=True)
             return []
+        log.debug("model rendering: %r", out)
         line = next((s for s in (out or "").splitlines() if s.strip()), "")
         line = re.sub(r"^\s*(persian|فارسی)\s*[:：]\s*", "", line, flags=re.I).strip(" \"'«»“”")
         letters = [ch for ch in line if ch.isalpha()]
@@ -246,12 +247,14 @@ class AnswerChain:
             yield self._done(ans, t0)
             return
         text = "".join(parts)
+        log.debug("model reply: %r", text)
         try:
             checked = check_text(text, docs, qa.embedder)
             if not self._language_ok(checked.text or text, lang):
                 messages = answer_prompt(lang).invoke({**state, "question": question}).to_messages()
                 retry = self.model.bind(stop=STOP[lang]) | StrOutputParser()
                 text = retry.invoke(messages + [AIMessage(text), HumanMessage(self.retry_text[lang])])
+                log.debug("model reply (language retry): %r", text)
                 checked = check_text(text, docs, qa.embedder)
                 if not self._language_ok(checked.text or text, lang):
                     yield from self._fallback(qa, question, lang, docs, standalone, LANGUAGE_NOTE, t0)
