@@ -147,7 +147,8 @@ def summarize(rows: list[dict]) -> dict:
     return out
 
 
-def run_translation(qa: QA, items: list[EvalItem], cached: dict[str, list[str]] | None = None) -> dict:
+def run_translation(qa: QA, items: list[EvalItem], cached: dict[str, list[str]] | None = None,
+                    alt_weight: float | None = None) -> dict:
     """Paragraph hit@1 / hit@5 of English questions with and without the Persian rendering
     (`cached`: question → renderings from an earlier run's --json, instead of asking the model)."""
     cat = qa.searcher().store.catalog
@@ -159,6 +160,8 @@ def run_translation(qa: QA, items: list[EvalItem], cached: dict[str, list[str]] 
         for label, retriever in (("original", qa.retriever()), ("with_persian", qa.retriever())):
             if label == "original":
                 retriever.expand = None
+            elif alt_weight is not None:
+                retriever.options.alt_weight = alt_weight
             t = time.perf_counter()
             res = retriever.search(item.question)
             if label == "with_persian":
@@ -186,6 +189,7 @@ def main() -> None:
     ap.add_argument("--translation", action="store_true", help="measure retrieval with the Persian rendering")
     ap.add_argument("--json", help="write rows and summaries here")
     ap.add_argument("--renderings", help="with --translation: reuse the renderings in this --json output")
+    ap.add_argument("--alt-weight", type=float, help="SearchOptions.alt_weight to try (default: the product's)")
     args = ap.parse_args()
     settings = Settings(data_dir=args.data_dir, llm="openai", llm_base_url=args.base_url, llm_model=args.model,
                         llm_timeout=args.timeout, llm_max_tokens=args.max_tokens, llm_temperature=0.0,
@@ -203,7 +207,7 @@ def main() -> None:
             by_id = {r["id"]: r.get("rendering", []) for r in rows}
             cached = {i.question: by_id[i.id] for i in items if i.id in by_id}
             items = [i for i in items if i.id in by_id]
-        out = run_translation(qa, items, cached)
+        out = run_translation(qa, items, cached, args.alt_weight)
         print(json.dumps(out, indent=1))
     else:
         out = run_answers(qa, questions(args.en, args.fa))

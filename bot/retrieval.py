@@ -57,6 +57,7 @@ class SearchOptions:
     # Other renderings of the same question, searched too (an LLM's Persian search terms for an
     # English question); each candidate keeps its best normalized score across the renderings.
     alt_queries: list[str] = field(default_factory=list)
+    alt_weight: float = 1.0  # an alternative rendering's normalized scores count this much
 
 
 @dataclass
@@ -182,13 +183,13 @@ class HybridSearcher:
         """Search every alternative rendering (dense + BM25) and merge its candidates into the
         original lists: per candidate the best min-max-normalized score across renderings, mapped
         back onto the original query's scale so the fusion weights keep their meaning."""
-        d_lists = [(qvec, dense)]
-        l_lists = [lexical]
+        d_lists = [(qvec, dense, 1.0)]
+        l_lists = [(lexical, 1.0)]
         for alt in opts.alt_queries:
             avec = self.store.embedder.encode_query(alt)
             pool = self.store.dense_search(avec, max(opts.depth, opts.dense_pool if opts.short_penalty else 0), where)
             pool = sorted(((p, self._penalized(s, p, opts)) for p, s in pool), key=lambda x: -x[1])
-            d_lists.append((avec, [(p, s) for p, s in pool if mask[p]][: opts.depth]))
+            d_lists.append((avec, [(p, s) for p, s in pool if mask[p]][: opts.depth], opts.alt_weight))
             aw = {tok: 1.0 for tok in tokenize(alt)}
             if opts.transliterate:
                 for _, cands in self.store.lexical.transliterations(name_like(alt)).items():
@@ -196,7 +197,7 @@ class HybridSearcher:
                         aw.setdefault(c, 0.8 / len(cands) ** 0.5)
             scores = self.store.lexical.scores(aw)
             scores[~mask] = 0.0
-            l_lists.append(_top(scores, opts.depth))
+            l_lists.append((_top(scores, opts.depth), opts.alt_weight))
             for tok, w in aw.items():  # the answer step weighs sentences by these terms too
                 weights.setdefault(tok, 0.8 * w)
 
@@ -206,27 +207,27 @@ class HybridSearcher:
 
         d_lo, d_span = span([s for _, s in dense] + list(extra.values()))
         best: dict[int, float] = {}
-        for vec, lst in d_lists:
+        for vec, lst, w in d_lists:
             lo, width = span([s for _, s in lst])
             for p, s in lst:
-                best[p] = max(best.get(p, 0.0), (s - lo) / width)
+                best[p] = max(best.get(p, 0.0), w * (s - lo) / width)
         new_dense = sorted(((p, d_lo + v * d_span) for p, v in best.items()), key=lambda x: -x[1])
         l_max = max((s for _, s in lexical), default=0.0) or 1.0
         lbest: dict[int, float] = {}
-        for lst in l_lists:
+        for lst, w in l_lists:
             top = max((s for _, s in lst), default=0.0) or 1.0
             for p, s in lst:
-                lbest[p] = max(lbest.get(p, 0.0), s / top)
+                lbest[p] = max(lbest.get(p, 0.0), w * s / top)
         new_lexical = sorted(((p, v * l_max) for p, v in lbest.items()), key=lambda x: -x[1])
         # keyword-only candidates get their best dense similarity across renderings
         have = set(best)
         missing = [p for p, _ in new_lexical if p not in have]
         new_extra: dict[int, float] = {}
         if missing and opts.complete_dense:
-            for vec, lst in d_lists:
+            for vec, lst, w in d_lists:
                 lo, width = span([s for _, s in lst])
                 for p, s in self.store.similarities(vec, missing).items():
-                    v = max(0.0, (self._penalized(s, p, opts) - lo) / width)
+                    v = w * max(0.0, (self._penalized(s, p, opts) - lo) / width)
                     new_extra[p] = max(new_extra.get(p, 0.0), d_lo + v * d_span)
         return new_dense, new_lexical, new_extra
 
