@@ -13,12 +13,15 @@ as ../shared/README.md defines it), since the model cannot be judged on passages
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import logging
 import statistics
 import time
 
 from _common import SHARED, percentile
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
 
 from bot.chain import build_chain
 from bot.citations import SupportCheck, split_claims, strip_markers
@@ -34,8 +37,11 @@ def questions(n_en: int, n_fa: int) -> list[EvalItem]:
     """seed_dev, then the first `n_en` English and `n_fa` Persian fars_qa_dev questions (by id)."""
     ev = SHARED / "eval"
     fars = sorted(load_eval_set(ev / "fars_qa_dev.jsonl"), key=lambda i: i.id)
-    return (load_eval_set(ev / "seed_dev.jsonl") + [i for i in fars if i.lang == "en"][:n_en]
-            + [i for i in fars if i.lang == "fa"][:n_fa])
+    en, fa = [i for i in fars if i.lang == "en"][:n_en], [i for i in fars if i.lang == "fa"][:n_fa]
+    # interleaved in proportion, so a run cut short still covers both languages
+    mixed = sorted(en, key=lambda i: en.index(i) / len(en)) if not fa else sorted(
+        en + fa, key=lambda i: (en.index(i) / len(en)) if i.lang == "en" else (fa.index(i) / len(fa)))
+    return load_eval_set(ev / "seed_dev.jsonl") + mixed
 
 
 def hit(item: EvalItem, c) -> bool:
@@ -72,7 +78,20 @@ class Replies(logging.Handler):
         self.texts.append(record.getMessage())
 
 
-def run_answers(qa: QA, items: list[EvalItem]) -> dict:
+def replies_of(row: dict) -> list[str]:
+    """The model's raw answer replies recorded in a --json row (first answer, then any retry)."""
+    out = []
+    for line in row.get("model_log", []):
+        if line.startswith("model reply"):
+            out.append(ast.literal_eval(line.split(": ", 1)[1]))
+    return out
+
+
+def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = None,
+                save=None) -> dict:
+    """Ask every question; with `replay` (id → row of an earlier --json run) the recorded model replies
+    and renderings are fed back instead of asking the model, so changed checks can be re-measured
+    on the same real-model output (timings are then the recorded ones)."""
     rows = []
     renderings = record_renderings(qa)
     replies = Replies()
@@ -81,9 +100,14 @@ def run_answers(qa: QA, items: list[EvalItem]) -> dict:
     chain_log.addHandler(replies)
     for k, item in enumerate(items, 1):
         replies.texts.clear()
+        if replay is not None:
+            old = replay[item.id]
+            qa.chain = build_chain(qa.settings, model=GenericFakeChatModel(messages=iter(
+                [AIMessage(r) for r in replies_of(old)])))
+            qa.chain.search_terms = lambda q, r=old.get("rendering", []): renderings.setdefault(q, r)
         t = time.perf_counter()
         ans = qa.answer(item.question)
-        secs = time.perf_counter() - t
+        secs = time.perf_counter() - t if replay is None else replay[item.id]["seconds"]
         found = any(hit(item, c) for c in ans.contexts)
         rank_with = next((r for r, c in enumerate(ans.contexts) if hit(item, c)), None)
         plain = qa.retriever()
@@ -104,8 +128,15 @@ def run_answers(qa: QA, items: list[EvalItem]) -> dict:
                      "rank_without_rendering": rank_without, "rendering": renderings.get(item.question, []),
                      "model_log": list(replies.texts)})
         state = "refused" if ans.refused else ("llm" if ans.mode == "llm" else "fallback")
+        if save:
+            save(finish(rows))
         print(f"[{k}/{len(items)}] {item.id} {item.lang} found={found} {state} "
               f"cites={len(cited)} hits={sum(h for h, _ in cited)} {secs:.1f}s :: {ans.answer[:110]!r}", flush=True)
+    return finish(rows)
+
+
+def finish(rows: list[dict]) -> dict:
+    """Rows plus their summaries (questions whose evidence retrieval found, and all)."""
     en = [r for r in rows if r["lang"] == "en"]
     gain = {label: {"n": len(en), "hit@1": round(sum(r[key] == 0 for r in en) / (len(en) or 1), 3),
                     "hit@5": round(sum(r[key] is not None for r in en) / (len(en) or 1), 3)}
@@ -189,6 +220,7 @@ def main() -> None:
     ap.add_argument("--translation", action="store_true", help="measure retrieval with the Persian rendering")
     ap.add_argument("--json", help="write rows and summaries here")
     ap.add_argument("--renderings", help="with --translation: reuse the renderings in this --json output")
+    ap.add_argument("--replay", help="feed back the model replies recorded in this --json output")
     ap.add_argument("--alt-weight", type=float, help="SearchOptions.alt_weight to try (default: the product's)")
     args = ap.parse_args()
     settings = Settings(data_dir=args.data_dir, llm="openai", llm_base_url=args.base_url, llm_model=args.model,
@@ -210,7 +242,17 @@ def main() -> None:
         out = run_translation(qa, items, cached, args.alt_weight)
         print(json.dumps(out, indent=1))
     else:
-        out = run_answers(qa, questions(args.en, args.fa))
+        replay = None
+        if args.replay:
+            with open(args.replay, encoding="utf-8") as fh:
+                replay = {r["id"]: r for r in json.load(fh)["rows"]}
+        items = questions(args.en, args.fa)
+        def save(partial: dict) -> None:  # after every question: a run cut short still reports
+            if args.json:
+                with open(args.json, "w", encoding="utf-8") as fh:
+                    json.dump(partial, fh, indent=1, ensure_ascii=False)
+
+        out = run_answers(qa, [i for i in items if replay is None or i.id in replay], replay, save)
         print(json.dumps({"answers_whose_evidence_retrieval_found": out["summary"],
                           "all_questions": out["summary_all"], "english_retrieval": out["english_retrieval"]},
                          indent=1, ensure_ascii=False))

@@ -48,7 +48,7 @@ NO_ANSWER_NOTE = {
 # Small models echo the prompt's layout after answering; the server stops there (OpenAI allows 4).
 STOP = {"en": ["\nQuestion:", "\nSources:", "\n\n\n", "<|im_end|>"],
         "fa": ["\nپرسش:", "\nمنابع:", "\n\n\n", "<|im_end|>"]}
-SOURCE_CHARS = 450  # a passage longer than this is shown to the model as its best sentences
+SOURCE_CHARS = 320  # a passage longer than this is shown to the model as its best sentences
 # Retrieval this sure of its top passage outvotes a model that says the passages hold no answer.
 CONFIDENT_DENSE = {"fa": 0.85, "en": 0.80}
 

@@ -209,6 +209,8 @@ class SupportCheck:
 
     def supported(self, sentence: str, texts: list[str]) -> bool:
         """Whether the cited `texts` (some of the passages) together support `sentence`."""
+        if not names_found(sentence, texts):
+            return False
         if lexical_support(sentence, " ".join(texts)) >= LEXICAL_SUPPORT:
             return True
         idx = [i for i, p in enumerate(self.passages) if p in texts]
@@ -228,6 +230,8 @@ class SupportCheck:
         top = int(sims.argmax()) if len(sims) else -1
         best, best_strength = None, 0.0
         for i, p in enumerate(self.passages):
+            if not names_found(sentence, [p]):
+                continue
             lex = lexical_support(sentence, p)
             if self._langs[i] == lang:
                 ok = lex >= LEXICAL_SUPPORT or sims[i] >= DENSE_SUPPORT_SAME
@@ -246,6 +250,33 @@ class SupportCheck:
 
 
 DENSE_ATTRIBUTE_CROSS = 0.83
+
+
+def sentence_names(sentence: str) -> list[str]:
+    """Capitalized Latin words that do not open the sentence: the names an English sentence states."""
+    toks = re.findall(r"[A-Za-z][A-Za-z'-]+", sentence)
+    return [t for t in toks[1:] if t[0].isupper() and len(t) > 2 and normalize(t) not in STOPWORDS]
+
+
+def names_found(sentence: str, texts: list[str]) -> bool:
+    """Whether every name an English sentence states is in the passages, in either script (by
+    consonant skeleton: Tartus/طرطوس, Moscow/مسکو). Small models carry names over from the
+    one-shot example or invent them ("… the airport in Ardabil"); E5 similarity does not notice."""
+    names = sentence_names(sentence)
+    if not names:
+        return True
+    pool = set(words(" ".join(texts)))
+    skeletons = {sk for w in pool for sk in [skeleton_en(w) if w.isascii() else skeleton_fa(w)] if sk}
+    for name in names:
+        n = normalize(name).replace("'", "").replace("-", "")
+        if n in pool or any(p.startswith(n[:5]) for p in pool if len(n) >= 5 and p.isascii()):
+            continue
+        sk = skeleton_en(re.sub(r"[^a-z]", "", n))
+        if not sk:
+            continue
+        if not any(x == sk or len(x) >= 3 and (x.startswith(sk) or sk.startswith(x)) for x in skeletons):
+            return False
+    return True
 
 
 def anchors(text: str) -> set[str]:
