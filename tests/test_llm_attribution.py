@@ -7,7 +7,7 @@ from langchain_core.runnables import RunnableLambda
 from langchain_openai import ChatOpenAI
 
 from bot.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain
-from bot.citations import SupportCheck, check_answer, flatten_markdown, is_no_answer, split_claims
+from bot.citations import SupportCheck, check_answer, flatten_markdown, is_no_answer, names_found, split_claims
 from bot.extractive import REFUSAL
 from bot.qa import QA
 from bot.retrieval import HybridRetriever, HybridSearcher, SearchOptions, result_from_documents
@@ -192,3 +192,16 @@ def test_retrieval_chain_with_the_local_server(llm_store, server, embedder):
     messages = request["messages"]
     assert messages[0]["role"] == "system" and messages[1]["role"] == "user" and messages[2]["role"] == "assistant"
     assert "Ardabil" in messages[2]["content"]  # the one-shot example
+
+
+def test_names_must_be_in_the_cited_passage(embedder):
+    """A small model carries names over from the one-shot example ("… in Ardabil") or invents them;
+    embeddings do not notice, the name check does (in either script, by consonant skeleton)."""
+    rasht = "بارش شدید باران در استان گیلان موجب آب‌گرفتگی معابر در رشت شد و مدارس تعطیل اعلام شدند."
+    assert names_found("Schools in Rasht were closed because of heavy rain.", [rasht])
+    assert not names_found("Schools in Ardabil were closed because of heavy rain.", [rasht])
+    assert names_found("Officials in Tehran said schools would close.", ["Schools in Tehran will close, officials said."])
+    support = SupportCheck(embedder, [rasht])
+    assert support.supported("Schools in Rasht were closed because of heavy rain.", [rasht])
+    assert not support.supported("Schools in Ardabil were closed because of heavy rain.", [rasht])
+    assert support.attribute("Schools in Ardabil were closed because of heavy rain.") == []
