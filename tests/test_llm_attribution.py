@@ -13,7 +13,7 @@ from bot.qa import QA
 from bot.retrieval import HybridRetriever, HybridSearcher, SearchOptions, result_from_documents
 
 from .conftest import HAS_SHARED
-from .fake_openai import FakeOpenAI, last_user
+from .fake_openai import last_user
 from .test_llm import TARTUS, check_integrity_llm, llm_store, qa_for, server, source_number, sources_text  # noqa: F401
 
 RASHT_FA = "مدارس این دو شهر روز دوشنبه تعطیل"
