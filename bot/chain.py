@@ -134,7 +134,8 @@ def answer_prompt(lang: str) -> ChatPromptTemplate:
 def check_text(text: str, docs: list[Document], embedder) -> CheckedAnswer:
     """Drop dangling markers and unsupported sentences, attribute unmarked ones, renumber."""
     texts = [d.page_content for d in docs]
-    support = SupportCheck(embedder, texts)
+    headers = [f"{d.metadata.get('title') or ''} {d.metadata.get('date') or ''}" for d in docs]
+    support = SupportCheck(embedder, texts, headers)
     return check_answer(text, texts, support.supported, attribute=support.attribute)
 
 

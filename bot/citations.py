@@ -192,9 +192,11 @@ class SupportCheck:
     """Decides which of an answer's source passages support a sentence: normalized word overlap, or
     E5 similarity (stricter within a language). Passage vectors are computed once per answer."""
 
-    def __init__(self, embedder, passages: list[str]):
+    def __init__(self, embedder, passages: list[str], headers: list[str] | None = None):
         self.embedder = embedder
         self.passages = passages
+        # title and date of each passage: names and numbers found there count too
+        self.headers = headers or [""] * len(passages)
         self._langs = [detect_language(p) for p in passages]
         self._vecs = None
         self._anchor_cache: dict[int, set[str]] = {}
@@ -209,7 +211,8 @@ class SupportCheck:
 
     def supported(self, sentence: str, texts: list[str]) -> bool:
         """Whether the cited `texts` (some of the passages) together support `sentence`."""
-        if not names_found(sentence, texts):
+        facts = texts + [self.headers[i] for i, p in enumerate(self.passages) if p in texts]
+        if not (names_found(sentence, facts) and numbers_found(sentence, facts)):
             return False
         if lexical_support(sentence, " ".join(texts)) >= LEXICAL_SUPPORT:
             return True
@@ -230,7 +233,7 @@ class SupportCheck:
         top = int(sims.argmax()) if len(sims) else -1
         best, best_strength = None, 0.0
         for i, p in enumerate(self.passages):
-            if not names_found(sentence, [p]):
+            if not (names_found(sentence, [p, self.headers[i]]) and numbers_found(sentence, [p, self.headers[i]])):
                 continue
             lex = lexical_support(sentence, p)
             if self._langs[i] == lang:
@@ -252,10 +255,30 @@ class SupportCheck:
 DENSE_ATTRIBUTE_CROSS = 0.83
 
 
+_NOT_NAMES = set("january february march april may june july august september october november december "
+                 "monday tuesday wednesday thursday friday saturday sunday".split())
+
+
 def sentence_names(sentence: str) -> list[str]:
     """Capitalized Latin words that do not open the sentence: the names an English sentence states."""
     toks = re.findall(r"[A-Za-z][A-Za-z'-]+", sentence)
-    return [t for t in toks[1:] if t[0].isupper() and len(t) > 2 and normalize(t) not in STOPWORDS]
+    return [t for t in toks[1:] if t[0].isupper() and len(t) > 2 and normalize(t) not in STOPWORDS
+            and t.lower() not in _NOT_NAMES]
+
+
+_NUMBER = re.compile(r"\d+(?:[,٬]\d{3})*(?:[.٫/]\d+)?")
+
+
+def numbers_of(text: str) -> set[str]:
+    """The numbers in `text`, digits of any script, thousands separators removed ("13,500" → "13500")."""
+    return {re.sub(r"[,٬]", "", n).replace("٫", ".").replace("/", ".") for n in _NUMBER.findall(normalize(text))}
+
+
+def numbers_found(sentence: str, texts: list[str]) -> bool:
+    """Whether every number a sentence states is in the passages: a small model copies the names
+    right and gets the figures wrong ("460 patients" where the article says 242)."""
+    need = numbers_of(sentence)
+    return not need or need <= numbers_of(" ".join(texts))
 
 
 def names_found(sentence: str, texts: list[str]) -> bool:

@@ -7,7 +7,8 @@ from langchain_core.runnables import RunnableLambda
 from langchain_openai import ChatOpenAI
 
 from bot.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain
-from bot.citations import SupportCheck, check_answer, flatten_markdown, is_no_answer, names_found, split_claims
+from bot.citations import (SupportCheck, check_answer, flatten_markdown, is_no_answer, names_found,
+                           numbers_found, split_claims)
 from bot.extractive import REFUSAL
 from bot.qa import QA
 from bot.retrieval import HybridRetriever, HybridSearcher, SearchOptions, result_from_documents
@@ -205,3 +206,14 @@ def test_names_must_be_in_the_cited_passage(embedder):
     assert support.supported("Schools in Rasht were closed because of heavy rain.", [rasht])
     assert not support.supported("Schools in Ardabil were closed because of heavy rain.", [rasht])
     assert support.attribute("Schools in Ardabil were closed because of heavy rain.") == []
+
+
+def test_numbers_must_be_in_the_cited_passage(embedder):
+    """Small models copy names right and figures wrong ("460 patients" where the article says ۲۴۲)."""
+    passage = "Iran released 400,000 young sturgeon into the Caspian Sea on Monday."
+    assert numbers_found("Iran released 400,000 sturgeon.", [passage])
+    assert not numbers_found("Iran released 460,000 sturgeon.", [passage])
+    assert numbers_found("۲۴۲ نفر از بیماران", ["242 نفر بيماران نارسایی کلیه"])
+    support = SupportCheck(embedder, [passage], headers=["Sturgeon release 2025-09-22"])
+    assert support.supported("Iran released 400,000 young sturgeon into the Caspian Sea in 2025.", [passage])
+    assert not support.supported("Iran released 460,000 young sturgeon into the Caspian Sea.", [passage])
