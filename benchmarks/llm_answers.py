@@ -23,7 +23,7 @@ from _common import SHARED, percentile
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from bot.chain import build_chain
+from bot.chain import FALLBACK_NOTE, build_chain
 from bot.citations import SupportCheck, split_claims, strip_markers
 from bot.evaluation import EvalItem, is_hit, load_eval_set
 from bot.qa import QA
@@ -102,12 +102,18 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
         replies.texts.clear()
         if replay is not None:
             old = replay[item.id]
-            qa.chain = build_chain(qa.settings, model=GenericFakeChatModel(messages=iter(
-                [AIMessage(r) for r in replies_of(old)])))
-            qa.chain.search_terms = lambda q, r=old.get("rendering", []): renderings.setdefault(q, r)
+            if old["note"] in FALLBACK_NOTE.values():  # the model was unreachable then: ask it now
+                qa.chain = build_chain(qa.settings)
+                renderings = record_renderings(qa)
+            else:
+                qa.chain = build_chain(qa.settings, model=GenericFakeChatModel(messages=iter(
+                    [AIMessage(r) for r in replies_of(old)])))
+                qa.chain.search_terms = lambda q, r=old.get("rendering", []): renderings.setdefault(q, r)
         t = time.perf_counter()
         ans = qa.answer(item.question)
-        secs = time.perf_counter() - t if replay is None else replay[item.id]["seconds"]
+        secs = time.perf_counter() - t
+        if replay is not None and replay[item.id]["note"] not in FALLBACK_NOTE.values():
+            secs = replay[item.id]["seconds"]
         found = any(hit(item, c) for c in ans.contexts)
         rank_with = next((r for r, c in enumerate(ans.contexts) if hit(item, c)), None)
         plain = qa.retriever()
