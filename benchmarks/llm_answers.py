@@ -108,7 +108,8 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
             else:
                 qa.chain = build_chain(qa.settings, model=GenericFakeChatModel(messages=iter(
                     [AIMessage(r) for r in replies_of(old)])))
-                qa.chain.search_terms = lambda q, r=old.get("rendering", []): renderings.setdefault(q, r)
+                kept = [x for x in old.get("rendering", []) if qa.chain.accept_rendering(x)]
+                qa.chain.search_terms = lambda q, r=kept: renderings.setdefault(q, r)
         t = time.perf_counter()
         ans = qa.answer(item.question)
         secs = time.perf_counter() - t
@@ -123,7 +124,7 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
         # re-check every shown sentence against the passages it cites
         claims = split_claims(ans.answer.split("\n")[-1])
         by_n = {c.n: c.text for c in ans.citations}
-        check = SupportCheck(qa.embedder, list(by_n.values()))
+        check = SupportCheck(qa.embedder, list(by_n.values()), [f"{c.title} {c.date or ''}" for c in ans.citations])
         unsupported = sum(1 for c in claims if not c.sources or not check.supported(
             c.text, [by_n[n] for n in c.sources if n in by_n])) if not ans.refused else 0
         plain = strip_markers(ans.answer)
@@ -227,6 +228,7 @@ def main() -> None:
     ap.add_argument("--json", help="write rows and summaries here")
     ap.add_argument("--renderings", help="with --translation: reuse the renderings in this --json output")
     ap.add_argument("--replay", help="feed back the model replies recorded in this --json output")
+    ap.add_argument("--no-live", action="store_true", help="with --replay: skip questions the model could not answer then")
     ap.add_argument("--alt-weight", type=float, help="SearchOptions.alt_weight to try (default: the product's)")
     args = ap.parse_args()
     settings = Settings(data_dir=args.data_dir, llm="openai", llm_base_url=args.base_url, llm_model=args.model,
@@ -258,6 +260,8 @@ def main() -> None:
                 with open(args.json, "w", encoding="utf-8") as fh:
                     json.dump(partial, fh, indent=1, ensure_ascii=False)
 
+        if replay is not None and args.no_live:
+            replay = {k: r for k, r in replay.items() if r["note"] not in FALLBACK_NOTE.values()}
         out = run_answers(qa, [i for i in items if replay is None or i.id in replay], replay, save)
         print(json.dumps({"answers_whose_evidence_retrieval_found": out["summary"],
                           "all_questions": out["summary_all"], "english_retrieval": out["english_retrieval"]},

@@ -175,6 +175,7 @@ class AnswerChain:
         self.rewrite_chains = {
             lang: ChatPromptTemplate.from_template(load_prompt("rewrite", lang)) | model | StrOutputParser()
             for lang in ("fa", "en")}
+        self._examples = {m.strip() for m in re.findall(r"^Persian:(.+)$", load_prompt("translate", "en"), flags=re.M)}
         self.translate_chain = (ChatPromptTemplate.from_template(load_prompt("translate", "en"))
                                 | (translator or model).bind(stop=["\n"]) | StrOutputParser())
 
@@ -203,12 +204,17 @@ class AnswerChain:
         log.debug("model rendering: %r", out)
         line = next((s for s in (out or "").splitlines() if s.strip()), "")
         line = re.sub(r"^\s*(persian|فارسی)\s*[:：]\s*", "", line, flags=re.I).strip(" \"'«»“”")
+        return [line] if self.accept_rendering(line) else []
+
+    def accept_rendering(self, line: str) -> bool:
+        """A usable Persian search query: mostly Persian letters, not too long, and not one of the
+        prompt's examples echoed back (small models do that)."""
         letters = [ch for ch in line if ch.isalpha()]
         persian = sum(1 for ch in letters if "\u0600" <= ch <= "\u06ff")
-        if not letters or persian / len(letters) < 0.7 or len(line) > 300:
-            log.info("translation ignored (not a Persian query): %r", line[:80])
-            return []
-        return [line]
+        if not letters or persian / len(letters) < 0.7 or len(line) > 300 or line in self._examples:
+            log.info("rendering ignored: %r", line[:80])
+            return False
+        return True
 
     # ---- answers --------------------------------------------------------------------------------
     def stream(self, qa, question: str, standalone: str, lang: str, retriever: BaseRetriever, history,

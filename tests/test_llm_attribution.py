@@ -151,6 +151,8 @@ def test_english_question_also_searched_in_its_persian_rendering(llm_store, serv
     assert rasht(result)[0] <= rasht(without)[0] and rasht(result)[1] > rasht(without)[1] * 1.1
     server.reply = scripted(lambda m: "x", translation="Schools of Rasht")  # not Persian: ignored
     assert "alt_queries" not in qa.retrieve("Why did the schools shut in that northern city?").timings_ms
+    server.reply = scripted(lambda m: "x", translation="چرا مدارس اردبیل تعطیل شد")  # the prompt's example echoed
+    assert "alt_queries" not in qa.retrieve("Why did the schools shut in that northern city?").timings_ms
     fa = qa.retrieve("چرا مدارس رشت تعطیل شدند؟")  # Persian questions are not translated
     assert "alt_queries" not in fa.timings_ms
 
