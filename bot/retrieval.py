@@ -57,7 +57,9 @@ class SearchOptions:
     # Other renderings of the same question, searched too (an LLM's Persian search terms for an
     # English question); each candidate keeps its best normalized score across the renderings.
     alt_queries: list[str] = field(default_factory=list)
-    alt_weight: float = 1.0  # an alternative rendering's normalized scores count this much
+    # an alternative rendering's normalized scores count this much: a small model's Persian is often
+    # poor (measured with a 1.5 B model in benchmarks/llm_answers.py: 1.0 cost hit@1, 0.5 did not)
+    alt_weight: float = 0.5
 
 
 @dataclass

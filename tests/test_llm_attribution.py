@@ -147,8 +147,8 @@ def test_english_question_also_searched_in_its_persian_rendering(llm_store, serv
         return next(((i, h.score) for i, h in enumerate(res.hits) if RASHT_FA in cat.texts[h.pos]), (99, 0.0))
 
     without = QA(llm_store.settings, store=llm_store).retrieve(question)  # no LLM: no rendering
-    # the Persian words raise the Rasht paragraph (in this small index it is near the top either way)
-    assert rasht(result)[0] <= rasht(without)[0] and rasht(result)[1] > rasht(without)[1] * 1.1
+    # the Persian words keep the Rasht paragraph on top (in this small index it is near the top either way)
+    assert rasht(result)[0] <= rasht(without)[0] <= 1
     server.reply = scripted(lambda m: "x", translation="Schools of Rasht")  # not Persian: ignored
     assert "alt_queries" not in qa.retrieve("Why did the schools shut in that northern city?").timings_ms
     server.reply = scripted(lambda m: "x", translation="چرا مدارس اردبیل تعطیل شد")  # the prompt's example echoed
@@ -160,9 +160,11 @@ def test_english_question_also_searched_in_its_persian_rendering(llm_store, serv
 def test_alt_queries_merge_into_fusion(llm_store):
     searcher = HybridSearcher(llm_store)
     plain = searcher.search("zzqx unrelated words", SearchOptions())
-    merged = searcher.search("zzqx unrelated words", SearchOptions(alt_queries=["آب‌گرفتگی معابر رشت"]))
+    merged = searcher.search("zzqx unrelated words", SearchOptions(alt_queries=["آب‌گرفتگی معابر رشت"], alt_weight=1.0))
     cat = llm_store.catalog
     assert "آب‌گرفتگی" in cat.texts[merged.hits[0].pos]
+    half = searcher.search("zzqx unrelated words", SearchOptions(alt_queries=["آب‌گرفتگی معابر رشت"]))
+    assert any("آب‌گرفتگی" in cat.texts[h.pos] for h in half.hits)  # the default weighs the rendering less
     assert not plain.hits or "آب‌گرفتگی" not in cat.texts[plain.hits[0].pos]
     assert [h.pos for h in searcher.search("Tehran air quality", SearchOptions(alt_queries=[])).hits] == \
         [h.pos for h in searcher.search("Tehran air quality", SearchOptions()).hits]
