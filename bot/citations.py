@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from index.chunking import split_sentences
-from index.normalizer import normalize, tokenize
+from index.language import detect_language
+from index.normalizer import STOPWORDS, normalize, tokenize, words
+from index.transliteration import skeleton_en, skeleton_fa
 
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 # [1]  [1, 2]  [1][2]  [۱]  [۱، ۲]  [1;2]  [1-3]  【1】
@@ -69,39 +71,247 @@ class CheckedAnswer:
     dropped: int
     dangling: int
     cited: int  # sentences that carried at least one valid marker
+    attributed: list[int] = field(default_factory=list)  # sources (original numbers) only added by attribution
+    attributed_sentences: int = 0
+    no_answer: bool = False  # the model said the sources do not answer the question
 
 
-def check_answer(text: str, sources: list[str], supported, keep_uncited: bool = False) -> CheckedAnswer:
-    """Keep cited, supported sentences; renumber markers in order of first use.
+def check_answer(text: str, sources: list[str], supported, keep_uncited: bool = False,
+                 attribute=None) -> CheckedAnswer:
+    """Keep supported sentences with their sources; renumber markers in order of first use.
 
     `sources[i]` is the text of source i+1; `supported(sentence, [texts]) -> bool` decides support.
-    Markers pointing to no source are dropped. A sentence whose markers all dangle, or that its
-    sources do not support, is removed; uncited sentences are kept only when `keep_uncited`
-    (an answer that cites nothing, such as "the articles do not say").
+    Markers pointing to no source are dropped. A sentence its markers' sources support keeps them.
+    Otherwise, when `attribute(sentence) -> [source numbers]` is given, the sentence is attributed to
+    the sources that support it (a small model often writes no marker, or the wrong one), and kept
+    only if one does. Uncited, unattributed sentences are removed unless `keep_uncited`.
     """
-    claims = split_claims(text)
+    claims = split_claims(flatten_markdown(text))
     n = len(sources)
     order: dict[int, int] = {}
+    by_model: set[int] = set()
+    by_attribution: set[int] = set()
     out: list[str] = []
-    dropped = dangling = cited = 0
+    dropped = dangling = cited = attributed_sentences = 0
+    no_answer = False
     for c in claims:
         valid = list(dict.fromkeys(x for x in c.sources if 1 <= x <= n))
         dangling += len([x for x in c.sources if not 1 <= x <= n])
-        if not valid:
-            if keep_uncited:
-                out.append(c.text)
-            else:
+        if valid:
+            cited += 1
+        if valid and supported(c.text, [sources[x - 1] for x in valid]):
+            by_model.update(valid)
+        else:
+            if is_no_answer(c.text):
+                no_answer = True
                 dropped += 1
-            continue
-        cited += 1
-        if not supported(c.text, [sources[x - 1] for x in valid]):
-            dropped += 1
-            continue
+                continue
+            found = [x for x in (attribute(c.text) if attribute else []) if 1 <= x <= n]
+            if not found:
+                if not valid and keep_uncited:
+                    out.append(c.text)
+                else:
+                    dropped += 1
+                continue
+            valid = found
+            by_attribution.update(found)
+            attributed_sentences += 1
         marks = "".join(f"[{order.setdefault(x, len(order) + 1)}]" for x in valid)
         out.append(f"{c.text} {marks}")
-    return CheckedAnswer(" ".join(out), list(order), dropped, dangling, cited)
+    return CheckedAnswer(" ".join(out), list(order), dropped, dangling, cited,
+                         [x for x in order if x in by_attribution and x not in by_model],
+                         attributed_sentences, no_answer)
+
+
+# "the articles do not say", "no information", "پیدا نکردم", "اشاره‌ای نشده" … (matched on normalized text)
+_NO_ANSWER = re.compile(
+    r"(\b(do|does|did)\s*(not|n't)\s+(say|mention|contain|provide|specify|state|include|discuss|answer)"
+    r"|\bno\s+(information|mention|details?|answer)\b|\bnot\s+(mentioned|specified|stated|provided|available)"
+    r"|\b(cannot|can't|could\s*not|couldn't|unable\s+to)\s+(find|answer|determine)"
+    r"|چیزی\s*نمی\s*گوی|اطلاعاتی\s*(در|وجود|نیست|ندار)|ذکر\s*نشده|اشاره\s*ای\s*نشده|اشاره\s*نشده"
+    r"|پیدا\s*نکرد|نمی\s*توان\s*پاسخ|پاسخی\s*(در|وجود|نیست))")
+
+
+def is_no_answer(sentence: str) -> bool:
+    """True for a sentence saying the sources hold no answer ("the articles do not say …")."""
+    return bool(_NO_ANSWER.search(normalize(sentence).replace("\u200c", " ")))
+
+
+_BULLET = re.compile(r"^\s*(?:[-*•+–]|\(?[0-9۰-۹٠-٩]{1,2}[.)\-:]|\(?[a-zA-Z][.)])\s+")
+_LABEL = re.compile(r"^\s*(?:\*\*|__)([^*_\n]{1,60})(?:\*\*|__)\s*[:：]?\s*")
+_PREFIX = re.compile(r"^\s*(?:answer|final answer|response|پاسخ|جواب)\s*[:：]\s*", re.I)
+_SECTION_END = re.compile(r"^\s*(?:#+\s*)?(?:sources?|references?|citations?|منابع|منبع)\s*[:：]?\s*$", re.I)
+_END = re.compile(r"[.!?؟…]\s*$")
+
+
+def flatten_markdown(text: str) -> str:
+    """Turn list and heading output into plain sentences before the checks: bullets and numbering
+    removed, headings and bold labels dropped, each item ended as a sentence, an echoed
+    "Sources:" block cut off."""
+    lines: list[str] = []
+    for raw in text.replace("\r", "").split("\n"):
+        line = raw.strip()
+        if not line or line.startswith("```") or re.fullmatch(r"[-=*_|: ]{3,}", line):
+            continue
+        if _SECTION_END.match(line) and lines:
+            break
+        heading = line.startswith("#")
+        line = _PREFIX.sub("", re.sub(r"^#+\s*", "", line))
+        line = _BULLET.sub("", line)
+        label = _LABEL.match(line)
+        if label:
+            rest = line[label.end():]
+            line = rest if rest.strip() else label.group(1)
+            heading = heading or not rest.strip()
+        line = re.sub(r"(\*\*|__|\*|`)", "", line).strip()
+        body = MARKER.sub("", line).strip()
+        # a heading: marked as one, or a short line ending in a colon with no source number
+        if not body or heading and not MARKER.search(line) or body.endswith((":", "：")) and len(body.split()) <= 8 \
+                and not MARKER.search(line):
+            continue
+        if not _END.search(body):
+            line = line.rstrip(":： ") + "."
+        lines.append(line)
+    return " ".join(lines)
 
 
 def strip_markers(text: str) -> str:
     """The answer without citation markers (for language checks)."""
     return normalize(MARKER.sub(" ", text))
+
+
+# A sentence is supported when half its content words are in its sources, or, across languages
+# (an English sentence citing a Persian paragraph), when its embedding is this close; same-language
+# paraphrases need a higher bar (e5 puts unrelated same-language texts near 0.8).
+LEXICAL_SUPPORT = 0.5
+DENSE_SUPPORT_CROSS = 0.80
+DENSE_SUPPORT_SAME = 0.88
+
+
+class SupportCheck:
+    """Decides which of an answer's source passages support a sentence: normalized word overlap, or
+    E5 similarity (stricter within a language). Passage vectors are computed once per answer."""
+
+    def __init__(self, embedder, passages: list[str], headers: list[str] | None = None):
+        self.embedder = embedder
+        self.passages = passages
+        # title and date of each passage: names and numbers found there count too
+        self.headers = headers or [""] * len(passages)
+        self._langs = [detect_language(p) for p in passages]
+        self._vecs = None
+        self._anchor_cache: dict[int, set[str]] = {}
+
+    def _similarities(self, sentence: str):
+        if self._vecs is None:
+            self._vecs = self.embedder.encode_passages(self.passages)
+        return self._vecs @ self.embedder.encode_query(sentence)
+
+    def _bar(self, sentence: str, i: int) -> float:
+        return DENSE_SUPPORT_SAME if self._langs[i] == detect_language(sentence) else DENSE_SUPPORT_CROSS
+
+    def supported(self, sentence: str, texts: list[str]) -> bool:
+        """Whether the cited `texts` (some of the passages) together support `sentence`."""
+        facts = texts + [self.headers[i] for i, p in enumerate(self.passages) if p in texts]
+        if not (names_found(sentence, facts) and numbers_found(sentence, facts)):
+            return False
+        if lexical_support(sentence, " ".join(texts)) >= LEXICAL_SUPPORT:
+            return True
+        idx = [i for i, p in enumerate(self.passages) if p in texts]
+        sims = self._similarities(sentence)
+        return any(sims[i] >= self._bar(sentence, i) for i in idx)
+
+    def attribute(self, sentence: str) -> list[int]:
+        """The source number (1-based) of the passage that best supports `sentence`, or [] if none does.
+
+        Stricter than `supported`, since no model chose the passage: across languages E5 puts any
+        sentence near 0.78-0.81 to any passage, so the passage must also be the sentence's closest
+        and share a name (by consonant skeleton) or a number with it, or be clearly close (≥ 0.83)."""
+        if len({t for t in tokenize(sentence) if " " not in t}) < 2:
+            return []  # "Yes.", "Answer:": nothing to attribute
+        sims = self._similarities(sentence)
+        lang = detect_language(sentence)
+        top = int(sims.argmax()) if len(sims) else -1
+        best, best_strength = None, 0.0
+        for i, p in enumerate(self.passages):
+            if not (names_found(sentence, [p, self.headers[i]]) and numbers_found(sentence, [p, self.headers[i]])):
+                continue
+            lex = lexical_support(sentence, p)
+            if self._langs[i] == lang:
+                ok = lex >= LEXICAL_SUPPORT or sims[i] >= DENSE_SUPPORT_SAME
+            else:
+                ok = sims[i] >= DENSE_SUPPORT_CROSS and i == top and (
+                    sims[i] >= DENSE_ATTRIBUTE_CROSS or bool(anchors(sentence) & self._anchors(i)))
+            strength = lex + float(sims[i] - self._bar(sentence, i))
+            if ok and (best is None or strength > best_strength):
+                best, best_strength = i, strength
+        return [] if best is None else [best + 1]
+
+    def _anchors(self, i: int) -> set[str]:
+        if i not in self._anchor_cache:
+            self._anchor_cache[i] = anchors(self.passages[i])
+        return self._anchor_cache[i]
+
+
+DENSE_ATTRIBUTE_CROSS = 0.83
+
+
+_NOT_NAMES = set("january february march april may june july august september october november december "
+                 "monday tuesday wednesday thursday friday saturday sunday".split())
+
+
+def sentence_names(sentence: str) -> list[str]:
+    """Capitalized Latin words that do not open the sentence: the names an English sentence states."""
+    toks = re.findall(r"[A-Za-z][A-Za-z'-]+", sentence)
+    return [t for t in toks[1:] if t[0].isupper() and len(t) > 2 and normalize(t) not in STOPWORDS
+            and t.lower() not in _NOT_NAMES]
+
+
+_NUMBER = re.compile(r"\d+(?:[,٬]\d{3})*(?:[.٫/]\d+)?")
+
+
+def numbers_of(text: str) -> set[str]:
+    """The numbers in `text`, digits of any script, thousands separators removed ("13,500" → "13500")."""
+    return {re.sub(r"[,٬]", "", n).replace("٫", ".").replace("/", ".") for n in _NUMBER.findall(normalize(text))}
+
+
+def numbers_found(sentence: str, texts: list[str]) -> bool:
+    """Whether every number a sentence states is in the passages: a small model copies the names
+    right and gets the figures wrong ("460 patients" where the article says 242)."""
+    need = numbers_of(sentence)
+    return not need or need <= numbers_of(" ".join(texts))
+
+
+def names_found(sentence: str, texts: list[str]) -> bool:
+    """Whether every name an English sentence states is in the passages, in either script (by
+    consonant skeleton: Tartus/طرطوس, Moscow/مسکو). Small models carry names over from the
+    one-shot example or invent them ("… the airport in Ardabil"); E5 similarity does not notice."""
+    names = sentence_names(sentence)
+    if not names:
+        return True
+    pool = set(words(" ".join(texts)))
+    skeletons = {sk for w in pool for sk in [skeleton_en(w) if w.isascii() else skeleton_fa(w)] if sk}
+    for name in names:
+        n = normalize(name).replace("'", "").replace("-", "")
+        if n in pool or any(p.startswith(n[:5]) for p in pool if len(n) >= 5 and p.isascii()):
+            continue
+        sk = skeleton_en(re.sub(r"[^a-z]", "", n))
+        if not sk:
+            continue
+        if not any(x == sk or len(x) >= 3 and (x.startswith(sk) or sk.startswith(x)) for x in skeletons):
+            return False
+    return True
+
+
+def anchors(text: str) -> set[str]:
+    """Script-independent traces of a text: numbers, and consonant skeletons of its words (names
+    such as Tartus/طرطوس share one), for matching a sentence to a passage in another language."""
+    out = set()
+    for w in words(text):
+        if w.isdigit():
+            if len(w) >= 2:
+                out.add(w)
+        elif w not in STOPWORDS and len(w) > 3:
+            sk = skeleton_en(w) if w.isascii() else skeleton_fa(w)
+            if sk:
+                out.add("~" + sk)
+    return out

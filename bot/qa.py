@@ -19,7 +19,7 @@ from .dates import parse_user_date
 from .errors import EmptyQuestion, NoWords, QuestionTooLong
 from .extractive import REFUSAL, frame, pick_sentences
 from .followup import Followup, rewrite_followup
-from .retrieval import HybridSearcher, SearchOptions, SearchResult, name_like
+from .retrieval import HybridRetriever, HybridSearcher, SearchOptions, SearchResult, name_like
 from .schema import Answer, Citation, Context
 
 log = logging.getLogger(__name__)
@@ -117,10 +117,12 @@ class QA:
                 "llm": self.settings.llm}
 
     # ---- answering ------------------------------------------------------------------------------
-    def retrieve(self, question: str, k: int | None = None, since: str | None = None,
-                 until: str | None = None, primary: str | None = None, more: bool = False) -> SearchResult:
-        """Hybrid search with the configured options (`primary`: a follow-up's own words; `more`:
-        "What else…?", so the best article may fill every slot with its other paragraphs)."""
+    def retriever(self, k: int | None = None, since: str | None = None, until: str | None = None,
+                  primary: str | None = None, more: bool = False) -> HybridRetriever:
+        """The hybrid search with the configured options, as a LangChain retriever (`primary`: a
+        follow-up's own words; `more`: "What else…?", so the best article may fill every slot with its
+        other paragraphs); with an LLM, an English question is also searched in the model's Persian
+        rendering (`AnswerChain.search_terms`)."""
         k = k or self.settings.top_k
         opts = SearchOptions(k=k, per_article=k if more else self.settings.per_article_cap,
                              since=parse_user_date(since), until=parse_user_date(until),
@@ -128,7 +130,13 @@ class QA:
         searcher = self.searcher()
         if not searcher.store.snapshot().n_alive:
             raise IndexMissing(str(self.settings.data_dir))
-        return searcher.search(question, opts)
+        expand = self.chain.search_terms if self.chain is not None else None
+        return HybridRetriever(searcher=searcher, options=opts, expand=expand)
+
+    def retrieve(self, question: str, k: int | None = None, since: str | None = None,
+                 until: str | None = None, primary: str | None = None, more: bool = False) -> SearchResult:
+        """Hybrid search with the configured options (see `retriever`)."""
+        return self.retriever(k, since, until, primary, more).search(question)
 
     def answer(self, question: str, history: list[tuple[str, str]] | None = None, lang: str | None = None,
                *, k: int | None = None, since: str | None = None, until: str | None = None) -> Answer:
@@ -148,10 +156,11 @@ class QA:
         lang = lang if lang in ("fa", "en") else detect_language(q)
         follow = self.followup(q, history, lang)
         standalone = follow.standalone
-        result = self.retrieve(standalone, k, since, until, primary=follow.primary, more=bool(follow.said))
-        if self.chain is not None:
-            yield from self.chain.stream(self, q, standalone, lang, result, history, t0)
+        retriever = self.retriever(k, since, until, primary=follow.primary, more=bool(follow.said))
+        if self.chain is not None:  # the LangChain retrieval chain: retriever → prompt → model → checks
+            yield from self.chain.stream(self, q, standalone, lang, retriever, history, t0)
             return
+        result = retriever.search(standalone)
         ans = self.extractive(q, lang, result, standalone, avoid=follow.said)
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 2)
         # stream sentence by sentence, so the widget and Telegram show text as it comes

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -11,7 +12,7 @@ import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from index.language import detect_language
 from index.normalizer import content_words, tokenize
@@ -69,6 +70,12 @@ class SearchOptions:
     # up to `dominant_cap` of the k slots instead of `per_article`
     dominant_margin: float = 0.3
     dominant_cap: int = 4
+    # Other renderings of the same question, searched too (an LLM's Persian search terms for an
+    # English question); each candidate keeps its best normalized score across the renderings.
+    alt_queries: list[str] = field(default_factory=list)
+    # an alternative rendering's normalized scores count this much: a small model's Persian is often
+    # poor (measured with a 1.5 B model in benchmarks/llm_answers.py: 1.0 cost hit@1, 0.5 did not)
+    alt_weight: float = 0.5
 
 
 @dataclass
@@ -163,6 +170,11 @@ class HybridSearcher:
             extra = {p: self._penalized(s, p, opts, snap)
                      for p, s in self.store.similarities(snap, qvec, missing).items()}
             timings["dense_complete"] = _ms(t)
+        if opts.alt_queries and opts.mode == "hybrid":
+            t = time.perf_counter()
+            dense, lexical, extra = self._merge_alt_queries(qvec, dense, lexical, extra, weights, opts, mask, where,
+                                                            snap)
+            timings["alt_queries"] = _ms(t)
         if opts.lexical_weight_en != opts.lexical_weight and detect_language(query) == "en":
             opts = replace(opts, lexical_weight=opts.lexical_weight_en)
         t = time.perf_counter()
@@ -177,6 +189,60 @@ class HybridSearcher:
             hits = _cap(hits, snap.article_idx, opts.per_article, opts.k)
         margin = dense[0][1] - dense[-1][1] if len(dense) >= 2 else 0.0
         return SearchResult(hits, weights, dense[0][1] if dense else 0.0, margin, timings, snap)
+
+    # ---- alternative renderings (SearchOptions.alt_queries): one self-contained step ----------------
+    def _merge_alt_queries(self, qvec, dense, lexical, extra, weights, opts: SearchOptions, mask, where,
+                           snap: Snapshot):
+        """Search every alternative rendering (dense + BM25) and merge its candidates into the
+        original lists: per candidate the best min-max-normalized score across renderings, mapped
+        back onto the original query's scale so the fusion weights keep their meaning."""
+        d_lists = [(qvec, dense, 1.0)]
+        l_lists = [(lexical, 1.0)]
+        for alt in opts.alt_queries:
+            avec = self.store.embedder.encode_query(alt)
+            pool = self.store.dense_search(snap, avec, max(opts.depth, opts.dense_pool if opts.short_penalty else 0), where)
+            pool = sorted(((p, self._penalized(s, p, opts, snap)) for p, s in pool), key=lambda x: -x[1])
+            d_lists.append((avec, [(p, s) for p, s in pool if mask[p]][: opts.depth], opts.alt_weight))
+            aw = {tok: 1.0 for tok in tokenize(alt)}
+            if opts.transliterate:
+                for _, cands in snap.lexical.transliterations(name_like(alt)).items():
+                    for c in cands:
+                        aw.setdefault(c, 0.8 / len(cands) ** 0.5)
+            scores = snap.lexical.scores(aw)
+            scores[~mask] = 0.0
+            l_lists.append((_top(scores, opts.depth), opts.alt_weight))
+            for tok, w in aw.items():  # the answer step weighs sentences by these terms too
+                weights.setdefault(tok, 0.8 * w)
+
+        def span(vals):
+            lo, hi = min(vals, default=0.0), max(vals, default=1.0)
+            return lo, (hi - lo) or 1.0
+
+        d_lo, d_span = span([s for _, s in dense] + list(extra.values()))
+        best: dict[int, float] = {}
+        for vec, lst, w in d_lists:
+            lo, width = span([s for _, s in lst])
+            for p, s in lst:
+                best[p] = max(best.get(p, 0.0), w * (s - lo) / width)
+        new_dense = sorted(((p, d_lo + v * d_span) for p, v in best.items()), key=lambda x: -x[1])
+        l_max = max((s for _, s in lexical), default=0.0) or 1.0
+        lbest: dict[int, float] = {}
+        for lst, w in l_lists:
+            top = max((s for _, s in lst), default=0.0) or 1.0
+            for p, s in lst:
+                lbest[p] = max(lbest.get(p, 0.0), w * s / top)
+        new_lexical = sorted(((p, v * l_max) for p, v in lbest.items()), key=lambda x: -x[1])
+        # keyword-only candidates get their best dense similarity across renderings
+        have = set(best)
+        missing = [p for p, _ in new_lexical if p not in have]
+        new_extra: dict[int, float] = {}
+        if missing and opts.complete_dense:
+            for vec, lst, w in d_lists:
+                lo, width = span([s for _, s in lst])
+                for p, s in self.store.similarities(snap, vec, missing).items():
+                    v = w * max(0.0, (self._penalized(s, p, opts, snap) - lo) / width)
+                    new_extra[p] = max(new_extra.get(p, 0.0), d_lo + v * d_span)
+        return new_dense, new_lexical, new_extra
 
     def _expand(self, weights: dict[str, float], qvec, query: str, opts: SearchOptions, snap: Snapshot) -> None:
         """Add the index words nearest to the question's vector, from the other language (and
@@ -431,16 +497,49 @@ def _ms(t: float) -> float:
 
 
 class HybridRetriever(BaseRetriever):
-    """The hybrid search as a LangChain retriever (Documents carry the citation metadata)."""
+    """The hybrid search as a LangChain retriever: Documents carry the citation metadata plus the
+    search signals (`score`, `dense`, `pos`, `top_dense`, `query_terms`), so a chain built on it can
+    judge relevance and fall back to quoting without searching again (see `result_from_documents`)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     searcher: HybridSearcher
-    options: SearchOptions = SearchOptions()
+    options: SearchOptions = Field(default_factory=SearchOptions)
+    # other renderings of a query to search too (e.g. an LLM's Persian search terms); None = none
+    expand: Callable[[str], list[str]] | None = None
+
+    def search(self, query: str) -> SearchResult:
+        """The plain search result for `query` under this retriever's options."""
+        t = time.perf_counter()
+        alts = [a for a in (self.expand(query) if self.expand else []) if a and a != query]
+        expand_ms = _ms(t)
+        opts = replace(self.options, alt_queries=[*self.options.alt_queries, *alts]) if alts else self.options
+        result = self.searcher.search(query, opts)
+        if self.expand:
+            result.timings_ms["expand"] = expand_ms
+        return result
+
+    def to_documents(self, result: SearchResult) -> list[Document]:
+        """One Document per hit, best first."""
+        snap = result.snap
+        # the snapshot travels with the Documents (in-process only): hit positions refer to it
+        shared = {"top_dense": result.top_dense, "query_terms": result.query_terms,
+                  "timings_ms": result.timings_ms, "snapshot": snap}
+        return [Document(page_content=snap.text(h.pos),
+                         metadata={**snap.meta(h.pos), "id": snap.id(h.pos), "pos": h.pos, "score": h.score,
+                                   "dense": h.dense, "lexical": h.lexical, **shared})
+                for h in result.hits]
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
                                 ) -> list[Document]:
-        result = self.searcher.search(query, self.options)
-        snap = result.snap
-        return [Document(page_content=snap.text(h.pos),
-                         metadata={**snap.meta(h.pos), "id": snap.id(h.pos), "score": h.score})
-                for h in result.hits]
+        return self.to_documents(self.search(query))
+
+
+def result_from_documents(docs: list[Document]) -> SearchResult:
+    """The SearchResult a HybridRetriever's Documents came from (hits, signals, timings)."""
+    if not docs:
+        return SearchResult([])
+    m = docs[0].metadata
+    hits = [Hit(d.metadata["pos"], d.metadata["score"], dense=d.metadata.get("dense", 0.0),
+                lexical=d.metadata.get("lexical", 0.0)) for d in docs]
+    return SearchResult(hits, dict(m.get("query_terms") or {}), float(m.get("top_dense", 0.0)),
+                        timings_ms=dict(m.get("timings_ms") or {}), snap=m.get("snapshot"))

@@ -16,6 +16,7 @@ class Citation:
     source: str
     paragraph: int
     text: str
+    attributed: bool = False  # True when Khabar, not the model, tied the sentence(s) to this source
 
 
 @dataclass
@@ -50,7 +51,8 @@ class Answer:
             "language": self.language,
             "answer": self.answer,
             "citations": [asdict(c) for c in self.citations],
-            "contexts": [{k: v for k, v in asdict(c).items() if k != "n"} for c in self.contexts],
+            "contexts": [{k: v for k, v in asdict(c).items() if k not in ("n", "attributed")}
+                         for c in self.contexts],
             "mode": self.mode,
             "timings_ms": self.timings_ms,
             "refused": self.refused,

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.1
     llm_timeout: float = 30.0
     llm_max_tokens: int = 700
+    # an English question is also searched in Persian, rendered by the model within this many
+    # seconds (0 = never); on failure only the question as asked is searched
+    llm_translate_timeout: float = 10.0
     history_turns: int = 6
     history_chars: int = 4000
     history_ttl_seconds: float = 6 * 3600  # a conversation is forgotten after this long idle

@@ -365,9 +365,3 @@ class PassageStore:
         """Bytes used by the data dir (embedded mode)."""
         return sum(f.stat().st_size for f in self.data_dir.rglob("*") if f.is_file()) \
             if self.data_dir.exists() else 0
-
-    def as_vectorstore(self):
-        """The collection as a LangChain `Chroma` vector store (for LangChain interop)."""
-        from langchain_chroma import Chroma
-
-        return Chroma(client=self.client, collection_name=self.name, embedding_function=self.embedder)

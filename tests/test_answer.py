@@ -100,7 +100,8 @@ def test_answer_json_schema(sample_qa):
     data = sample_qa.answer("Why were schools closed in Tehran?").to_json()
     assert list(data) == ["question", "language", "answer", "citations", "contexts", "mode", "timings_ms", "refused",
                           "standalone_question"]
-    assert set(data["citations"][0]) == {"n", "article_id", "title", "date", "url", "source", "paragraph", "text"}
+    assert set(data["citations"][0]) == {"n", "article_id", "title", "date", "url", "source", "paragraph", "text",
+                                         "attributed"}
     assert set(data["contexts"][0]) == {"article_id", "title", "date", "url", "source", "paragraph", "text",
                                         "score"}
     json.dumps(data)

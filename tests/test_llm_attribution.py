@@ -1,0 +1,220 @@
+"""LLM answers from models that ignore the citation format: attribution, fallback instead of refusal,
+list/heading cleanup, the Persian search rendering, and the LangChain retriever/chain — all against the
+local scripted OpenAI-compatible server (tests/fake_openai.py)."""
+import pytest
+from langchain_core.documents import Document
+from langchain_core.runnables import RunnableLambda
+from langchain_openai import ChatOpenAI
+
+from bot.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain
+from bot.citations import (SupportCheck, check_answer, flatten_markdown, is_no_answer, names_found,
+                           numbers_found, split_claims)
+from bot.extractive import REFUSAL
+from bot.qa import QA
+from bot.retrieval import HybridRetriever, HybridSearcher, SearchOptions, result_from_documents
+
+from .conftest import HAS_SHARED
+from .fake_openai import last_user
+from .test_llm import TARTUS, check_integrity_llm, llm_store, qa_for, server, source_number, sources_text  # noqa: F401
+
+RASHT_FA = "مدارس این دو شهر روز دوشنبه تعطیل"
+
+
+def is_answer_request(messages) -> bool:
+    return bool(sources_text(messages))
+
+
+def scripted(answer, translation: str = ""):
+    """A reply function: `translation` for the Persian-rendering request, `answer(messages)` otherwise."""
+    def reply(messages):
+        if "Persian:" in last_user(messages) and not is_answer_request(messages):
+            return translation
+        return answer(messages)
+    return reply
+
+
+# ---- attribution ----------------------------------------------------------------------------------
+def test_unmarked_sentence_is_attributed_to_its_passage(llm_store, server):
+    server.reply = scripted(lambda m: "Schools in Tehran were closed because the air quality index rose above 160.")
+    ans = qa_for(llm_store, server).answer("Why were schools closed in Tehran?")
+    assert ans.mode == "llm" and not ans.refused and not ans.note, ans
+    assert ans.answer.endswith("[1]") and len(ans.citations) == 1
+    assert "air quality index rose above 160" in ans.citations[0].text
+    assert ans.citations[0].attributed and ans.to_json()["citations"][0]["attributed"] is True
+    check_integrity_llm(ans)
+
+
+def test_model_markers_kept_and_wrong_marker_reattributed(llm_store, server):
+    def answer(m):
+        right, wrong = source_number(m, "400,000"), source_number(m, "air quality")
+        return (f"Iran released 400,000 young sturgeon into the Caspian Sea [{right}]. "
+                f"Wild sturgeon catches in the Caspian have fallen by more than 90 percent since the 1990s [{wrong}].")
+    server.reply = scripted(answer)
+    ans = qa_for(llm_store, server).answer("Why has Iran released young sturgeon into the Caspian Sea?")
+    assert ans.mode == "llm" and "90 percent" in ans.answer, ans
+    by_text = {c.n: c for c in ans.citations}
+    assert not by_text[1].attributed and "400,000" in by_text[1].text  # the model's own marker, checked
+    assert by_text[2].attributed and "90 percent" in by_text[2].text  # the wrong [n] replaced by the right source
+    check_integrity_llm(ans)
+
+
+@pytest.mark.skipif(not HAS_SHARED, reason="../shared is not present")
+def test_issue_example_tartus_without_marker(llm_store, server):
+    """The reported failure: a right answer without [n] used to become a refusal."""
+    server.reply = scripted(lambda m: "Russia is seeking to establish a military base in Tartus.")
+    ans = qa_for(llm_store, server).answer("What is Russia seeking in Tartus?")
+    assert ans.mode == "llm" and not ans.refused, ans
+    assert ans.citations and TARTUS in ans.citations[0].text and ans.citations[0].attributed
+
+
+def test_unsupported_unmarked_sentences_are_not_attributed(embedder):
+    passages = ["بارش شدید باران در استان گیلان موجب آب‌گرفتگی معابر در رشت شد و مدارس تعطیل اعلام شدند.",
+                "Iran released 400,000 young sturgeon into the Caspian Sea on Monday."]
+    support = SupportCheck(embedder, passages)
+    checked = check_answer("I hope this helps. The answer is in the sources. Sturgeon were flown to the Moon.",
+                           passages, support.supported, attribute=support.attribute)
+    assert checked.text == "" and checked.dropped == 3
+    ok = check_answer("Schools in Rasht were closed because of heavy rain and flooding.", passages,
+                      support.supported, attribute=support.attribute)
+    assert ok.text.endswith("[1]") and ok.used == [1] and ok.attributed == [1]
+
+
+# ---- fallback instead of refusal ------------------------------------------------------------------
+def test_nothing_survives_means_quoting_not_refusing(llm_store, server):
+    server.reply = scripted(lambda m: "The sturgeon were flown to the Moon by a rocket built of caviar [1].")
+    ans = qa_for(llm_store, server).answer("Why has Iran released young sturgeon into the Caspian Sea?")
+    assert not ans.refused and ans.mode == "extractive" and ans.note == UNVERIFIED_NOTE["en"], ans
+    assert "Moon" not in ans.answer and any("400,000" in c.text for c in ans.citations)
+
+
+def test_model_says_no_answer_but_retrieval_is_sure(llm_store, server):
+    server.reply = scripted(lambda m: "The indexed articles do not say.")
+    ans = qa_for(llm_store, server).answer("Why were schools closed in Tehran?")
+    assert not ans.refused and ans.mode == "extractive" and ans.note == NO_ANSWER_NOTE["en"], ans
+    assert any("air quality" in c.text for c in ans.citations)
+
+
+def test_nothing_relevant_is_refused_without_asking_the_model(llm_store, server):
+    server.reply = scripted(lambda m: "Quantum chromodynamics explains the strong force [1].")
+    ans = qa_for(llm_store, server).answer("What is the airspeed velocity of an unladen swallow?")
+    assert ans.refused and ans.answer == REFUSAL["en"] and not ans.citations
+    assert not any(is_answer_request(r["messages"]) for r in server.requests)
+
+
+def test_no_answer_sentences_are_recognized():
+    assert is_no_answer("The indexed articles do not say.") and is_no_answer("The sources don't mention the cost.")
+    assert is_no_answer("خبرهای نمایه‌شده در این باره چیزی نمی‌گویند.") and is_no_answer("در منابع به این موضوع اشاره‌ای نشده است.")
+    assert not is_no_answer("Russia wants to keep its bases in Syria.")
+    assert check_answer("The articles do not mention it.", ["x"], lambda s, p: True).no_answer
+
+
+# ---- lists and headings ---------------------------------------------------------------------------
+def test_list_and_heading_output_becomes_sentences():
+    text = ("### Why the schools closed\n**Answer:**\n1. **Air pollution:** The air quality index rose above 160 [1]\n"
+            "2. Karaj and Shahriar were included\n- Trucks were barred [2]\n\nSources:\n[1] Tehran air")
+    flat = flatten_markdown(text)
+    assert flat == ("The air quality index rose above 160 [1]. Karaj and Shahriar were included. "
+                    "Trucks were barred [2].")
+    assert [c.sources for c in split_claims(flat)] == [[1], [], [2]]
+    assert flatten_markdown("۱. مدارس رشت تعطیل شد\n۲. باران شدید بود.") == "مدارس رشت تعطیل شد. باران شدید بود."
+
+
+def test_persian_numbered_list_without_markers(llm_store, server):
+    """The issue's second case: a Persian numbered list with a heading and no markers."""
+    server.reply = scripted(lambda m: "## پاسخ\n۱. بارش شدید باران در گیلان موجب آب‌گرفتگی معابر در رشت شد\n"
+                                      "۲. مدارس رشت و بندرانزلی روز دوشنبه تعطیل اعلام شدند\n"
+                                      "۳. فضاپیماها در ماه فرود آمدند")
+    ans = qa_for(llm_store, server).answer("چرا مدارس رشت تعطیل شدند؟")
+    assert ans.mode == "llm" and not ans.refused and ans.language == "fa", ans
+    assert "۱." not in ans.answer and "#" not in ans.answer and "فضاپیما" not in ans.answer
+    assert ans.citations and all(c.attributed for c in ans.citations)
+    assert any(RASHT_FA in c.text for c in ans.citations)
+    check_integrity_llm(ans)
+
+
+# ---- English questions searched in Persian too ----------------------------------------------------
+def test_english_question_also_searched_in_its_persian_rendering(llm_store, server):
+    server.reply = scripted(lambda m: f"Schools in Rasht closed after heavy rain [{source_number(m, 'رشت')}].",
+                            translation="علت تعطیلی مدارس رشت")
+    qa = qa_for(llm_store, server)
+    question = "What happened to classes after the downpour?"
+    result = qa.retrieve(question)
+    assert "alt_queries" in result.timings_ms and "expand" in result.timings_ms
+    assert question in last_user(server.requests[0]["messages"])
+    def rasht(res):
+        return next(((i, h.score) for i, h in enumerate(res.hits) if RASHT_FA in res.snap.text(h.pos)), (99, 0.0))
+
+    without = QA(llm_store.settings, store=llm_store).retrieve(question)  # no LLM: no rendering
+    # the Persian words keep the Rasht paragraph on top (in this small index it is near the top either way)
+    assert rasht(result)[0] <= rasht(without)[0] <= 2, (rasht(result), rasht(without))
+    server.reply = scripted(lambda m: "x", translation="Schools of Rasht")  # not Persian: ignored
+    assert "alt_queries" not in qa.retrieve("Why did the schools shut in that northern city?").timings_ms
+    server.reply = scripted(lambda m: "x", translation="چرا مدارس اردبیل تعطیل شد")  # the prompt's example echoed
+    assert "alt_queries" not in qa.retrieve("Why did the schools shut in that northern city?").timings_ms
+    fa = qa.retrieve("چرا مدارس رشت تعطیل شدند؟")  # Persian questions are not translated
+    assert "alt_queries" not in fa.timings_ms
+
+
+def test_alt_queries_merge_into_fusion(llm_store):
+    searcher = HybridSearcher(llm_store)
+    plain = searcher.search("zzqx unrelated words", SearchOptions())
+    merged = searcher.search("zzqx unrelated words", SearchOptions(alt_queries=["آب‌گرفتگی معابر رشت"], alt_weight=1.0))
+    assert "آب‌گرفتگی" in merged.snap.text(merged.hits[0].pos)
+    half = searcher.search("zzqx unrelated words", SearchOptions(alt_queries=["آب‌گرفتگی معابر رشت"]))
+    assert any("آب‌گرفتگی" in half.snap.text(h.pos) for h in half.hits)  # the default weighs the rendering less
+    assert not plain.hits or "آب‌گرفتگی" not in plain.snap.text(plain.hits[0].pos)
+    assert [h.pos for h in searcher.search("Tehran air quality", SearchOptions(alt_queries=[])).hits] == \
+        [h.pos for h in searcher.search("Tehran air quality", SearchOptions()).hits]
+
+
+# ---- the LangChain pieces, reusable outside Khabar --------------------------------------------------
+def test_hybrid_retriever_is_a_langchain_retriever(llm_store):
+    retriever = HybridRetriever(searcher=HybridSearcher(llm_store), options=SearchOptions(k=3))
+    docs = retriever.invoke("Why were schools closed in Tehran?")
+    assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
+    assert "air quality" in docs[0].page_content and docs[0].metadata["url"].endswith("tehran-air-quality")
+    result = result_from_documents(docs)
+    assert [h.pos for h in result.hits] == [d.metadata["pos"] for d in docs] and result.top_dense > 0.7
+    # composes like any retriever in a user's own LCEL chain
+    titles = (retriever | RunnableLambda(lambda ds: [d.metadata["title"] for d in ds])).invoke("Caspian sturgeon")
+    assert any("sturgeon" in t.lower() for t in titles)
+
+
+def test_retrieval_chain_with_the_local_server(llm_store, server, embedder):
+    server.reply = scripted(lambda m: "Primary schools in Tehran closed because the air quality index rose above 160.")
+    model = ChatOpenAI(model="fake", base_url=server.base_url, api_key="test", max_retries=0, timeout=5)
+    retriever = HybridRetriever(searcher=HybridSearcher(llm_store))
+    chain = build_retrieval_chain(retriever, model, embedder, lang="en")
+    out = chain.invoke({"question": "Why were schools closed in Tehran?"})
+    assert out["docs"] and "air quality" in out["sources"]
+    assert out["raw"].startswith("Primary schools") and out["checked"].text.endswith("[1]")
+    assert out["checked"].attributed == [1] and "air quality" in out["docs"][out["checked"].used[0] - 1].page_content
+    request = server.requests[-1]
+    assert request["stop"] and "\nQuestion:" in request["stop"]  # small models stop at echoed layout
+    messages = request["messages"]
+    assert messages[0]["role"] == "system" and messages[1]["role"] == "user" and messages[2]["role"] == "assistant"
+    assert "Ardabil" in messages[2]["content"]  # the one-shot example
+
+
+def test_names_must_be_in_the_cited_passage(embedder):
+    """A small model carries names over from the one-shot example ("… in Ardabil") or invents them;
+    embeddings do not notice, the name check does (in either script, by consonant skeleton)."""
+    rasht = "بارش شدید باران در استان گیلان موجب آب‌گرفتگی معابر در رشت شد و مدارس تعطیل اعلام شدند."
+    assert names_found("Schools in Rasht were closed because of heavy rain.", [rasht])
+    assert not names_found("Schools in Ardabil were closed because of heavy rain.", [rasht])
+    assert names_found("Officials in Tehran said schools would close.", ["Schools in Tehran will close, officials said."])
+    support = SupportCheck(embedder, [rasht])
+    assert support.supported("Schools in Rasht were closed because of heavy rain.", [rasht])
+    assert not support.supported("Schools in Ardabil were closed because of heavy rain.", [rasht])
+    assert support.attribute("Schools in Ardabil were closed because of heavy rain.") == []
+
+
+def test_numbers_must_be_in_the_cited_passage(embedder):
+    """Small models copy names right and figures wrong ("460 patients" where the article says ۲۴۲)."""
+    passage = "Iran released 400,000 young sturgeon into the Caspian Sea on Monday."
+    assert numbers_found("Iran released 400,000 sturgeon.", [passage])
+    assert not numbers_found("Iran released 460,000 sturgeon.", [passage])
+    assert numbers_found("۲۴۲ نفر از بیماران", ["242 نفر بيماران نارسایی کلیه"])
+    support = SupportCheck(embedder, [passage], headers=["Sturgeon release 2025-09-22"])
+    assert support.supported("Iran released 400,000 young sturgeon into the Caspian Sea in 2025.", [passage])
+    assert not support.supported("Iran released 460,000 young sturgeon into the Caspian Sea.", [passage])
