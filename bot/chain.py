@@ -24,7 +24,7 @@ from prompts import load_prompt
 
 from .citations import CheckedAnswer, SupportCheck, check_answer, strip_markers
 from .extractive import REFUSAL
-from .retrieval import result_from_documents
+from .retriever import result_from_documents
 from .schema import Answer, Citation
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,8 @@ from .dates import parse_user_date
 from .errors import EmptyQuestion, NoWords, QuestionTooLong
 from .extractive import REFUSAL, frame, pick_sentences
 from .followup import Followup, rewrite_followup
-from .retrieval import HybridRetriever, HybridSearcher, SearchOptions, SearchResult, name_like
+from .retrieval import HybridSearcher, SearchOptions, SearchResult, name_like
+from .retriever import HybridRetriever
 from .schema import Answer, Citation, Context
 
 log = logging.getLogger(__name__)

@@ -4,102 +4,21 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, Field
 
 from index.language import detect_language
 from index.normalizer import content_words, tokenize
 from index.snapshot import Snapshot
 from index.store import PassageStore
 
+from .options import Hit, SearchOptions, SearchResult
+from .selection import cap_per_article, select_hits
+
 RRF_K = 60
 WORD_CACHE = 50_000  # English word vectors kept (about 1.5 KB each)
-
-
-@dataclass
-class SearchOptions:
-    """Knobs of one search; defaults are the measured best (see benchmarks/retrieval.py)."""
-
-    k: int = 5
-    mode: str = "hybrid"  # hybrid | dense | bm25
-    fusion: str = "weighted"  # weighted (min-max normalized scores) | rrf; measured in benchmarks/retrieval.py
-    depth: int = 50  # candidates taken from each retriever
-    per_article: int = 2
-    since: str | None = None  # ISO dates
-    until: str | None = None
-    recency: bool = True
-    feedback: bool = False  # pseudo-relevance feedback from dense hits into BM25 (measured: hurts)
-    feedback_docs: int = 3
-    feedback_terms: int = 12
-    transliterate: bool = True  # Latin names ↔ Persian spellings by consonant skeleton
-    crosslingual: bool = True  # words of the other language nearest to the question's vector
-    lexicon_terms: int = 20
-    lexicon_weight: float = 0.5
-    word_terms: int = 2  # per English word of the question, its nearest Persian index words
-    word_weight: float = 0.5
-    same_language_terms: int = 0  # same-language expansion (synonyms); off unless measured useful
-    # Short passages (a one-line headline) sit close to every question in embedding space and
-    # crowd out real answers ("hubness"); their dense similarity is lowered by up to this much.
-    short_penalty: float = 0.03
-    short_words: int = 20
-    dense_pool: int = 200  # dense candidates fetched before the penalty re-orders them
-    complete_dense: bool = True  # score keyword-only candidates densely too, so fusion sees both signals
-    primary: str | None = None  # a follow-up's own words; words carried over from history weigh less
-    carried_weight: float = 0.4
-    dense_weight: float = 1.0
-    lexical_weight: float = 0.5
-    # English questions over mostly Persian news: the dense match across languages is weaker, and
-    # the keyword side (transliterated names, vocabulary expansion) carries more of the evidence
-    lexical_weight_en: float = 1.0
-    # Paragraph stage: the articles the candidates point to are ranked by article-level evidence,
-    # then every paragraph of the best ones is scored against the question (not only the passages
-    # that happened to be candidates), so the answer-bearing paragraph can surface.
-    paragraph_stage: bool = True
-    article_pool: int = 8  # articles whose paragraphs are all scored
-    article_weight: float = 0.95  # share of the article's score in a passage's final score
-    paragraph_lexical: float = 0.5  # BM25's weight against dense within an article (per language below)
-    paragraph_lexical_en: float = 0.25  # cross-lingual keyword matches are noisy within an article
-    # one article clearly ahead (its score at least this share above the next one's) may fill
-    # up to `dominant_cap` of the k slots instead of `per_article`
-    dominant_margin: float = 0.3
-    dominant_cap: int = 4
-    # Other renderings of the same question, searched too (an LLM's Persian search terms for an
-    # English question); each candidate keeps its best normalized score across the renderings.
-    alt_queries: list[str] = field(default_factory=list)
-    # an alternative rendering's normalized scores count this much: a small model's Persian is often
-    # poor (measured with a 1.5 B model in benchmarks/llm_answers.py: 1.0 cost hit@1, 0.5 did not)
-    alt_weight: float = 0.5
-
-
-@dataclass
-class Hit:
-    """One retrieved passage: catalog position, fused score and the parts it came from."""
-
-    pos: int
-    score: float
-    dense: float = 0.0
-    lexical: float = 0.0
-    dense_rank: int | None = None
-    lexical_rank: int | None = None
-
-
-@dataclass
-class SearchResult:
-    """Hits best first, plus the signals the answer step uses."""
-
-    hits: list[Hit]
-    query_terms: dict[str, float] = field(default_factory=dict)
-    top_dense: float = 0.0
-    dense_margin: float = 0.0  # how far the best dense match stands above the 50th (flat = off-topic)
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    snap: Snapshot | None = None  # the snapshot the hit positions refer to (read texts from it)
 
 
 class HybridSearcher:
@@ -131,7 +50,7 @@ class HybridSearcher:
         if opts.mode in ("hybrid", "dense") or (opts.crosslingual and opts.mode == "hybrid"):
             t = time.perf_counter()
             qvec = self.store.embedder.encode_query(query)
-            timings["embed"] = _ms(t)
+            timings["embed"] = elapsed_ms(t)
         if opts.mode in ("hybrid", "dense"):
             t = time.perf_counter()
             pool = self.store.dense_search(snap, qvec, max(opts.depth, opts.dense_pool if opts.short_penalty else 0),
@@ -139,7 +58,7 @@ class HybridSearcher:
             if opts.short_penalty:
                 pool = sorted(((p, self._penalized(s, p, opts, snap)) for p, s in pool), key=lambda x: -x[1])
             dense = [(p, s) for p, s in pool if mask[p]][: opts.depth]
-            timings["dense"] = _ms(t)
+            timings["dense"] = elapsed_ms(t)
 
         own = set(tokenize(opts.primary)) if opts.primary else None
         weights = {tok: 1.0 if own is None or tok in own else opts.carried_weight for tok in tokenize(query)}
@@ -160,7 +79,7 @@ class HybridSearcher:
             scores = snap.lexical.scores(weights)
             scores[~mask] = 0.0
             lexical = _top(scores, opts.depth)
-            timings["bm25"] = _ms(t)
+            timings["bm25"] = elapsed_ms(t)
 
         extra: dict[int, float] = {}
         if opts.complete_dense and qvec is not None and lexical and opts.mode == "hybrid":
@@ -169,24 +88,24 @@ class HybridSearcher:
             missing = [p for p, _ in lexical if p not in have]
             extra = {p: self._penalized(s, p, opts, snap)
                      for p, s in self.store.similarities(snap, qvec, missing).items()}
-            timings["dense_complete"] = _ms(t)
+            timings["dense_complete"] = elapsed_ms(t)
         if opts.alt_queries and opts.mode == "hybrid":
             t = time.perf_counter()
             dense, lexical, extra = self._merge_alt_queries(qvec, dense, lexical, extra, weights, opts, mask, where,
                                                             snap)
-            timings["alt_queries"] = _ms(t)
+            timings["alt_queries"] = elapsed_ms(t)
         if opts.lexical_weight_en != opts.lexical_weight and detect_language(query) == "en":
             opts = replace(opts, lexical_weight=opts.lexical_weight_en)
         t = time.perf_counter()
         hits, norm = self._fuse(dense, lexical, opts, extra, ages)
-        timings["fuse"] = _ms(t)
+        timings["fuse"] = elapsed_ms(t)
         if opts.paragraph_stage and opts.mode == "hybrid" and hits and qvec is not None:
             t = time.perf_counter()
             hits = self._paragraphs(query, hits, qvec, scores, mask, norm, opts, snap)
-            timings["paragraphs"] = _ms(t)
-            hits = _select(hits, snap.article_idx, opts)
+            timings["paragraphs"] = elapsed_ms(t)
+            hits = select_hits(hits, snap.article_idx, opts)
         else:
-            hits = _cap(hits, snap.article_idx, opts.per_article, opts.k)
+            hits = cap_per_article(hits, snap.article_idx, opts.per_article, opts.k)
         margin = dense[0][1] - dense[-1][1] if len(dense) >= 2 else 0.0
         return SearchResult(hits, weights, dense[0][1] if dense else 0.0, margin, timings, snap)
 
@@ -429,20 +348,6 @@ def _top(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
     return [(int(i), float(scores[i])) for i in idx]
 
 
-def _cap(hits: list[Hit], articles, per_article: int, k: int) -> list[Hit]:
-    """Keep at most `per_article` passages of any one article, up to `k` hits."""
-    out, seen = [], {}
-    for h in hits:
-        a = int(articles[h.pos])
-        if seen.get(a, 0) >= per_article:
-            continue
-        seen[a] = seen.get(a, 0) + 1
-        out.append(h)
-        if len(out) >= k:
-            break
-    return out
-
-
 def _ages(snap: Snapshot) -> np.ndarray:
     """Age in years of every passage of `snap` (NaN when undated), computed once per snapshot."""
     ages = snap.cache.get("ages")
@@ -451,33 +356,6 @@ def _ages(snap: Snapshot) -> np.ndarray:
         days[snap.day_ordinal <= 0] = np.nan
         ages = snap.cache.setdefault("ages", days / np.float32(365.25))
     return ages
-
-
-def _select(hits: list[Hit], articles, opts: SearchOptions) -> list[Hit]:
-    """The final k: at most `per_article` passages of an article, except that an article scoring
-    clearly above every other (by `dominant_margin`) may fill up to `dominant_cap` slots."""
-    firsts: list[float] = []
-    seen_art: set[int] = set()
-    for h in hits:
-        a = int(articles[h.pos])
-        if a not in seen_art:
-            seen_art.add(a)
-            firsts.append(h.score)
-            if len(firsts) == 2:
-                break
-    dominant = len(firsts) == 1 or (firsts[1] <= firsts[0] * (1 - opts.dominant_margin))
-    top_article = int(articles[hits[0].pos]) if hits else -1
-    out, seen = [], {}
-    for h in hits:
-        a = int(articles[h.pos])
-        cap = opts.dominant_cap if dominant and a == top_article else opts.per_article
-        if seen.get(a, 0) >= cap:
-            continue
-        seen[a] = seen.get(a, 0) + 1
-        out.append(h)
-        if len(out) >= opts.k:
-            break
-    return out
 
 
 def _date_where(lo: int | None, hi: int | None) -> dict | None:
@@ -492,54 +370,6 @@ def _date_where(lo: int | None, hi: int | None) -> dict | None:
     return conds[0] if len(conds) == 1 else {"$and": conds}
 
 
-def _ms(t: float) -> float:
+def elapsed_ms(t: float) -> float:
+    """Milliseconds since `t` (a perf_counter reading), rounded."""
     return round((time.perf_counter() - t) * 1000, 2)
-
-
-class HybridRetriever(BaseRetriever):
-    """The hybrid search as a LangChain retriever: Documents carry the citation metadata plus the
-    search signals (`score`, `dense`, `pos`, `top_dense`, `query_terms`), so a chain built on it can
-    judge relevance and fall back to quoting without searching again (see `result_from_documents`)."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    searcher: HybridSearcher
-    options: SearchOptions = Field(default_factory=SearchOptions)
-    # other renderings of a query to search too (e.g. an LLM's Persian search terms); None = none
-    expand: Callable[[str], list[str]] | None = None
-
-    def search(self, query: str) -> SearchResult:
-        """The plain search result for `query` under this retriever's options."""
-        t = time.perf_counter()
-        alts = [a for a in (self.expand(query) if self.expand else []) if a and a != query]
-        expand_ms = _ms(t)
-        opts = replace(self.options, alt_queries=[*self.options.alt_queries, *alts]) if alts else self.options
-        result = self.searcher.search(query, opts)
-        if self.expand:
-            result.timings_ms["expand"] = expand_ms
-        return result
-
-    def to_documents(self, result: SearchResult) -> list[Document]:
-        """One Document per hit, best first."""
-        snap = result.snap
-        # the snapshot travels with the Documents (in-process only): hit positions refer to it
-        shared = {"top_dense": result.top_dense, "query_terms": result.query_terms,
-                  "timings_ms": result.timings_ms, "snapshot": snap}
-        return [Document(page_content=snap.text(h.pos),
-                         metadata={**snap.meta(h.pos), "id": snap.id(h.pos), "pos": h.pos, "score": h.score,
-                                   "dense": h.dense, "lexical": h.lexical, **shared})
-                for h in result.hits]
-
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-                                ) -> list[Document]:
-        return self.to_documents(self.search(query))
-
-
-def result_from_documents(docs: list[Document]) -> SearchResult:
-    """The SearchResult a HybridRetriever's Documents came from (hits, signals, timings)."""
-    if not docs:
-        return SearchResult([])
-    m = docs[0].metadata
-    hits = [Hit(d.metadata["pos"], d.metadata["score"], dense=d.metadata.get("dense", 0.0),
-                lexical=d.metadata.get("lexical", 0.0)) for d in docs]
-    return SearchResult(hits, dict(m.get("query_terms") or {}), float(m.get("top_dense", 0.0)),
-                        timings_ms=dict(m.get("timings_ms") or {}), snap=m.get("snapshot"))

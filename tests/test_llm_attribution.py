@@ -11,7 +11,8 @@ from bot.citations import (SupportCheck, check_answer, flatten_markdown, is_no_a
                            numbers_found, split_claims)
 from bot.extractive import REFUSAL
 from bot.qa import QA
-from bot.retrieval import HybridRetriever, HybridSearcher, SearchOptions, result_from_documents
+from bot.retrieval import HybridSearcher, SearchOptions
+from bot.retriever import HybridRetriever, result_from_documents
 
 from .conftest import HAS_SHARED
 from .fake_openai import last_user

@@ -1,0 +1,85 @@
+"""The records of one search: its options (every retrieval knob, measured defaults), hits and result."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from index.snapshot import Snapshot
+
+
+@dataclass
+class SearchOptions:
+    """Knobs of one search; defaults are the measured best (see benchmarks/retrieval.py)."""
+
+    k: int = 5
+    mode: str = "hybrid"  # hybrid | dense | bm25
+    fusion: str = "weighted"  # weighted (min-max normalized scores) | rrf; measured in benchmarks/retrieval.py
+    depth: int = 50  # candidates taken from each retriever
+    per_article: int = 2
+    since: str | None = None  # ISO dates
+    until: str | None = None
+    recency: bool = True
+    feedback: bool = False  # pseudo-relevance feedback from dense hits into BM25 (measured: hurts)
+    feedback_docs: int = 3
+    feedback_terms: int = 12
+    transliterate: bool = True  # Latin names ↔ Persian spellings by consonant skeleton
+    crosslingual: bool = True  # words of the other language nearest to the question's vector
+    lexicon_terms: int = 20
+    lexicon_weight: float = 0.5
+    word_terms: int = 2  # per English word of the question, its nearest Persian index words
+    word_weight: float = 0.5
+    same_language_terms: int = 0  # same-language expansion (synonyms); off unless measured useful
+    # Short passages (a one-line headline) sit close to every question in embedding space and
+    # crowd out real answers ("hubness"); their dense similarity is lowered by up to this much.
+    short_penalty: float = 0.03
+    short_words: int = 20
+    dense_pool: int = 200  # dense candidates fetched before the penalty re-orders them
+    complete_dense: bool = True  # score keyword-only candidates densely too, so fusion sees both signals
+    primary: str | None = None  # a follow-up's own words; words carried over from history weigh less
+    carried_weight: float = 0.4
+    dense_weight: float = 1.0
+    lexical_weight: float = 0.5
+    # English questions over mostly Persian news: the dense match across languages is weaker, and
+    # the keyword side (transliterated names, vocabulary expansion) carries more of the evidence
+    lexical_weight_en: float = 1.0
+    # Paragraph stage: the articles the candidates point to are ranked by article-level evidence,
+    # then every paragraph of the best ones is scored against the question (not only the passages
+    # that happened to be candidates), so the answer-bearing paragraph can surface.
+    paragraph_stage: bool = True
+    article_pool: int = 8  # articles whose paragraphs are all scored
+    article_weight: float = 0.95  # share of the article's score in a passage's final score
+    paragraph_lexical: float = 0.5  # BM25's weight against dense within an article (per language below)
+    paragraph_lexical_en: float = 0.25  # cross-lingual keyword matches are noisy within an article
+    # one article clearly ahead (its score at least this share above the next one's) may fill
+    # up to `dominant_cap` of the k slots instead of `per_article`
+    dominant_margin: float = 0.3
+    dominant_cap: int = 4
+    # Other renderings of the same question, searched too (an LLM's Persian search terms for an
+    # English question); each candidate keeps its best normalized score across the renderings.
+    alt_queries: list[str] = field(default_factory=list)
+    # an alternative rendering's normalized scores count this much: a small model's Persian is often
+    # poor (measured with a 1.5 B model in benchmarks/llm_answers.py: 1.0 cost hit@1, 0.5 did not)
+    alt_weight: float = 0.5
+
+
+@dataclass
+class Hit:
+    """One retrieved passage: catalog position, fused score and the parts it came from."""
+
+    pos: int
+    score: float
+    dense: float = 0.0
+    lexical: float = 0.0
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+@dataclass
+class SearchResult:
+    """Hits best first, plus the signals the answer step uses."""
+
+    hits: list[Hit]
+    query_terms: dict[str, float] = field(default_factory=dict)
+    top_dense: float = 0.0
+    dense_margin: float = 0.0  # how far the best dense match stands above the 50th (flat = off-topic)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    snap: Snapshot | None = None  # the snapshot the hit positions refer to (read texts from it)

@@ -1,0 +1,45 @@
+"""Which hits make the final list: at most a few passages per article, more for a dominant one."""
+from __future__ import annotations
+
+from .options import Hit, SearchOptions
+
+
+def cap_per_article(hits: list[Hit], articles, per_article: int, k: int) -> list[Hit]:
+    """Keep at most `per_article` passages of any one article, up to `k` hits."""
+    out, seen = [], {}
+    for h in hits:
+        a = int(articles[h.pos])
+        if seen.get(a, 0) >= per_article:
+            continue
+        seen[a] = seen.get(a, 0) + 1
+        out.append(h)
+        if len(out) >= k:
+            break
+    return out
+
+
+def select_hits(hits: list[Hit], articles, opts: SearchOptions) -> list[Hit]:
+    """The final k: at most `per_article` passages of an article, except that an article scoring
+    clearly above every other (by `dominant_margin`) may fill up to `dominant_cap` slots."""
+    firsts: list[float] = []
+    seen_art: set[int] = set()
+    for h in hits:
+        a = int(articles[h.pos])
+        if a not in seen_art:
+            seen_art.add(a)
+            firsts.append(h.score)
+            if len(firsts) == 2:
+                break
+    dominant = len(firsts) == 1 or (firsts[1] <= firsts[0] * (1 - opts.dominant_margin))
+    top_article = int(articles[hits[0].pos]) if hits else -1
+    out, seen = [], {}
+    for h in hits:
+        a = int(articles[h.pos])
+        cap = opts.dominant_cap if dominant and a == top_article else opts.per_article
+        if seen.get(a, 0) >= cap:
+            continue
+        seen[a] = seen.get(a, 0) + 1
+        out.append(h)
+        if len(out) >= opts.k:
+            break
+    return out
