@@ -145,6 +145,7 @@ def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="D
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
     metrics = ("hit@1", f"hit@{k}", "mrr", "article@1", f"article@{k}", f"hit@{CEILING}")
+    wide = Console(width=max(out.width, 100))  # a pipe gets 80 columns, too few for the table
     heads = ("para@1", f"para@{k}", "MRR", "art@1", f"art@{k}", f"para@{CEILING}")
     for name, by_half in report.items():
         llm = by_half.pop("llm", None)
@@ -158,7 +159,7 @@ def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="D
                     m = res[lang]
                     table.add_row(half, lang, str(m["n"]), mode, *(f"{m[x]:.2f}" for x in metrics))
             table.add_section()
-        out.print(table, width=max(out.width, 100))
+        wide.print(table)
         if llm:
             out.print(f"LLM answers: citation precision {llm['citation_precision']}, answer language accuracy "
                       f"{llm['language_accuracy']}, extractive fallbacks {llm['extractive_fallbacks']}/{llm['n']}")

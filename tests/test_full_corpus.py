@@ -91,7 +91,7 @@ def test_cli_eval_prints_the_table_per_half(full_store):
     table = subprocess.run([sys.executable, "-m", "bot.cli", "--data-dir", str(full_store.settings.data_dir), "eval",
                             "--limit", "30", str(EVAL / "fars_qa_dev.jsonl")], cwd=ROOT, capture_output=True,
                            text=True, timeout=600)
-    assert table.returncode == 0 and "held-out" in table.stdout and "article@5" in table.stdout, table.stderr
+    assert table.returncode == 0 and "held-out" in table.stdout and "art@5" in table.stdout, table.stdout
 
 
 def test_cli_add_all_corpora_then_rerun_adds_nothing(full_store):
