@@ -94,14 +94,15 @@ class HybridSearcher:
             dense, lexical, extra = self._merge_alt_queries(qvec, dense, lexical, extra, weights, opts, mask, where,
                                                             snap)
             timings["alt_queries"] = elapsed_ms(t)
-        if opts.lexical_weight_en != opts.lexical_weight and detect_language(query) == "en":
+        english = detect_language(query) == "en"
+        if opts.lexical_weight_en != opts.lexical_weight and english:
             opts = replace(opts, lexical_weight=opts.lexical_weight_en)
         t = time.perf_counter()
         hits, norm = self._fuse(dense, lexical, opts, extra, ages)
         timings["fuse"] = elapsed_ms(t)
         if opts.paragraph_stage and opts.mode == "hybrid" and hits and qvec is not None:
             t = time.perf_counter()
-            hits = self._paragraphs(query, hits, qvec, scores, mask, norm, opts, snap)
+            hits = self._paragraphs(english, hits, qvec, scores, mask, norm, opts, snap)
             timings["paragraphs"] = elapsed_ms(t)
             hits = select_hits(hits, snap.article_idx, opts)
         else:
@@ -234,7 +235,7 @@ class HybridSearcher:
             out[t] = scale * s / top
         return out
 
-    def _paragraphs(self, query: str, hits: list[Hit], qvec, scores, mask,
+    def _paragraphs(self, english: bool, hits: list[Hit], qvec, scores, mask,
                     norm: tuple[float, float, float], opts: SearchOptions, snap: Snapshot) -> list[Hit]:
         """Rank the best articles by their evidence, then all of their paragraphs by the question.
 
@@ -261,7 +262,7 @@ class HybridSearcher:
         need = [int(p) for p in positions if p not in known or (known[p].dense_rank is None and not known[p].dense)]
         sims = self.store.similarities(snap, qvec, need) if need else {}
         dmin, dmax, lmax = norm
-        lw = opts.paragraph_lexical_en if detect_language(query) == "en" else opts.paragraph_lexical
+        lw = opts.paragraph_lexical_en if english else opts.paragraph_lexical
         para: dict[int, Hit] = {}
         for p in positions:
             p = int(p)
