@@ -23,10 +23,10 @@ from _common import SHARED, percentile
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from bot.chain import FALLBACK_NOTE, build_chain
-from bot.citations import SupportCheck, split_claims, strip_markers
-from bot.evaluation import EvalItem, is_hit, load_eval_set
-from bot.qa import QA
+from bot.core.chain import FALLBACK_NOTE, build_chain
+from bot.core.citations import SupportCheck, split_claims, strip_markers
+from bot.core.evaluation import EvalItem, is_hit, load_eval_set
+from bot.core.qa import QA
 from index.embeddings import build_embedder
 from index.language import detect_language
 from index.settings import Settings
@@ -68,7 +68,7 @@ def rank_of(item: EvalItem, result) -> int | None:
 
 
 class Replies(logging.Handler):
-    """Collects the model's raw replies (bot.chain logs them at DEBUG) for the --json rows."""
+    """Collects the model's raw replies (bot.core.chain logs them at DEBUG) for the --json rows."""
 
     def __init__(self):
         super().__init__(logging.DEBUG)
@@ -95,7 +95,7 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
     rows = []
     renderings = record_renderings(qa)
     replies = Replies()
-    chain_log = logging.getLogger("bot.chain")
+    chain_log = logging.getLogger("bot.core.chain")
     chain_log.setLevel(logging.DEBUG)
     chain_log.addHandler(replies)
     for k, item in enumerate(items, 1):

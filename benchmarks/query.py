@@ -12,8 +12,8 @@ import time
 
 from _common import ROOT, SHARED, percentile, summary
 
-from bot.evaluation import load_eval_set
-from bot.qa import QA
+from bot.core.evaluation import load_eval_set
+from bot.core.qa import QA
 from index.settings import Settings
 
 

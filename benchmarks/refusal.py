@@ -3,7 +3,7 @@
 Usage: python benchmarks/refusal.py --data-dir DIR [--split tune|held-out|all] [--limit N]
 Prints, per language and half, the share of answerable questions answered (seed_dev, our xling_dev,
 fars_qa_dev, the first N fars_titles_dev) and of off-topic ones refused (benchmarks/offtopic.jsonl), at
-the thresholds in bot/qa.py, with the signal distributions to choose them from. Tune on the tuning
+the thresholds in bot/core/qa.py, with the signal distributions to choose them from. Tune on the tuning
 half; report the held-out half.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ import json
 
 from _common import ROOT, SHARED
 
-from bot.evaluation import EvalItem, load_eval_set, split_half
-from bot.qa import QA
+from bot.core.evaluation import EvalItem, load_eval_set, split_half
+from bot.core.qa import QA
 from index.settings import Settings
 
 

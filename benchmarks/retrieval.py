@@ -10,8 +10,8 @@ import json
 
 from _common import ROOT, SHARED
 
-from bot.evaluation import evaluate, load_eval_set
-from bot.retrieval import HybridSearcher, SearchOptions
+from bot.core.evaluation import evaluate, load_eval_set
+from bot.core.retrieval import HybridSearcher, SearchOptions
 from index.embeddings import build_embedder
 from index.settings import Settings
 from index.store import PassageStore

@@ -102,7 +102,7 @@ def settings_for(data: Path, url: str | None):
 # ---- the second process ------------------------------------------------------------------------------
 def reader(data: str, url: str | None, searches: int) -> None:
     """A worker: open, report, then follow commands on stdin (wait for a marker word / search)."""
-    from bot.retrieval import HybridSearcher, SearchOptions
+    from bot.core.retrieval import HybridSearcher, SearchOptions
     from index.store import PassageStore
 
     t = time.perf_counter()

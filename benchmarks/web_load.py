@@ -93,7 +93,7 @@ class Servers:
 
     def worker(self, env: dict) -> str:
         port = free_port()
-        self.spawn([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], {**os.environ, **env})
+        self.spawn([sys.executable, "-m", "bot", "serve", "--port", str(port)], {**os.environ, **env})
         return f"http://127.0.0.1:{port}"
 
     def stop(self) -> None:

@@ -1,1 +1,1 @@
-"""Khabar's answering side: retrieval, the answer chain, citations and the channels."""
+"""Khabar's answering side, in three layers: core (retrieval, answers, citations), channels (CLI, web, Telegram), plumbing (logs, metrics, shared state)."""

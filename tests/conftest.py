@@ -88,7 +88,7 @@ def sample_store(tmp_path_factory, embedder):
 @pytest.fixture(scope="session")
 def sample_qa(sample_store):
     """A QA service over the sample index (extractive mode)."""
-    from bot.qa import QA
+    from bot.core.qa import QA
 
     return QA(sample_store.settings, store=sample_store)
 

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from bot.dates import format_date
+from bot.core.dates import format_date
 from bot.errors import BadDate, EmptyQuestion, NoWords, QuestionTooLong
-from bot.qa import QA
+from bot.core.qa import QA
 from index.language import detect_language
 from index.errors import IndexMissing
 from index.normalizer import compact
@@ -119,7 +119,7 @@ def test_empty_index_and_missing_data_dir(tmp_path, embedder):
 
 
 def run_cli(*args, data_dir):
-    return subprocess.run([sys.executable, "-m", "bot.cli", "--data-dir", str(data_dir), *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(data_dir), *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
 
 

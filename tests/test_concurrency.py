@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from bot.qa import QA
-from bot.retrieval import HybridSearcher, SearchOptions
+from bot.core.qa import QA
+from bot.core.retrieval import HybridSearcher, SearchOptions
 from index.commitlog import Record
 from index.normalizer import tokenize
 from index import segments
@@ -233,7 +233,7 @@ def _env(**kw):
 def _two_concurrent_ingests(tmp_path, env_a, env_b):
     write_corpus(tmp_path / "halfA", "alpha", 12, seed=1)
     write_corpus(tmp_path / "halfB", "beta", 12, seed=2)
-    cmds = [[sys.executable, "-m", "bot.cli", "index", "add", "-q", str(tmp_path / h)] for h in ("halfA", "halfB")]
+    cmds = [[sys.executable, "-m", "bot", "index", "add", "-q", str(tmp_path / h)] for h in ("halfA", "halfB")]
     procs = [subprocess.Popen(c, cwd=ROOT, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for c, e in zip(cmds, (env_a, env_b))]
     outs = [p.communicate(timeout=600) for p in procs]
@@ -247,7 +247,7 @@ def test_two_concurrent_ingests_and_a_server_see_every_article(tmp_path):
     first = khabar("index", "add", "-q", str(SAMPLES), env=env)
     assert first.returncode == 0 and "added 6" in first.stdout, first.stdout + first.stderr
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -278,7 +278,7 @@ def test_two_concurrent_ingests_through_a_chroma_server_and_two_workers(tmp_path
     try:
         for i in (2, 3):
             port = free_port()
-            workers.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], cwd=ROOT,
+            workers.append(subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], cwd=ROOT,
                                             env=env[i], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             urls.append(f"http://127.0.0.1:{port}")
         for url in urls:

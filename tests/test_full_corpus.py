@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from bot.evaluation import evaluate, is_hit, load_eval_set, split_half
-from bot.qa import QA
-from bot.retrieval import HybridSearcher, SearchOptions
+from bot.core.evaluation import evaluate, is_hit, load_eval_set, split_half
+from bot.core.qa import QA
+from bot.core.retrieval import HybridSearcher, SearchOptions
 
 from .conftest import EVAL, ROOT, SHARED, needs_shared
 
@@ -77,7 +77,7 @@ def test_fars_qa_held_out_targets(full_store):
 
 
 def test_cli_eval_prints_the_table_per_half(full_store):
-    out = subprocess.run([sys.executable, "-m", "bot.cli", "--data-dir", str(full_store.settings.data_dir), "eval",
+    out = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(full_store.settings.data_dir), "eval",
                           "--json", "--limit", "40", str(EVAL / "seed_dev.jsonl"), str(EVAL / "fars_qa_dev.jsonl")],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     data = json.loads(out.stdout)
@@ -88,7 +88,7 @@ def test_cli_eval_prints_the_table_per_half(full_store):
     assert {"hit@1", "hit@5", "mrr", "article@1", "article@5", "hit@50"} <= set(row)
     assert row["n"] + data["fars_qa_dev.jsonl"]["tune"]["hybrid"]["en"]["n"] == \
         data["fars_qa_dev.jsonl"]["all"]["hybrid"]["en"]["n"]
-    table = subprocess.run([sys.executable, "-m", "bot.cli", "--data-dir", str(full_store.settings.data_dir), "eval",
+    table = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(full_store.settings.data_dir), "eval",
                             "--limit", "30", str(EVAL / "fars_qa_dev.jsonl")], cwd=ROOT, capture_output=True,
                            text=True, timeout=600)
     assert table.returncode == 0 and "held-out" in table.stdout and "art@5" in table.stdout, table.stdout
@@ -96,7 +96,7 @@ def test_cli_eval_prints_the_table_per_half(full_store):
 
 def test_cli_add_all_corpora_then_rerun_adds_nothing(full_store):
     """Last on purpose: it adds PersianQA to the shared full index."""
-    cmd = [sys.executable, "-m", "bot.cli", "--data-dir", str(full_store.settings.data_dir), "index", "add",
+    cmd = [sys.executable, "-m", "bot", "--data-dir", str(full_store.settings.data_dir), "index", "add",
            str(SHARED / "corpora")]
     first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stderr

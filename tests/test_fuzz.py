@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.qa import QA
-from bot.web import create_app
+from bot.core.qa import QA
+from bot.channels.web import create_app
 from index.errors import LoadError
 from index.ingest import ingest
 from index.loaders import clean_url, load_articles
@@ -171,7 +171,7 @@ def test_cli_index_add_of_hostile_files_changes_nothing(tmp_path):
     (bad / "out.txt").symlink_to("/etc/passwd")
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True,
                               text=True, timeout=300)
     assert cli("index", "add", "-q", str(good)).returncode == 0
     stats = cli("index", "stats", "--json").stdout
@@ -238,7 +238,7 @@ def test_ask_endpoints_answer_any_body_with_json(sample_store, fuzz_client, path
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]),
        st.sampled_from(["/", "/api/ask", "/api/ask/stream", "/api/health", "/metrics", "/widget.js", "/docs",
-                        "/openapi.json", "/../../etc/passwd", "/api/%00", "/static/../bot/web.py"])
+                        "/openapi.json", "/../../etc/passwd", "/api/%00", "/static/../bot/channels/web.py"])
        | st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=0x6ff), max_size=40).map(lambda t: "/" + t),
        st.binary(max_size=200))
 def test_every_endpoint_and_method(sample_store, fuzz_client, method, path, body):

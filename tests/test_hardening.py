@@ -17,9 +17,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.asgi import server_config
-from bot.qa import QA
-from bot.web import create_app
+from bot.channels.asgi import server_config
+from bot.core.qa import QA
+from bot.channels.web import create_app
 from index.errors import LoadError
 from index.ingest import ingest
 from index.loaders import Limits, load_articles
@@ -157,7 +157,7 @@ def test_special_files_and_loops_named_directly(tmp_path):
 def test_index_add_dev_zero_and_a_fifo_exit_with_a_message(tmp_path):
     fifo = tmp_path / "x.txt"
     os.mkfifo(fifo)
-    cmd = [sys.executable, "-m", "bot.cli", "--data-dir", str(tmp_path / "data"), "index", "add", "-q",
+    cmd = [sys.executable, "-m", "bot", "--data-dir", str(tmp_path / "data"), "index", "add", "-q",
            "/dev/zero", str(fifo)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 2, done.stderr

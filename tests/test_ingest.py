@@ -144,7 +144,7 @@ def test_sigkill_mid_ingest_leaves_an_index_that_opens_and_completes(tmp_path, e
     corpus = tmp_path / "corpus"
     _synthetic_corpus(corpus, 500)
     data = tmp_path / "data"
-    cmd = [sys.executable, "-m", "bot.cli", "--data-dir", str(data), "index", "add", "-q", str(corpus)]
+    cmd = [sys.executable, "-m", "bot", "--data-dir", str(data), "index", "add", "-q", str(corpus)]
     env = {**os.environ, "KHABAR_EMBED_BATCH": "32"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     db = data / "chroma" / "chroma.sqlite3"

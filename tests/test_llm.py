@@ -8,10 +8,10 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from bot.chain import FALLBACK_NOTE, UNVERIFIED_NOTE, build_chain
-from bot.citations import check_answer, split_claims
-from bot.qa import QA
-from bot.schema import Answer
+from bot.core.chain import FALLBACK_NOTE, UNVERIFIED_NOTE, build_chain
+from bot.core.citations import check_answer, split_claims
+from bot.core.qa import QA
+from bot.core.schema import Answer
 
 from .conftest import HAS_SHARED, ROOT, SAMPLES, SEED, build_store
 from .fake_openai import FakeOpenAI, last_user, system_text
@@ -192,7 +192,7 @@ def test_marker_forms():
 
 def test_cli_ask_with_llm_and_fallback(llm_store, server, tmp_path):
     server.reply = lambda m: f"Tehran's schools closed because of air pollution above 160 [{source_number(m, 'air quality')}]."
-    base = [sys.executable, "-m", "bot.cli", "--data-dir", str(llm_store.settings.data_dir), "ask", "--json",
+    base = [sys.executable, "-m", "bot", "--data-dir", str(llm_store.settings.data_dir), "ask", "--json",
             "--llm", "openai", "--llm-model", "fake", "--llm-base-url"]
     out = subprocess.run(base + [server.base_url, "Why were schools closed in Tehran?"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
@@ -202,7 +202,7 @@ def test_cli_ask_with_llm_and_fallback(llm_store, server, tmp_path):
                           capture_output=True, text=True, timeout=120)
     data = json.loads(down.stdout)
     assert data["mode"] == "extractive" and data["citations"]
-    text = subprocess.run([sys.executable, "-m", "bot.cli", "--data-dir", str(llm_store.settings.data_dir), "ask",
+    text = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(llm_store.settings.data_dir), "ask",
                            "--llm", "openai", "--llm-base-url", "http://127.0.0.1:9/v1",
                            "Why were schools closed in Tehran?"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert text.returncode == 0 and "could not be reached" in text.stdout.replace("\n", " ")
@@ -217,7 +217,7 @@ def test_eval_reports_citation_precision_and_language(llm_store, server, tmp_pat
                                "gold_source": "https://example.org/en/news/tehran-air-quality"}) + "\n")
     env = {**__import__("os").environ, "KHABAR_LLM": "openai", "KHABAR_LLM_BASE_URL": server.base_url,
            "KHABAR_LLM_MODEL": "fake"}
-    out = subprocess.run([sys.executable, "-m", "bot.cli", "--data-dir", str(llm_store.settings.data_dir), "eval",
+    out = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(llm_store.settings.data_dir), "eval",
                           "--json", str(dev)], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     llm = json.loads(out.stdout)["dev.jsonl"]["llm"]
     assert llm["citation_precision"] == 0.5 and llm["language_accuracy"] == 1.0 and llm["extractive_fallbacks"] == 0

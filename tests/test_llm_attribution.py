@@ -6,13 +6,13 @@ from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 from langchain_openai import ChatOpenAI
 
-from bot.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain
-from bot.citations import (SupportCheck, check_answer, flatten_markdown, is_no_answer, names_found,
+from bot.core.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain
+from bot.core.citations import (SupportCheck, check_answer, flatten_markdown, is_no_answer, names_found,
                            numbers_found, split_claims)
-from bot.extractive import REFUSAL
-from bot.qa import QA
-from bot.retrieval import HybridSearcher, SearchOptions
-from bot.retriever import HybridRetriever, result_from_documents
+from bot.core.extractive import REFUSAL
+from bot.core.qa import QA
+from bot.core.retrieval import HybridSearcher, SearchOptions
+from bot.core.retriever import HybridRetriever, result_from_documents
 
 from .conftest import HAS_SHARED
 from .fake_openai import last_user

@@ -1,7 +1,7 @@
 """The paragraph stage of retrieval: the answer-bearing paragraph of the right article, not its lead."""
 import pytest
 
-from bot.retrieval import HybridSearcher, SearchOptions
+from bot.core.retrieval import HybridSearcher, SearchOptions
 from index.lexical import rank_spellings
 from index.transliteration import likeness
 

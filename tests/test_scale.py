@@ -59,7 +59,7 @@ def chroma_server(tmp_path):
 
 
 def khabar(*args, env, timeout=600):
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -75,7 +75,7 @@ def test_two_workers_share_a_chroma_server_and_both_see_updates(tmp_path, chroma
         for i in range(2):
             port = free_port()
             env = {**base_env, "KHABAR_DATA_DIR": str(tmp_path / f"worker{i}")}
-            workers.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], cwd=ROOT,
+            workers.append(subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], cwd=ROOT,
                                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             urls.append(f"http://127.0.0.1:{port}")
         for url in urls:
@@ -152,7 +152,7 @@ def test_json_logs(tmp_path, capsys):
     import json as _json
     import logging
 
-    from bot.logs import setup_logging
+    from bot.plumbing.logs import setup_logging
 
     setup_logging(make_settings(tmp_path, log_json=True), console=True)
     logging.getLogger("khabar.test").warning("served %d answers", 3)

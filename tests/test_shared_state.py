@@ -22,7 +22,7 @@ TOKEN = "123456:" + "B" * 35
 
 
 def start(args, env, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=log.open("w"))
 
 

@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from bot.conversation import Conversations
+from bot.plumbing.conversation import Conversations
 from bot.errors import StateConfigError
-from bot.ratelimit import RateLimiter
-from bot.state import RedisState, State, Values, build_state
+from bot.plumbing.ratelimit import RateLimiter
+from bot.plumbing.state import RedisState, State, Values, build_state
 from index.settings import Settings
 
 from .redis_server import RedisServer, redis_server, require_redis  # noqa: F401 - fixture
@@ -117,7 +117,7 @@ def test_redis_down_falls_back_and_recovers_on_the_same_port(tmp_path, redis_ser
     vals.set("before", "kept")
     assert conv.history("c1")
     redis_server.kill()
-    with caplog.at_level(logging.WARNING, logger="bot.state"):
+    with caplog.at_level(logging.WARNING, logger="bot.plumbing.state"):
         assert conv.history("c1") == []  # no history, no exception
         conv.add("c1", "and then?", "…")
         assert [lim.allow("ip") for _ in range(3)] == [True, True, False]  # the per-process limiter
@@ -129,7 +129,7 @@ def test_redis_down_falls_back_and_recovers_on_the_same_port(tmp_path, redis_ser
 
     redis_server.start()  # back, empty (no persistence), on the same port
     time.sleep(0.35)
-    with caplog.at_level(logging.WARNING, logger="bot.state"):
+    with caplog.at_level(logging.WARNING, logger="bot.plumbing.state"):
         assert conv.history("c1") == []  # the first call after the retry window reaches Redis again
     assert state.status() == "redis" and any("is back" in r.getMessage() for r in caplog.records)
     conv.add("c1", "Why were schools closed in Tehran?", "Air pollution.")

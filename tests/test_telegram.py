@@ -8,9 +8,9 @@ import httpx
 import pytest
 from telegram import Update
 
-from bot.qa import QA
-from bot.schema import Answer, Citation
-from bot.telegram import TelegramConfigError, build_telegram_app, split_message
+from bot.core.qa import QA
+from bot.core.schema import Answer, Citation
+from bot.channels.telegram import TelegramConfigError, build_telegram_app, split_message
 
 from .conftest import HAS_SHARED, SAMPLES, SEED, build_store
 from .fake_telegram import BOT_USER, FakeBotAPI

@@ -22,10 +22,10 @@ from index.normalizer import tokenize
 from index.settings import Settings
 from prompts import load_prompt
 
-from .citations import CheckedAnswer, SupportCheck, check_answer, strip_markers
-from .extractive import REFUSAL
-from .retriever import result_from_documents
-from .schema import Answer, Citation
+from bot.core.citations import CheckedAnswer, SupportCheck, check_answer, strip_markers
+from bot.core.extractive import REFUSAL
+from bot.core.retriever import result_from_documents
+from bot.core.schema import Answer, Citation
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
-from .options import Hit, SearchOptions, SearchResult
-from .retrieval import HybridSearcher, elapsed_ms
+from bot.core.options import Hit, SearchOptions, SearchResult
+from bot.core.retrieval import HybridSearcher, elapsed_ms
 
 
 class HybridRetriever(BaseRetriever):

@@ -16,10 +16,10 @@ from index.errors import KhabarError
 from index.language import detect_language
 from index.settings import Settings
 
-from .cli_index import index_app, open_store
-from .dates import format_date, persian_digits
-from .logs import setup_logging
-from .schema import Answer
+from bot.channels.cli_index import index_app, open_store
+from bot.core.dates import format_date, persian_digits
+from bot.plumbing.logs import setup_logging
+from bot.core.schema import Answer
 
 log = logging.getLogger(__name__)
 app = typer.Typer(help="Khabar: answers from Persian and English news articles, with cited paragraphs.",
@@ -43,11 +43,11 @@ def root(ctx: typer.Context,
 def build_qa(settings: Settings, lazy: bool = False):
     """A QA service with the LLM chain when one is configured; `lazy` opens the index on first use
     (a server may start before anything is indexed)."""
-    from .qa import QA
+    from bot.core.qa import QA
 
     chain = None
     if settings.llm != "none":
-        from .chain import build_chain
+        from bot.core.chain import build_chain
 
         chain = build_chain(settings)
     return QA(settings, store=None if lazy else open_store(settings), chain=chain)
@@ -121,8 +121,8 @@ def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="D
     for dense-only, BM25-only and hybrid search, on the tuning and held-out halves."""
     from rich.table import Table
 
-    from .evaluation import CEILING, evaluate, evaluate_answers, load_eval_set, split_half
-    from .retrieval import HybridSearcher, SearchOptions
+    from bot.core.evaluation import CEILING, evaluate, evaluate_answers, load_eval_set, split_half
+    from bot.core.retrieval import HybridSearcher, SearchOptions
 
     settings: Settings = ctx.obj["settings"]
     store = open_store(settings)
@@ -171,8 +171,8 @@ def serve(ctx: typer.Context, host: str = typer.Option(None, help="Bind address 
     """Serve the web API, the demo page and the embeddable widget."""
     import uvicorn
 
-    from .asgi import server_config
-    from .web import create_app
+    from bot.channels.asgi import server_config
+    from bot.channels.web import create_app
 
     settings: Settings = ctx.obj["settings"]
     setup_logging(settings, console=True)
@@ -185,7 +185,7 @@ def serve(ctx: typer.Context, host: str = typer.Option(None, help="Bind address 
 @app.command()
 def telegram(ctx: typer.Context) -> None:
     """Run the Telegram bot (long polling, or a webhook when KHABAR_TELEGRAM_WEBHOOK_URL is set)."""
-    from .telegram import run_telegram
+    from bot.channels.telegram import run_telegram
 
     settings: Settings = ctx.obj["settings"]
     setup_logging(settings, console=True)

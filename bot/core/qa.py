@@ -15,13 +15,13 @@ from index.normalizer import tokenize
 from index.settings import Settings
 from index.store import PassageStore
 
-from .dates import parse_user_date
-from .errors import EmptyQuestion, NoWords, QuestionTooLong
-from .extractive import REFUSAL, frame, pick_sentences
-from .followup import Followup, rewrite_followup
-from .retrieval import HybridSearcher, SearchOptions, SearchResult, name_like
-from .retriever import HybridRetriever
-from .schema import Answer, Citation, Context
+from bot.core.dates import parse_user_date
+from bot.errors import EmptyQuestion, NoWords, QuestionTooLong
+from bot.core.extractive import REFUSAL, frame, pick_sentences
+from bot.core.followup import Followup, rewrite_followup
+from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult, name_like
+from bot.core.retriever import HybridRetriever
+from bot.core.schema import Answer, Citation, Context
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class QA:
         self._lock = threading.Lock()  # only around opening the store; never held during a refresh
         self._checked = time.monotonic()
         self._refreshing: threading.Thread | None = None
-        self.chain = chain  # the LLM chain (bot.chain), None for extractive only
+        self.chain = chain  # the LLM chain (bot.core.chain), None for extractive only
 
     # ---- index access ---------------------------------------------------------------------------
     def store(self) -> PassageStore:
@@ -170,7 +170,7 @@ class QA:
 
     def rewrite(self, question: str, history: list[tuple[str, str]] | None, lang: str) -> str:
         """A follow-up becomes standalone: LLM rewrite when configured, else the previous question's
-        key terms are added to a short question (bot/followup.py)."""
+        key terms are added to a short question (bot/core/followup.py)."""
         return self.followup(question, history, lang).standalone
 
     def followup(self, question: str, history: list[tuple[str, str]] | None, lang: str) -> Followup:

@@ -14,8 +14,8 @@ from index.normalizer import content_words, tokenize
 from index.snapshot import Snapshot
 from index.store import PassageStore
 
-from .options import Hit, SearchOptions, SearchResult
-from .selection import cap_per_article, select_hits
+from bot.core.options import Hit, SearchOptions, SearchResult
+from bot.core.selection import cap_per_article, select_hits
 
 RRF_K = 60
 WORD_CACHE = 50_000  # English word vectors kept (about 1.5 KB each)

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 from index.settings import Settings
 
-from .conversation import Conversations, Turn, bound_turn, bound_turns
-from .errors import StateConfigError
-from .ratelimit import WINDOW_SECONDS, RateLimiter
+from bot.plumbing.conversation import Conversations, Turn, bound_turn, bound_turns
+from bot.errors import StateConfigError
+from bot.plumbing.ratelimit import WINDOW_SECONDS, RateLimiter
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import jdatetime
 
 from index.loaders.dates import parse_date
 
-from .errors import BadDate
+from bot.errors import BadDate
 
 _FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 _FA_MONTHS = ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی",

@@ -19,12 +19,12 @@ from index.errors import KhabarError
 from index.language import detect_language
 from index.settings import Settings
 
-from .asgi import add_guards
-from .errors import BadRequest, Forbidden, RateLimited, Timeout, Unauthorized, http_error
-from .metrics import Metrics
-from .qa import QA
-from .schema import Answer
-from .state import State, build_state
+from bot.channels.asgi import add_guards
+from bot.errors import BadRequest, Forbidden, RateLimited, Timeout, Unauthorized, http_error
+from bot.plumbing.metrics import Metrics
+from bot.core.qa import QA
+from bot.core.schema import Answer
+from bot.plumbing.state import State, build_state
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class AskRequest(BaseModel):
 
 
 def _static(name: str) -> str:
-    return resources.files("bot").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("bot.channels").joinpath("static", name).read_text(encoding="utf-8")
 
 
 def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAPI:

@@ -10,7 +10,7 @@ import logging
 from index.errors import KhabarError
 from index.settings import Settings
 
-from .errors import BodyTimeout, BodyTooLarge, HeadersTooLarge, http_error
+from bot.errors import BodyTimeout, BodyTooLarge, HeadersTooLarge, http_error
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from index.errors import KhabarError
 from index.language import detect_language
 from index.settings import Settings
 
-from .dates import format_date, persian_digits
-from .qa import QA
-from .schema import Answer, Citation
-from .state import State, build_state
+from bot.core.dates import format_date, persian_digits
+from bot.core.qa import QA
+from bot.core.schema import Answer, Citation
+from bot.plumbing.state import State, build_state
 
 log = logging.getLogger(__name__)
 

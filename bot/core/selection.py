@@ -1,7 +1,7 @@
 """Which hits make the final list: at most a few passages per article, more for a dominant one."""
 from __future__ import annotations
 
-from .options import Hit, SearchOptions
+from bot.core.options import Hit, SearchOptions
 
 
 def cap_per_article(hits: list[Hit], articles, per_article: int, k: int) -> list[Hit]:

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from index.errors import LoadError
 from index.normalizer import compact
 
-from .retrieval import HybridSearcher, SearchOptions
+from bot.core.retrieval import HybridSearcher, SearchOptions
 
 CEILING = 50
 
@@ -153,7 +153,7 @@ def evaluate_answers(qa, items: list[EvalItem]) -> dict:
     and answer-language accuracy, plus how often the extractive fallback was used."""
     from index.language import detect_language
 
-    from .citations import split_claims, strip_markers
+    from bot.core.citations import split_claims, strip_markers
 
     kept = dropped = right_lang = fallbacks = 0
     for item in items:

@@ -1,5 +1,5 @@
 """Per-client rate limiting in one process (a sliding one-minute window), shared by the web API and
-Telegram; bot/state.py shares it between workers through Redis."""
+Telegram; bot/plumbing/state.py shares it between workers through Redis."""
 from __future__ import annotations
 
 import threading

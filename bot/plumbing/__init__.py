@@ -1,0 +1,1 @@
+"""Small plumbing shared by the channels: logging, metrics, rate limits, conversations and where their state lives."""
