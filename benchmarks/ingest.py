@@ -21,7 +21,7 @@ from index.embeddings import E5Embeddings
 from index.ingest import embedding_text, ingest
 from index.loaders import load_articles
 from index.models import Article
-from index.settings import Settings
+from bot.settings import Settings
 from index.store import PassageStore
 
 

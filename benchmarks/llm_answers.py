@@ -29,7 +29,7 @@ from bot.core.evaluation import EvalItem, is_hit, load_eval_set
 from bot.core.qa import QA
 from index.embeddings import build_embedder
 from index.language import detect_language
-from index.settings import Settings
+from bot.settings import Settings
 from index.store import PassageStore
 
 

@@ -14,7 +14,7 @@ from _common import ROOT, SHARED, percentile, summary
 
 from bot.core.evaluation import load_eval_set
 from bot.core.qa import QA
-from index.settings import Settings
+from bot.settings import Settings
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from _common import ROOT, SHARED
 
 from bot.core.evaluation import EvalItem, load_eval_set, split_half
 from bot.core.qa import QA
-from index.settings import Settings
+from bot.settings import Settings
 
 
 def _dist(values: list[float]) -> str:

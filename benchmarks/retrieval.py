@@ -13,7 +13,7 @@ from _common import ROOT, SHARED
 from bot.core.evaluation import evaluate, load_eval_set
 from bot.core.retrieval import HybridSearcher, SearchOptions
 from index.embeddings import build_embedder
-from index.settings import Settings
+from bot.settings import Settings
 from index.store import PassageStore
 
 VARIANTS = {

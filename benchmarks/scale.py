@@ -94,7 +94,7 @@ def rss_mb() -> float:
 
 
 def settings_for(data: Path, url: str | None):
-    from index.settings import Settings
+    from bot.settings import Settings
 
     return Settings(data_dir=data, chroma_url=url, embed_batch=512)
 

@@ -1,7 +1,8 @@
 """Answer-side errors with Persian and English user-facing messages (index errors share the base)."""
 from __future__ import annotations
 
-from index.errors import KhabarError
+from index.errors import (EmbedderMismatch, EmbedderUnavailable, IndexMissing, KhabarError, LoadError, NotFound,
+                          StoreUnavailable)
 
 
 class BadQuestion(KhabarError):
@@ -174,3 +175,22 @@ def http_error(status: int) -> KhabarError:
     if status == 400:
         return BadRequest()
     return HTTPFailure(status)
+
+
+# index/ knows nothing of HTTP: the status of each of its errors is decided here, at the web boundary
+_INDEX_STATUS: dict[type[KhabarError], int] = {
+    IndexMissing: 503, EmbedderMismatch: 409, EmbedderUnavailable: 500, StoreUnavailable: 503, NotFound: 404,
+    LoadError: 400,
+}
+
+
+def http_status(exc: KhabarError) -> int:
+    """The HTTP status for an error: its own `status` (answer-side errors) or the index table's."""
+    if "status" in vars(exc):  # HTTPFailure carries the framework's status
+        return int(vars(exc)["status"])
+    for cls in type(exc).__mro__:
+        if "status" in vars(cls):
+            return int(vars(cls)["status"])
+        if cls in _INDEX_STATUS:
+            return _INDEX_STATUS[cls]
+    return 400

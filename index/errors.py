@@ -1,4 +1,4 @@
-"""Index errors, each carrying a user-facing message in Persian and English."""
+"""Index errors, each carrying a user-facing message in Persian and English (HTTP statuses are bot.errors' business)."""
 from __future__ import annotations
 
 
@@ -6,7 +6,6 @@ class KhabarError(Exception):
     """Base of every error a user may see; `message(lang)` gives the text to show."""
 
     exit_code = 1
-    status = 400
     code = "error"
     fa = "خطایی رخ داد."
     en = "Something went wrong."
@@ -42,7 +41,6 @@ class IndexMissing(KhabarError):
     """The data directory holds no index yet."""
 
     exit_code = 3
-    status = 503
     code = "index_missing"
     fa = "هنوز هیچ خبری نمایه نشده است. ابتدا با «khabar index add PATH» خبرها را اضافه کنید."
     en = "Nothing is indexed yet. Add articles first with `khabar index add PATH`."
@@ -52,7 +50,6 @@ class EmbedderMismatch(KhabarError):
     """The collection was built by another embedder than the configured one."""
 
     exit_code = 4
-    status = 409
     code = "embedder_mismatch"
 
     def __init__(self, built_with: str, configured: str):
@@ -69,7 +66,6 @@ class EmbedderUnavailable(KhabarError):
     """The configured embedder cannot be loaded (missing package or model path)."""
 
     exit_code = 4
-    status = 500
     code = "embedder_unavailable"
     fa = "مدل بردارسازی بارگذاری نشد."
     en = "The embedding model could not be loaded."
@@ -79,7 +75,6 @@ class StoreUnavailable(KhabarError):
     """The Chroma store (embedded or server) cannot be opened."""
 
     exit_code = 5
-    status = 503
     code = "store_unavailable"
     fa = "پایگاه داده در دسترس نیست."
     en = "The article store is unavailable."
@@ -89,7 +84,6 @@ class NotFound(KhabarError):
     """An article id or URL is not in the index."""
 
     exit_code = 2
-    status = 404
     code = "not_found"
     fa = "این خبر در نمایه نیست."
     en = "No such article in the index."

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from .embeddings import VectorEmbeddings
 from .ingest import Progress, embedding_text
-from .settings import Settings
+from .settings import IndexSettings
 from .store import SCHEMA, PassageStore
 
 
-def rebuild_index(settings: Settings, embedder: VectorEmbeddings, progress: Progress | None = None,
+def rebuild_index(settings: IndexSettings, embedder: VectorEmbeddings, progress: Progress | None = None,
                   batch: int = 64) -> int:
     """Re-embed every passage into a staged collection, then swap it in; returns the passage count.
 

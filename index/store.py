@@ -25,7 +25,7 @@ from . import segments
 from .commitlog import CommitLog, Record
 from .embeddings import VectorEmbeddings
 from .errors import EmbedderMismatch, IndexMissing, StoreUnavailable
-from .settings import Settings
+from .settings import IndexSettings
 from .snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ APPLY_RECORDS = 50  # records applied per batch when catching up on a long log
 COMPACT_DEAD = (1000, 0.25)  # masked passages that trigger a compaction: at least this many and share
 
 
-def open_client(settings: Settings):
+def open_client(settings: IndexSettings):
     """A Chroma client: HttpClient when KHABAR_CHROMA_URL is set, else PersistentClient in the data dir."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -58,7 +58,7 @@ def open_client(settings: Settings):
 class PassageStore:
     """Passages in Chroma, the commit log, and the current snapshot used by retrieval."""
 
-    def __init__(self, settings: Settings, embedder: VectorEmbeddings, *, create: bool = False,
+    def __init__(self, settings: IndexSettings, embedder: VectorEmbeddings, *, create: bool = False,
                  check_embedder: bool = True):
         self.settings = settings
         self.embedder = embedder

@@ -12,7 +12,7 @@ from .errors import KhabarError, LoadError
 from .ingest import IngestReport, ingest, remove_articles
 from .loaders import Limits, load_url
 from .models import Article
-from .settings import Settings
+from .settings import IndexSettings
 from .store import PassageStore
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class WatchState:
     feeds: set[str] = field(default_factory=set)
 
 
-def watch_cycle(store: PassageStore, urls: list[str], settings: Settings,
+def watch_cycle(store: PassageStore, urls: list[str], settings: IndexSettings,
                 state: WatchState) -> tuple[IngestReport, int]:
     """One cycle: ingest every URL's articles; remove articles a feed dropped since the last cycle.
 
@@ -71,7 +71,7 @@ def watch_cycle(store: PassageStore, urls: list[str], settings: Settings,
     return report, len(doomed)
 
 
-def watch_feeds(settings: Settings, feeds: list[str], every: float, cycles: int = 0,
+def watch_feeds(settings: IndexSettings, feeds: list[str], every: float, cycles: int = 0,
                 on_cycle: Callable[[str], None] | None = None, sleep=time.sleep) -> None:
     """Run `watch_cycle` every `every` seconds (forever when cycles == 0), logging a line per cycle."""
     store = PassageStore(settings, build_embedder(settings.embedder, settings.embed_threads), create=True)

@@ -60,7 +60,7 @@ def embedder():
 
 def make_settings(data_dir: Path, **kw):
     """Settings for a test index."""
-    from index.settings import Settings
+    from bot.settings import Settings
 
     return Settings(data_dir=data_dir, **kw)
 

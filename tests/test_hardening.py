@@ -25,7 +25,7 @@ from index.ingest import ingest
 from index.loaders import Limits, load_articles
 from index.loaders.decoding import decode_bytes
 from index.models import Article
-from index.settings import Settings
+from bot.settings import Settings
 from index.store import PassageStore
 
 from .conftest import ROOT, make_settings

@@ -9,7 +9,7 @@ from bot.plumbing.conversation import Conversations
 from bot.errors import StateConfigError
 from bot.plumbing.ratelimit import RateLimiter
 from bot.plumbing.state import RedisState, State, Values, build_state
-from index.settings import Settings
+from bot.settings import Settings
 
 from .redis_server import RedisServer, redis_server, require_redis  # noqa: F401 - fixture
 

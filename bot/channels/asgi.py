@@ -8,9 +8,9 @@ import json
 import logging
 
 from index.errors import KhabarError
-from index.settings import Settings
+from bot.settings import Settings
 
-from bot.errors import BodyTimeout, BodyTooLarge, HeadersTooLarge, http_error
+from bot.errors import BodyTimeout, BodyTooLarge, HeadersTooLarge, http_error, http_status
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ async def send_error(send, exc: KhabarError, lang: str, status: int | None = Non
     body = error_json(exc, lang)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                *(extra or [])]
-    await send({"type": "http.response.start", "status": status or exc.status, "headers": headers})
+    await send({"type": "http.response.start", "status": status or http_status(exc), "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 

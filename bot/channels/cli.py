@@ -14,7 +14,7 @@ from rich.text import Text
 
 from index.errors import KhabarError
 from index.language import detect_language
-from index.settings import Settings
+from bot.settings import Settings
 
 from bot.channels.cli_index import index_app, open_store
 from bot.core.dates import format_date, persian_digits

@@ -16,7 +16,7 @@ from rich.text import Text
 from index.embeddings import build_embedder
 from index.ingest import IngestReport, ingest, remove_articles
 from index.loaders import Limits, load_articles
-from index.settings import Settings
+from bot.settings import Settings
 from index.store import PassageStore
 
 index_app = typer.Typer(help="Build and inspect the article index.", no_args_is_help=True)

@@ -18,7 +18,7 @@ from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler,
 
 from index.errors import KhabarError
 from index.language import detect_language
-from index.settings import Settings
+from bot.settings import Settings
 
 from bot.core.dates import format_date, persian_digits
 from bot.core.qa import QA

@@ -17,10 +17,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import KhabarError
 from index.language import detect_language
-from index.settings import Settings
+from bot.settings import Settings
 
 from bot.channels.asgi import add_guards
-from bot.errors import BadRequest, Forbidden, RateLimited, Timeout, Unauthorized, http_error
+from bot.errors import BadRequest, Forbidden, RateLimited, Timeout, Unauthorized, http_error, http_status
 from bot.plumbing.metrics import Metrics
 from bot.core.qa import QA
 from bot.core.schema import Answer
@@ -58,7 +58,7 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
 
     def error_response(exc: KhabarError, lang: str) -> JSONResponse:
         metrics.error(exc.code)
-        return JSONResponse({"error": exc.code, "message": exc.message(lang)}, status_code=exc.status)
+        return JSONResponse({"error": exc.code, "message": exc.message(lang)}, status_code=http_status(exc))
 
     def guard(request: Request, lang: str) -> None:
         """Widget key + origin, then the per-IP rate limit."""

@@ -19,7 +19,7 @@ from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, R
 from index.chunking import split_sentences
 from index.language import detect_language
 from index.normalizer import tokenize
-from index.settings import Settings
+from bot.settings import Settings
 from prompts import load_prompt
 
 from bot.core.citations import CheckedAnswer, SupportCheck, check_answer, strip_markers

@@ -12,7 +12,7 @@ from index.embeddings import VectorEmbeddings, build_embedder
 from index.errors import IndexMissing
 from index.language import detect_language
 from index.normalizer import tokenize
-from index.settings import Settings
+from bot.settings import Settings
 from index.store import PassageStore
 
 from bot.core.dates import parse_user_date

@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from index.settings import Settings
+from bot.settings import Settings
 
 
 class JsonFormatter(logging.Formatter):

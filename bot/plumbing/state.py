@@ -16,7 +16,7 @@ from collections import OrderedDict
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from index.settings import Settings
+from bot.settings import Settings
 
 from bot.plumbing.conversation import Conversations, Turn, bound_turn, bound_turns
 from bot.errors import StateConfigError
