@@ -7,34 +7,14 @@ import re
 from .language import detect_language
 from .models import Article, Passage
 from .normalizer import normalize
+from .text import split_sentences
 
-# A sentence ends at . ! ? ؟ … (optionally followed by closing quotes/brackets) and whitespace.
-_SENTENCE_END = re.compile(r"[.!?؟…]+[»\"'”’)\]]*(?=\s+|$)|\n+")
 _BOILERPLATE = re.compile(
     r"^(انتهای پیام|انتهای\s*خبر|پایان پیام|/?\s*\d*\s*$|share( this)?|advertisement|read more"
     r"|related( articles| stories)?|all rights reserved|copyright|©.*|کپی ?رایت.*|تبلیغات"
     r"|ادامه مطلب|بیشتر بخوانید|اشتراک ?گذاری)[.:!\s]*$",
     re.IGNORECASE,
 )
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Return (start, end) character spans of the sentences of `text`, whitespace trimmed."""
-    spans, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        spans.append((start, m.end()))
-        start = m.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            out.append((s, e))
-    return out
 
 
 def is_boilerplate(text: str) -> bool:

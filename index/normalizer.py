@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .text import ASCII_DIGIT_MAP
+
 ZWNJ = "\u200c"
 _CHAR_MAP = {
     "\u064a": "\u06cc", "\u0649": "\u06cc", "\u0626": "\u06cc",  # ي ى ئ → ی
@@ -32,9 +34,7 @@ _CHAR_MAP = {
     "\u0624": "\u0648",  # ؤ → و
     "\u200c": " ",  # ZWNJ → word break (see rule 6)
 }
-for _i in range(10):
-    _CHAR_MAP[chr(0x06F0 + _i)] = str(_i)  # Persian digits
-    _CHAR_MAP[chr(0x0660 + _i)] = str(_i)  # Arabic-Indic digits
+_CHAR_MAP.update(ASCII_DIGIT_MAP)  # Persian and Arabic-Indic digits (rule 5)
 _DELETE = "".join(
     [chr(c) for c in range(0x064B, 0x0660)]
     + ["\u0670", "\u0640", "\u200d", "\ufeff", "\u200e", "\u200f", "\u202a", "\u202b",

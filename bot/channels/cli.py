@@ -17,7 +17,8 @@ from index.language import detect_language
 from bot.settings import Settings
 
 from bot.channels.cli_index import index_app, open_store
-from bot.core.dates import format_date, persian_digits
+from bot.core.dates import format_date
+from index.text import persian_digits
 from bot.plumbing.logs import setup_logging
 from bot.core.schema import Answer
 

@@ -20,7 +20,8 @@ from index.errors import KhabarError
 from index.language import detect_language
 from bot.settings import Settings
 
-from bot.core.dates import format_date, persian_digits
+from bot.core.dates import format_date
+from index.text import persian_digits, sentence_pieces
 from bot.core.qa import QA
 from bot.core.schema import Answer, Citation
 from bot.plumbing.state import State, build_state
@@ -70,7 +71,7 @@ def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     (then on spaces), so no piece ever cuts an entity like &amp; or a tag."""
     if len(html.escape(text)) <= limit:
         return [text]
-    sentences = re.findall(r".+?(?:[.!?؟…]+[\])»\"']*\s+|\n+|$)", text, flags=re.S)
+    sentences = sentence_pieces(text)
     pieces, cur = [], ""
     for sent in sentences:
         if len(html.escape(cur + sent)) <= limit:

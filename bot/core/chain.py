@@ -16,7 +16,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
-from index.chunking import split_sentences
+from index.text import persian_share, split_sentences
 from index.language import detect_language
 from index.normalizer import tokenize
 from bot.settings import Settings
@@ -209,9 +209,7 @@ class AnswerChain:
     def accept_rendering(self, line: str) -> bool:
         """A usable Persian search query: mostly Persian letters, not too long, and not one of the
         prompt's examples echoed back (small models do that)."""
-        letters = [ch for ch in line if ch.isalpha()]
-        persian = sum(1 for ch in letters if "\u0600" <= ch <= "\u06ff")
-        if not letters or persian / len(letters) < 0.7 or len(line) > 300 or line in self._examples:
+        if persian_share(line) < 0.7 or len(line) > 300 or line in self._examples:
             log.info("rendering ignored: %r", line[:80])
             return False
         return True

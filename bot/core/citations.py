@@ -4,20 +4,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from index.chunking import split_sentences
+from index.text import DIGIT, ascii_digits, split_sentences
 from index.language import detect_language
 from index.normalizer import STOPWORDS, normalize, tokenize, words
 from index.transliteration import skeleton_en, skeleton_fa
 
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 # [1]  [1, 2]  [1][2]  [۱]  [۱، ۲]  [1;2]  [1-3]  【1】
-MARKER = re.compile(r"[\[【]\s*([0-9۰-۹٠-٩]+(?:\s*(?:[,،;]|-|–)\s*[0-9۰-۹٠-٩]+)*)\s*[\]】]")
+MARKER = re.compile(rf"[\[【]\s*({DIGIT}+(?:\s*(?:[,،;]|-|–)\s*{DIGIT}+)*)\s*[\]】]")
 
 
 def marker_numbers(group: str) -> list[int]:
     """The source numbers inside one marker's brackets (ranges expanded)."""
     out: list[int] = []
-    for part in re.split(r"\s*[,،;]\s*", group.translate(_DIGITS)):
+    for part in re.split(r"\s*[,،;]\s*", ascii_digits(group)):
         if re.fullmatch(r"\d+\s*[-–]\s*\d+", part):
             a, b = (int(x) for x in re.split(r"\s*[-–]\s*", part))
             out.extend(range(a, b + 1) if 0 < b - a < 20 else [a, b])
@@ -137,7 +136,7 @@ def is_no_answer(sentence: str) -> bool:
     return bool(_NO_ANSWER.search(normalize(sentence).replace("\u200c", " ")))
 
 
-_BULLET = re.compile(r"^\s*(?:[-*•+–]|\(?[0-9۰-۹٠-٩]{1,2}[.)\-:]|\(?[a-zA-Z][.)])\s+")
+_BULLET = re.compile(rf"^\s*(?:[-*•+–]|\(?{DIGIT}{{1,2}}[.)\-:]|\(?[a-zA-Z][.)])\s+")
 _LABEL = re.compile(r"^\s*(?:\*\*|__)([^*_\n]{1,60})(?:\*\*|__)\s*[:：]?\s*")
 _PREFIX = re.compile(r"^\s*(?:answer|final answer|response|پاسخ|جواب)\s*[:：]\s*", re.I)
 _SECTION_END = re.compile(r"^\s*(?:#+\s*)?(?:sources?|references?|citations?|منابع|منبع)\s*[:：]?\s*$", re.I)

@@ -6,17 +6,12 @@ from datetime import date
 import jdatetime
 
 from index.loaders.dates import parse_date
+from index.text import persian_digits
 
 from bot.errors import BadDate
 
-_FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 _FA_MONTHS = ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی",
               "بهمن", "اسفند"]
-
-
-def persian_digits(text: str) -> str:
-    """Replace ASCII digits with Persian ones."""
-    return text.translate(_FA_DIGITS)
 
 
 def format_date(iso: str | None, lang: str) -> str:

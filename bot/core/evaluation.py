@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from index.errors import LoadError
 from index.normalizer import compact
+from index.text import split_sentences
 
 from bot.core.retrieval import HybridSearcher, SearchOptions
 
@@ -79,7 +80,6 @@ def is_hit(item: EvalItem, meta: dict, text: str) -> bool:
 
 
 def _shares_sentence(a: str, b: str, ans: str) -> bool:
-    from index.chunking import split_sentences
 
     sa = {compact(a[s:e]) for s, e in split_sentences(a)}
     return any(compact(b[s:e]) in sa and ans in compact(b[s:e]) for s, e in split_sentences(b))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from index.chunking import split_sentences
+from index.text import split_sentences
 from index.normalizer import tokenize
 
 MAX_SENTENCES = 3

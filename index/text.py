@@ -1,0 +1,73 @@
+"""The one text toolkit: digits of the three scripts, sentence boundaries and Arabic-script letters.
+
+Everything that converts digits, splits sentences or asks "is this Persian?" uses these, so the
+normalizer, chunking, citation checks, dates and the channels agree on one definition."""
+from __future__ import annotations
+
+import re
+
+# --- digits -------------------------------------------------------------------------------------
+PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
+# a regex character class matching a digit of any of the three scripts
+DIGIT = "[0-9۰-۹٠-٩]"
+# Persian and Arabic-Indic digits → ASCII (as a mapping, so the normalizer can merge it into its table)
+ASCII_DIGIT_MAP = {c: str(i) for digits in (PERSIAN_DIGITS, ARABIC_DIGITS) for i, c in enumerate(digits)}
+_TO_ASCII = str.maketrans(ASCII_DIGIT_MAP)
+_TO_PERSIAN = str.maketrans("0123456789", PERSIAN_DIGITS)
+
+
+def ascii_digits(text: str) -> str:
+    """Persian `۰–۹` and Arabic-Indic `٠–٩` digits replaced by ASCII ones."""
+    return text.translate(_TO_ASCII)
+
+
+def persian_digits(text: str) -> str:
+    """ASCII digits replaced by Persian ones (how Persian readers expect numbers shown)."""
+    return text.translate(_TO_PERSIAN)
+
+
+# --- sentences ----------------------------------------------------------------------------------
+# A sentence ends at . ! ? ؟ … (optionally followed by closing quotes/brackets) and whitespace.
+_SENTENCE_END = re.compile(r"[.!?؟…]+[»\"'”’)\]]*(?=\s+|$)|\n+")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Return (start, end) character spans of the sentences of `text`, whitespace trimmed."""
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        spans.append((start, m.end()))
+        start = m.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def sentence_pieces(text: str) -> list[str]:
+    """The sentences of `text` with their trailing whitespace, so the pieces join back to `text`."""
+    spans = split_sentences(text)
+    if not spans:
+        return [text] if text else []
+    cuts = [0] + [s for s, _ in spans[1:]] + [len(text)]
+    return [text[a:b] for a, b in zip(cuts, cuts[1:]) if a < b]
+
+
+# --- scripts ------------------------------------------------------------------------------------
+ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
+LATIN = re.compile(r"[A-Za-z]")
+
+
+def persian_share(text: str) -> float:
+    """The share of `text`'s letters that are Arabic-script (0.0 when it has no letters)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return 0.0
+    return sum(1 for ch in letters if ARABIC_SCRIPT.match(ch)) / len(letters)
