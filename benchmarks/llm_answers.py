@@ -29,6 +29,7 @@ from bot.core.evaluation import EvalItem, is_hit, load_eval_set
 from bot.core.qa import QA
 from index.embeddings import build_embedder
 from index.language import detect_language
+from index.models import StoredPassage
 from bot.settings import Settings
 from index.store import PassageStore
 
@@ -46,7 +47,7 @@ def questions(n_en: int, n_fa: int) -> list[EvalItem]:
 
 def hit(item: EvalItem, c) -> bool:
     """Whether a Citation/Context is a hit for `item`."""
-    return is_hit(item, {"url": c.url, "source": c.source}, c.text)
+    return is_hit(item, StoredPassage(article_id=c.article_id, url=c.url or "", source=c.source), c.text)
 
 
 def record_renderings(qa: QA) -> dict[str, list[str]]:
@@ -64,7 +65,7 @@ def record_renderings(qa: QA) -> dict[str, list[str]]:
 
 def rank_of(item: EvalItem, result) -> int | None:
     snap = result.snap
-    return next((r for r, h in enumerate(result.hits) if is_hit(item, snap.meta(h.pos), snap.text(h.pos))), None)
+    return next((r for r, h in enumerate(result.hits) if is_hit(item, snap.passage(h.pos), snap.text(h.pos))), None)
 
 
 class Replies(logging.Handler):

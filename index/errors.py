@@ -37,6 +37,14 @@ class LoadError(KhabarError):
         self.source, self.reason, self.line = source, reason, line
 
 
+class LoadNote(LoadError):
+    """Not a failure: the input was read, but something in it was dropped or degraded (said to the user)."""
+
+    code = "load_note"
+    fa = "نکته‌ای درباره این ورودی."
+    en = "A note on this input."
+
+
 class IndexMissing(KhabarError):
     """The data directory holds no index yet."""
 

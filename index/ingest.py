@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .chunking import split_paragraphs
-from .errors import LoadError, NotFound
-from .models import Article, Passage
+from .errors import LoadError, LoadNote, NotFound
+from .models import Article, Passage, StoredPassage
 from .normalizer import compact
 from .store import PassageStore
 
@@ -57,15 +57,12 @@ def embedding_text(title: str, text: str) -> str:
 
 
 def passage_meta(p: Passage, pending: _Pending) -> dict:
-    """Chroma metadata of a passage (no None values: Chroma refuses them)."""
-    date = p.date or ""
-    return {
-        "article_id": p.article_id, "title": p.title, "date": date,
-        "date_num": int(date.replace("-", "")) if date else 0, "url": p.url or "",
-        "source": p.source, "lang": p.lang, "paragraph": p.paragraph, "part": p.part,
-        "start": p.start, "end": p.end, "content_hash": pending.content_hash,
-        "norm_hash": pending.norm_hash, "n_passages": len(pending.passages),
-    }
+    """Chroma metadata of a passage (StoredPassage is its one definition)."""
+    return StoredPassage(
+        article_id=p.article_id, title=p.title, date=p.date or "", url=p.url or "", source=p.source,
+        lang=p.lang, paragraph=p.paragraph, part=p.part, start=p.start, end=p.end,
+        content_hash=pending.content_hash, norm_hash=pending.norm_hash, n_passages=len(pending.passages),
+    ).to_meta()
 
 
 MAX_PASSAGES = 20_000  # per article (KHABAR_MAX_ARTICLE_PASSAGES): ~10 minutes of embedding on 2 cores
@@ -83,7 +80,7 @@ def ingest(store: PassageStore, items: Iterable[Article | LoadError], max_chars:
     todo: list[_Pending] = []
     for item in items:
         if isinstance(item, LoadError):
-            if item.reason.startswith("note:"):
+            if isinstance(item, LoadNote):
                 report.notes.append(str(item))
             else:
                 report.failed += 1

@@ -1,8 +1,10 @@
-"""Plain data records of the index: Article (as loaded) and Passage (as stored)."""
+"""Plain data records of the index: Article (as loaded), Passage (as chunked), StoredPassage (as stored)."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -48,3 +50,37 @@ class Passage:
     source: str = ""
     lang: str = "fa"
     meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """A passage's metadata as stored in Chroma, read through this one typed record (not dict keys)."""
+
+    article_id: str
+    title: str = ""
+    date: str = ""  # ISO YYYY-MM-DD or "" (Chroma refuses None)
+    url: str = ""
+    source: str = ""
+    lang: str = "fa"
+    paragraph: int = 0
+    part: int = 0
+    start: int = 0
+    end: int = 0
+    content_hash: str = ""
+    norm_hash: str = ""
+    n_passages: int = 0  # passages of the whole article: a reader sees the article only when all are stored
+
+    @property
+    def date_num(self) -> int:
+        """The date as YYYYMMDD (0 when unknown), for numeric range filters in Chroma."""
+        return int(self.date.replace("-", "")) if self.date else 0
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> StoredPassage:
+        """The record for Chroma metadata (unknown keys ignored, missing ones defaulted)."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in meta.items() if k in known})
+
+    def to_meta(self) -> dict[str, Any]:
+        """Chroma metadata: every field plus `date_num` (no None values: Chroma refuses them)."""
+        return {**asdict(self), "date_num": self.date_num}

@@ -22,6 +22,7 @@ import numpy as np
 from .commitlog import Record
 from .lexical import EMPTY, LexicalIndex, Postings, Vocabulary, add_tiered
 from .lexicon import Lexicon, block, df_bounds, lexicon_words, merge_blocks
+from .models import StoredPassage
 from .normalizer import tokenize_words, words
 
 SUMMARY_KEYS = ("article_id", "title", "date", "url", "source", "lang", "content_hash", "norm_hash",
@@ -159,6 +160,10 @@ class Snapshot:
         """Passage metadata at `pos` (as stored in Chroma)."""
         c, i = self._chunk(pos)
         return c.record(i)[1]
+
+    def passage(self, pos: int) -> StoredPassage:
+        """Passage metadata at `pos` as a typed record."""
+        return StoredPassage.from_meta(self.meta(pos))
 
     def id(self, pos: int) -> str:
         """Passage id at `pos`."""

@@ -39,7 +39,7 @@ def test_seed_dev_questions_hit_at_3(full_store):
     for item in load_eval_set(EVAL / "seed_dev.jsonl"):
         res = searcher.search(item.question, SearchOptions(k=3))
         ranks[item.id] = next((r for r, h in enumerate(res.hits)
-                               if is_hit(item, res.snap.meta(h.pos), res.snap.text(h.pos))), None)
+                               if is_hit(item, res.snap.passage(h.pos), res.snap.text(h.pos))), None)
     missing = [k for k, r in ranks.items() if r is None]
     assert not missing, ranks
 

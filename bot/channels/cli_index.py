@@ -82,7 +82,7 @@ def print_report(report: IngestReport, console: Console) -> None:
     """The ingest summary: counts per outcome, then each problem with its file (and line)."""
     # soft_wrap: one line per problem, whole, so it can be grepped and copied
     for note in report.notes:
-        console.print(f"[yellow]note[/] {escape(note.replace('note: ', ''))}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]note[/] {escape(note)}", highlight=False, soft_wrap=True)
     for e in report.errors:
         console.print(f"[red]failed[/] {escape(e)}", highlight=False, soft_wrap=True)
     for d in report.duplicates:

@@ -6,7 +6,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
@@ -25,7 +25,9 @@ from prompts import load_prompt
 from bot.core.citations import CheckedAnswer, SupportCheck, check_answer, strip_markers
 from bot.core.extractive import REFUSAL
 from bot.core.retriever import result_from_documents
-from bot.core.schema import Answer, Citation
+from bot.core.options import SearchResult
+from bot.core.schema import Answer, Citation, Context
+from index.embeddings import VectorEmbeddings
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,21 @@ STOP = {"en": ["\nQuestion:", "\nSources:", "\n\n\n", "<|im_end|>"],
 SOURCE_CHARS = 320  # a passage longer than this is shown to the model as its best sentences
 # Retrieval this sure of its top passage outvotes a model that says the passages hold no answer.
 CONFIDENT_DENSE = {"fa": 0.85, "en": 0.80}
+
+
+class Answering(Protocol):
+    """What the chain needs from the answer service (`QA` is one): relevance, contexts and quotes."""
+
+    embedder: VectorEmbeddings
+
+    def is_relevant(self, result: SearchResult, question: str) -> bool:
+        """Whether the retrieved passages are about the question at all."""
+
+    def contexts(self, result: SearchResult) -> list[Context]:
+        """The retrieved passages as numbered sources."""
+
+    def extractive(self, question: str, lang: str, result: SearchResult, standalone: str) -> Answer:
+        """The offline answer: quoted sentences with their citations."""
 
 
 def build_chat_model(settings: Settings, timeout: float | None = None) -> BaseChatModel:
@@ -215,8 +232,8 @@ class AnswerChain:
         return True
 
     # ---- answers --------------------------------------------------------------------------------
-    def stream(self, qa, question: str, standalone: str, lang: str, retriever: BaseRetriever, history,
-               t0: float) -> Iterator[str | Answer]:
+    def stream(self, qa: Answering, question: str, standalone: str, lang: str, retriever: BaseRetriever,
+               history: list[tuple[str, str]] | None, t0: float) -> Iterator[str | Answer]:
         """Run the retrieval chain, yielding model text as it arrives, then the checked Answer (or a
         cited extractive answer with a note when the model fails; a refusal only when nothing relevant
         was found, or the model says the passages do not answer and retrieval is not sure they do)."""
@@ -297,7 +314,8 @@ class AnswerChain:
         plain = strip_markers(text)
         return not plain.strip() or detect_language(plain, default=lang) == lang
 
-    def _fallback(self, qa, question, lang, docs, standalone, notes, t0) -> Iterator[str | Answer]:
+    def _fallback(self, qa: Answering, question: str, lang: str, docs: list[Document], standalone: str,
+                  notes: dict[str, str], t0: float) -> Iterator[str | Answer]:
         ans = qa.extractive(question, lang, result_from_documents(docs), standalone)
         ans.note = notes[lang]
         yield "\n" + ans.answer

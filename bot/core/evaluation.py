@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from index.errors import LoadError
+from index.models import StoredPassage
 from index.normalizer import compact
 from index.text import split_sentences
 
@@ -61,7 +62,7 @@ def load_eval_set(path: str | Path, refs: str | Path | None = None) -> list[Eval
     return items
 
 
-def is_hit(item: EvalItem, meta: dict, text: str) -> bool:
+def is_hit(item: EvalItem, meta: StoredPassage, text: str) -> bool:
     """True when a passage counts as a hit for `item` (rules of ../shared/README.md)."""
     if item.gold_context:
         p, g = compact(text), compact(item.gold_context)
@@ -69,8 +70,8 @@ def is_hit(item: EvalItem, meta: dict, text: str) -> bool:
             return True
         ans = compact(item.answer)
         return bool(ans) and ans in p and ans in g and _shares_sentence(text, item.gold_context, ans)
-    url = unquote(meta.get("url") or "")
-    name = os.path.basename(meta.get("source") or "")
+    url = unquote(meta.url)
+    name = os.path.basename(meta.source)
     if item.gold_sources and not any(url.startswith(unquote(g)) or name == g for g in item.gold_sources):
         return False
     if not item.evidence:
@@ -98,11 +99,11 @@ def split_half(items: list[EvalItem], half: str) -> list[EvalItem]:
     return [i for i in items if odd(i) == (half == "tune")]
 
 
-def _gold_article(item: EvalItem, meta: dict) -> bool:
+def _gold_article(item: EvalItem, meta: StoredPassage) -> bool:
     if item.gold_context:
         return True  # PersianQA has no article-level gold; the paragraph decides
-    url = unquote(meta.get("url") or "")
-    name = os.path.basename(meta.get("source") or "")
+    url = unquote(meta.url)
+    name = os.path.basename(meta.source)
     return not item.gold_sources or any(url.startswith(unquote(g)) or name == g for g in item.gold_sources)
 
 
@@ -117,7 +118,7 @@ def evaluate(searcher: HybridSearcher, items: list[EvalItem], opts: SearchOption
         snap = res.snap
         para = art = None
         for r, h in enumerate(res.hits):
-            meta, text = snap.meta(h.pos), snap.text(h.pos)
+            meta, text = snap.passage(h.pos), snap.text(h.pos)
             if art is None and _gold_article(item, meta):
                 art = r
             if para is None and is_hit(item, meta, text):
@@ -125,7 +126,7 @@ def evaluate(searcher: HybridSearcher, items: list[EvalItem], opts: SearchOption
         found = para is not None
         if ceiling and not found:
             res = searcher.search(item.question, deep)
-            found = any(is_hit(item, res.snap.meta(h.pos), res.snap.text(h.pos)) for h in res.hits)
+            found = any(is_hit(item, res.snap.passage(h.pos), res.snap.text(h.pos)) for h in res.hits)
         per[item.lang].append((para, art, found))
         per["all"].append((para, art, found))
     return {lang: _metrics(rows, opts.k, ceiling) for lang, rows in per.items()}

@@ -223,10 +223,9 @@ class QA:
         snap = result.snap
         out = []
         for h in result.hits:
-            m = snap.meta(h.pos)
-            out.append(Context(n=None, article_id=m["article_id"], title=m.get("title", ""),
-                               date=m.get("date") or None, url=m.get("url") or None,
-                               source=m.get("source", ""), paragraph=m["paragraph"],
+            m = snap.passage(h.pos)
+            out.append(Context(n=None, article_id=m.article_id, title=m.title, date=m.date or None,
+                               url=m.url or None, source=m.source, paragraph=m.paragraph,
                                text=snap.text(h.pos), score=round(float(h.score), 6)))
         return out
 
@@ -257,7 +256,7 @@ class QA:
         for p in picks:
             n = numbers.setdefault(p.passage, len(numbers) + 1)
             parts.append(f"{p.text} [{n}]")
-        src_langs = [result.snap.meta(result.hits[i].pos).get("lang") for i in numbers]
+        src_langs = [result.snap.passage(result.hits[i].pos).lang for i in numbers]
         intro = frame(lang, src_langs[0]) if src_langs and all(s == src_langs[0] for s in src_langs) else ""
         body = " ".join(parts)
         ans.answer = f"{intro}\n{body}" if intro else body

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import LoadError
+from ..errors import LoadError, LoadNote
 from ..models import Article
 from .decoding import decode_bytes
 from .feed import iter_feed, looks_like_feed
@@ -201,7 +201,7 @@ def _parse_file(path: Path, real: Path | None, lim: Limits) -> Iterator[Item]:
         return
     text, note = decode_bytes(data, source)
     if note:
-        yield LoadError(source, f"note: {note}")
+        yield LoadNote(source, note)
     if ext in JSON_EXT:
         yield from iter_json(text, source, lim.max_json_depth)
     elif ext in JSONL_EXT:
@@ -233,7 +233,7 @@ def _parse_url(url: str, feed_only: bool, lim: Limits) -> Iterator[Item]:
         raise LoadError(url, f"not an RSS/Atom feed (the server sent {ctype or 'something else'})")
     text, note = decode_bytes(got.data, url)
     if note:
-        yield LoadError(url, f"note: {note}")
+        yield LoadNote(url, note)
     if "json" in ctype:
         yield from iter_json(text, url, lim.max_json_depth)
         return
@@ -278,7 +278,7 @@ def _checked(items: Iterator[Item], lim: Limits) -> Iterator[Item]:
             where = item.origin or item.source
             if item.url and clean_url(item.url) is None:
                 shown = item.url.strip()[:80].encode("unicode_escape").decode("ascii")
-                yield LoadError(where, f"note: link '{shown}' dropped (only http and https links are kept)")
+                yield LoadNote(where, f"link '{shown}' dropped (only http and https links are kept)")
                 item.url = None
             if len(item.paragraphs) > lim.max_paragraphs:
                 yield LoadError(where, f"too long: {len(item.paragraphs)} paragraphs (the limit is "

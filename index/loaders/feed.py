@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import feedparser
 
-from ..errors import LoadError
+from ..errors import LoadError, LoadNote
 from ..models import Article
 from .dates import parse_date
 from .html import parse_html_article
@@ -49,7 +49,7 @@ def iter_feed(data: bytes, source: str, fetch_page: Callable[[str], tuple[str, s
                     if not body.strip():
                         raise LoadError(f"{source}#{i}", f"{link}: {exc.reason}") from None
                     # the entry is kept (its summary): a note, not a failure
-                    yield LoadError(f"{source}#{i}", f"note: full text unavailable, summary kept ({link}: {exc.reason})")
+                    yield LoadNote(f"{source}#{i}", f"full text unavailable, summary kept ({link}: {exc.reason})")
             if article is None:
                 article = parse_html_article(f"<html><body><article>{body}</article></body></html>",
                                              link or source, url=link) if "<" in body \
