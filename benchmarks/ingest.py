@@ -16,12 +16,12 @@ from pathlib import Path
 
 from _common import SHARED
 
+from bot.settings import Settings
 from index.chunking import split_paragraphs
 from index.embeddings import E5Embeddings
 from index.ingest import embedding_text, ingest
 from index.loaders import load_articles
 from index.models import Article
-from bot.settings import Settings
 from index.store import PassageStore
 
 

@@ -27,10 +27,10 @@ from bot.core.chain import FALLBACK_NOTE, build_chain
 from bot.core.citations import SupportCheck, split_claims, strip_markers
 from bot.core.evaluation import EvalItem, is_hit, load_eval_set
 from bot.core.qa import QA
+from bot.settings import Settings
 from index.embeddings import build_embedder
 from index.language import detect_language
 from index.models import StoredPassage
-from bot.settings import Settings
 from index.store import PassageStore
 
 
@@ -110,7 +110,7 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
                 qa.chain = build_chain(qa.settings, model=GenericFakeChatModel(messages=iter(
                     [AIMessage(r) for r in replies_of(old)])))
                 kept = [x for x in old.get("rendering", []) if qa.chain.accept_rendering(x)]
-                qa.chain.search_terms = lambda q, r=kept: renderings.setdefault(q, r)
+                qa.chain.search_terms = lambda q, r=kept, rs=renderings: rs.setdefault(q, r)
         t = time.perf_counter()
         ans = qa.answer(item.question)
         secs = time.perf_counter() - t

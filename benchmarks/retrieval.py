@@ -12,8 +12,8 @@ from _common import ROOT, SHARED
 
 from bot.core.evaluation import evaluate, load_eval_set
 from bot.core.retrieval import HybridSearcher, SearchOptions
-from index.embeddings import build_embedder
 from bot.settings import Settings
+from index.embeddings import build_embedder
 from index.store import PassageStore
 
 VARIANTS = {

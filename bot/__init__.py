@@ -1,1 +1,3 @@
-"""Khabar's answering side, in three layers: core (retrieval, answers, citations), channels (CLI, web, Telegram), plumbing (logs, metrics, shared state)."""
+"""Khabar's answering side, in three layers.
+
+core: retrieval, answers, citations; channels: CLI, web, Telegram; plumbing: logs, metrics, shared state."""

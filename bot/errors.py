@@ -1,8 +1,15 @@
 """Answer-side errors with Persian and English user-facing messages (index errors share the base)."""
 from __future__ import annotations
 
-from index.errors import (EmbedderMismatch, EmbedderUnavailable, IndexMissing, KhabarError, LoadError, NotFound,
-                          StoreUnavailable)
+from index.errors import (
+    EmbedderMismatch,
+    EmbedderUnavailable,
+    IndexMissing,
+    KhabarError,
+    LoadError,
+    NotFound,
+    StoreUnavailable,
+)
 
 
 class BadQuestion(KhabarError):

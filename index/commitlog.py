@@ -46,7 +46,7 @@ class CommitLog:
             {"$and": [{"seq": {"$gt": after}}, {"seq": {"$lte": after + limit}}]}
         got = self.col.get(where=where, include=["documents", "metadatas"])
         self._head = max(self._head, after)  # a writer starts claiming from what its reader has seen
-        recs = sorted((int(m["seq"]), d) for m, d in zip(got["metadatas"], got["documents"]))
+        recs = sorted((int(m["seq"]), d) for m, d in zip(got["metadatas"], got["documents"], strict=True))
         out = []
         for seq, doc in recs:
             if seq != after + 1:

@@ -93,7 +93,8 @@ def ingest(store: PassageStore, items: Iterable[Article | LoadError], max_chars:
             continue
         if len(passages) > max_passages:
             report.failed += 1
-            report.errors.append(f"{item.origin or item.source or item.article_id}: too long: {len(passages)} passages (the limit is "
+            where = item.origin or item.source or item.article_id
+            report.errors.append(f"{where}: too long: {len(passages)} passages (the limit is "
                                  f"{max_passages} per article, KHABAR_MAX_ARTICLE_PASSAGES)")
             continue
         aid = item.article_id

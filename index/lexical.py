@@ -34,7 +34,7 @@ class Postings:
         return len(self.docs)
 
     @classmethod
-    def from_triples(cls, tids: np.ndarray, docs: np.ndarray, tfs: np.ndarray) -> "Postings":
+    def from_triples(cls, tids: np.ndarray, docs: np.ndarray, tfs: np.ndarray) -> Postings:
         """Build from (term, passage, count) triples in any order."""
         order = np.lexsort((docs, tids))
         tids, docs, tfs = tids[order], docs[order], tfs[order]
@@ -54,7 +54,7 @@ class Postings:
         return self.docs[self.ptr[i]:self.ptr[i + 1]], self.tfs[self.ptr[i]:self.ptr[i + 1]]
 
     @classmethod
-    def merge(cls, parts: list["Postings"]) -> "Postings":
+    def merge(cls, parts: list[Postings]) -> Postings:
         """One segment holding all postings of `parts`."""
         t = [p.triples() for p in parts]
         return cls.from_triples(np.concatenate([x[0] for x in t]), np.concatenate([x[1] for x in t]),

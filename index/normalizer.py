@@ -88,7 +88,7 @@ def tokenize(text: str) -> list[str]:
 def tokenize_words(ws: list[str]) -> list[str]:
     """`tokenize` for text already split by `words` (indexing splits once for several uses)."""
     tokens = [w for w in ws if w not in STOPWORDS and len(w) > 1]
-    tokens.extend(a + b for a, b in zip(ws, ws[1:]) if len(a) + len(b) > 3)
+    tokens.extend(a + b for a, b in zip(ws, ws[1:], strict=False) if len(a) + len(b) > 3)
     return tokens
 
 

@@ -30,7 +30,7 @@ def rebuild_index(settings: IndexSettings, embedder: VectorEmbeddings, progress:
     for i in range(0, len(live), batch):
         part = live[i:i + batch]
         ids, texts, metas = [snap.id(p) for p in part], snap.texts(part), [snap.meta(p) for p in part]
-        vectors = embedder.encode_passages([embedding_text(m.get("title", ""), t) for t, m in zip(texts, metas)])
+        vectors = embedder.encode_passages([embedding_text(m.get("title", ""), t) for t, m in zip(texts, metas, strict=True)])
         staged.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas)
         if progress:
             progress.advance(len(ids))

@@ -63,7 +63,7 @@ class Chunk:
         return json.loads(bytes(self.meta_blob[self.meta_off[i]:self.meta_off[i + 1]]))
 
     @classmethod
-    def build(cls, start: int, texts: list[str], records: list[list]) -> "Chunk":
+    def build(cls, start: int, texts: list[str], records: list[list]) -> Chunk:
         tb = [t.encode() for t in texts]
         mb = [json.dumps(r, ensure_ascii=False).encode() for r in records]
         return cls(start, np.concatenate([[0], np.cumsum([len(b) for b in tb], dtype=np.int64)]).astype(np.int64),
@@ -123,7 +123,7 @@ class Snapshot:
         self.cache: dict = {}  # per-snapshot arrays derived by callers (retrieval), built once
 
     @classmethod
-    def empty(cls, log_uid: str) -> "Snapshot":
+    def empty(cls, log_uid: str) -> Snapshot:
         """The snapshot of an index with no committed record."""
         i32 = np.zeros(0, np.int32)
         return cls(log_uid=log_uid, seq=0, vocab=Vocabulary(), chunks=[], article_idx=i32, paragraph=i32,
@@ -186,7 +186,7 @@ class Snapshot:
 
     def articles(self) -> dict[str, dict]:
         """One summary per live article: title, date, url, source, lang, hashes, passage count."""
-        return {a: dict(s) for a, s in zip(self._art_ids, self._summaries) if s is not None}
+        return {a: dict(s) for a, s in zip(self._art_ids, self._summaries, strict=True) if s is not None}
 
     def article(self, aid: str) -> dict | None:
         """Summary of the live article `aid`, None if absent."""
@@ -297,7 +297,7 @@ class Snapshot:
             vec_tids=i32(need), vecs=np.vstack(vecs) if vecs else np.zeros((0, dim), np.float32),
             new_articles=new_articles, events=events)
 
-    def with_batch(self, b: Batch, log_uid: str | None = None) -> "Snapshot":
+    def with_batch(self, b: Batch, log_uid: str | None = None) -> Snapshot:
         """A new snapshot: this one plus batch `b` (this one is left untouched)."""
         for t in b.new_terms:
             self.vocab.add(t)  # no-op when `b` was built here; replays a persisted batch's terms
@@ -354,7 +354,8 @@ class Snapshot:
             log_uid=log_uid or self.log_uid, seq=b.seq, vocab=self.vocab, chunks=self.chunks + [b.chunk],
             article_idx=cat(self.article_idx, b.article_idx), paragraph=cat(self.paragraph, b.paragraph),
             date_num=cat(self.date_num, b.date_num), nwords=cat(self.lengths, b.nwords),
-            doclen=doclen, day_ordinal=cat(self.day_ordinal, b.day_ordinal), alive=alive, keys=keys, key_pos=key_pos, tail=tail, df=df, wdf=wdf,
+            doclen=doclen, day_ordinal=cat(self.day_ordinal, b.day_ordinal), alive=alive, keys=keys, key_pos=key_pos,
+            tail=tail, df=df, wdf=wdf,
             postings=add_tiered(self.postings, b.postings), blocks=blocks, n_alive=n_alive, total_len=total_len,
             art_ids=art_ids, art_index=art_index, summaries=summaries, art_start=art_start,
             art_count=art_count, norms=norms, embedded=embedded)

@@ -176,7 +176,7 @@ class PassageStore:
             offset += len(page["ids"])
         by_article: dict[str, list[str]] = defaultdict(list)
         expected: dict[str, int] = {}
-        for pid, m in zip(ids, metas):
+        for pid, m in zip(ids, metas, strict=True):
             by_article[m["article_id"]].append(pid)
             expected[m["article_id"]] = m.get("n_passages", 0)
         put = {a: sorted(p) for a, p in sorted(by_article.items()) if len(p) == expected[a]}
@@ -188,7 +188,7 @@ class PassageStore:
         out = {}
         for i in range(0, len(pids), 500):
             got = self.collection.get(ids=pids[i:i + 500], include=["documents", "metadatas"])
-            for pid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+            for pid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 out[pid] = (doc, meta)
         return out
 
@@ -203,14 +203,14 @@ class PassageStore:
                     f"{self.name}-words-{tag}", embedding_function=None, metadata={"khabar_embedder": self.embedder.name})
             for i in range(0, len(words), 1000):
                 r = self._words.get(ids=words[i:i + 1000], include=["embeddings"])
-                got.update(zip(r["ids"], np.asarray(r["embeddings"], dtype=np.float32)))
+                got.update(zip(r["ids"], np.asarray(r["embeddings"], dtype=np.float32), strict=True))
         except Exception:  # noqa: BLE001 - embedding locally is always possible
             log.warning("could not read shared word vectors", exc_info=True)
         missing = [w for w in words if w not in got]
         for i in range(0, len(missing), 256):
             part = missing[i:i + 256]
             vecs = np.asarray(self.embedder.encode_queries(part), dtype=np.float32)
-            got.update(zip(part, vecs))
+            got.update(zip(part, vecs, strict=True))
             try:
                 if self._words is not None:
                     self._words.upsert(ids=part, embeddings=vecs)
@@ -343,7 +343,7 @@ class PassageStore:
         res = self.collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
                                     n_results=min(k, snap.n_alive), where=where, include=["distances"])
         out = []
-        for pid, dist in zip(res["ids"][0], res["distances"][0]):
+        for pid, dist in zip(res["ids"][0], res["distances"][0], strict=True):
             pos = snap.position(pid)
             if pos is not None:
                 out.append((pos, 1.0 - float(dist)))
@@ -359,7 +359,7 @@ class PassageStore:
             return {}
         vecs = np.asarray(got["embeddings"], dtype=np.float32)
         sims = vecs @ np.asarray(vector, dtype=np.float32)
-        return {by_id[i]: float(s) for i, s in zip(got["ids"], sims)}
+        return {by_id[i]: float(s) for i, s in zip(got["ids"], sims, strict=True)}
 
     def disk_bytes(self) -> int:
         """Bytes used by the data dir (embedded mode)."""

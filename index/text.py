@@ -57,7 +57,7 @@ def sentence_pieces(text: str) -> list[str]:
     if not spans:
         return [text] if text else []
     cuts = [0] + [s for s, _ in spans[1:]] + [len(text)]
-    return [text[a:b] for a, b in zip(cuts, cuts[1:]) if a < b]
+    return [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if a < b]
 
 
 # --- scripts ------------------------------------------------------------------------------------

@@ -7,10 +7,10 @@ import sys
 import pytest
 
 from bot.core.dates import format_date
-from bot.errors import BadDate, EmptyQuestion, NoWords, QuestionTooLong
 from bot.core.qa import QA
-from index.language import detect_language
+from bot.errors import BadDate, EmptyQuestion, NoWords, QuestionTooLong
 from index.errors import IndexMissing
+from index.language import detect_language
 from index.normalizer import compact
 
 from .conftest import HAS_SHARED, ROOT, SAMPLES, SEED, make_settings, needs_shared

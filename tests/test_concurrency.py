@@ -12,14 +12,13 @@ from pathlib import Path
 import bm25s
 import httpx
 import numpy as np
-import pytest
 import scipy.sparse as sp
 
 from bot.core.qa import QA
 from bot.core.retrieval import HybridSearcher, SearchOptions
+from index import segments
 from index.commitlog import Record
 from index.normalizer import tokenize
-from index import segments
 from index.snapshot import Snapshot
 from index.store import PassageStore
 
@@ -235,9 +234,9 @@ def _two_concurrent_ingests(tmp_path, env_a, env_b):
     write_corpus(tmp_path / "halfB", "beta", 12, seed=2)
     cmds = [[sys.executable, "-m", "bot", "index", "add", "-q", str(tmp_path / h)] for h in ("halfA", "halfB")]
     procs = [subprocess.Popen(c, cwd=ROOT, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for c, e in zip(cmds, (env_a, env_b))]
+             for c, e in zip(cmds, (env_a, env_b), strict=True)]
     outs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0 and "added 12" in out, out + err
 
 

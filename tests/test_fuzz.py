@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.qa import QA
 from bot.channels.web import create_app
+from bot.core.qa import QA
 from index.errors import LoadError
 from index.ingest import ingest
 from index.loaders import clean_url, load_articles
@@ -136,7 +136,7 @@ def small_store(tmp_path_factory, embedder):
 def _fingerprint(store: PassageStore) -> tuple:
     got = store.collection.get(include=["documents"])
     return (len(store.snapshot().articles()), _ids(store), store.count(),
-            tuple(sorted(zip(got["ids"], got["documents"]))), store.generation)
+            tuple(sorted(zip(got["ids"], got["documents"], strict=True))), store.generation)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))

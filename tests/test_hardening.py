@@ -18,14 +18,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.channels.asgi import server_config
-from bot.core.qa import QA
 from bot.channels.web import create_app
+from bot.core.qa import QA
+from bot.settings import Settings
 from index.errors import LoadError, LoadNote
 from index.ingest import ingest
 from index.loaders import Limits, load_articles
 from index.loaders.decoding import decode_bytes
 from index.models import Article
-from bot.settings import Settings
 from index.store import PassageStore
 
 from .conftest import ROOT, make_settings

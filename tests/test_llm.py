@@ -161,7 +161,8 @@ def test_follow_up_is_rewritten_with_history(llm_store, server):
 
 
 def test_stream_answer_yields_chunks_then_the_answer(llm_store, server):
-    server.reply = lambda m: f"Schools in Tehran closed because air pollution rose above 160 on the index [{source_number(m, 'air quality')}]."
+    server.reply = lambda m: ("Schools in Tehran closed because air pollution rose above 160 on the index "
+                              f"[{source_number(m, 'air quality')}].")
     items = list(qa_for(llm_store, server).stream_answer("Why were schools closed in Tehran?"))
     assert isinstance(items[-1], Answer) and all(isinstance(i, str) for i in items[:-1])
     assert len(items) > 3  # the reply arrived in several SSE chunks

@@ -7,8 +7,15 @@ from langchain_core.runnables import RunnableLambda
 from langchain_openai import ChatOpenAI
 
 from bot.core.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain
-from bot.core.citations import (SupportCheck, check_answer, flatten_markdown, is_no_answer, names_found,
-                           numbers_found, split_claims)
+from bot.core.citations import (
+    SupportCheck,
+    check_answer,
+    flatten_markdown,
+    is_no_answer,
+    names_found,
+    numbers_found,
+    split_claims,
+)
 from bot.core.extractive import REFUSAL
 from bot.core.qa import QA
 from bot.core.retrieval import HybridSearcher, SearchOptions

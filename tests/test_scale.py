@@ -1,7 +1,6 @@
 """Beyond one machine: Chroma's own server, two stateless web workers, an update seen by both;
 scheduled feed ingestion against feeds served from 127.0.0.1."""
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -12,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from index.watch import WatchState, parse_interval, watch_cycle, watch_feeds
 from index.store import PassageStore
+from index.watch import WatchState, parse_interval, watch_cycle, watch_feeds
 
 from .conftest import ROOT, SAMPLES, make_settings
 from .localhttp import LocalServer, article_html, rss

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from bot.plumbing.conversation import Conversations
 from bot.errors import StateConfigError
+from bot.plumbing.conversation import Conversations
 from bot.plumbing.ratelimit import RateLimiter
 from bot.plumbing.state import RedisState, State, Values, build_state
 from bot.settings import Settings

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from telegram import Update
 
+from bot.channels.telegram import TelegramConfigError, build_telegram_app, split_message
 from bot.core.qa import QA
 from bot.core.schema import Answer, Citation
-from bot.channels.telegram import TelegramConfigError, build_telegram_app, split_message
 
 from .conftest import HAS_SHARED, SAMPLES, SEED, build_store
 from .fake_telegram import BOT_USER, FakeBotAPI
@@ -207,7 +207,7 @@ def test_webhook_rejects_a_wrong_secret(tg_store, api):
         await app.initialize()
         await app.start()
         await app.updater.start_webhook(listen="127.0.0.1", port=port, url_path="hook",
-                                        webhook_url=f"https://bot.example/hook", secret_token="s3cret")
+                                        webhook_url="https://bot.example/hook", secret_token="s3cret")
         try:
             upd = message("Why were schools closed in Tehran?")
             async with httpx.AsyncClient() as client:

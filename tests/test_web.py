@@ -4,8 +4,8 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.core.qa import QA
 from bot.channels.web import create_app
+from bot.core.qa import QA
 
 from .conftest import HAS_SHARED, make_settings
 

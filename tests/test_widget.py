@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.qa import QA
 from bot.channels.web import create_app
+from bot.core.qa import QA
 
 from .conftest import HAS_SHARED, ROOT, SAMPLES, SEED, build_store
 

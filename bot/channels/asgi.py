@@ -7,10 +7,9 @@ import ipaddress
 import json
 import logging
 
-from index.errors import KhabarError
-from bot.settings import Settings
-
 from bot.errors import BodyTimeout, BodyTooLarge, HeadersTooLarge, http_error, http_status
+from bot.settings import Settings
+from index.errors import KhabarError
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +86,7 @@ class BodyLimit:
                 return await receive()  # after the body: waiting for a disconnect, no deadline
             try:
                 message = await asyncio.wait_for(receive(), max(0.001, deadline - loop.time()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return await refuse(BodyTimeout())
             if message["type"] == "http.request":
                 state["received"] += len(message.get("body", b""))

@@ -12,15 +12,14 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
-from index.errors import KhabarError
-from index.language import detect_language
-from bot.settings import Settings
-
 from bot.channels.cli_index import index_app, open_store
 from bot.core.dates import format_date
-from index.text import persian_digits
-from bot.plumbing.logs import setup_logging
 from bot.core.schema import Answer
+from bot.plumbing.logs import setup_logging
+from bot.settings import Settings
+from index.errors import KhabarError
+from index.language import detect_language
+from index.text import persian_digits
 
 log = logging.getLogger(__name__)
 app = typer.Typer(help="Khabar: answers from Persian and English news articles, with cited paragraphs.",

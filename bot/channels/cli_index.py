@@ -8,15 +8,23 @@ from contextlib import nullcontext
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn,
-                           TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
+from bot.settings import Settings
 from index.embeddings import build_embedder
 from index.ingest import IngestReport, ingest, remove_articles
 from index.loaders import Limits, load_articles
-from bot.settings import Settings
 from index.store import PassageStore
 
 index_app = typer.Typer(help="Build and inspect the article index.", no_args_is_help=True)

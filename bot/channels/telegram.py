@@ -13,18 +13,24 @@ from dataclasses import asdict
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import NetworkError, RetryAfter, TimedOut
-from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes,
-                          MessageHandler, filters)
-
-from index.errors import KhabarError
-from index.language import detect_language
-from bot.settings import Settings
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.core.dates import format_date
-from index.text import persian_digits, sentence_pieces
 from bot.core.qa import QA
 from bot.core.schema import Answer, Citation
 from bot.plumbing.state import State, build_state
+from bot.settings import Settings
+from index.errors import KhabarError
+from index.language import detect_language
+from index.text import persian_digits, sentence_pieces
 
 log = logging.getLogger(__name__)
 

@@ -15,16 +15,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from index.errors import KhabarError
-from index.language import detect_language
-from bot.settings import Settings
-
 from bot.channels.asgi import add_guards
-from bot.errors import BadRequest, Forbidden, RateLimited, Timeout, Unauthorized, http_error, http_status
-from bot.plumbing.metrics import Metrics
 from bot.core.qa import QA
 from bot.core.schema import Answer
+from bot.errors import BadRequest, Forbidden, RateLimited, Timeout, Unauthorized, http_error, http_status
+from bot.plumbing.metrics import Metrics
 from bot.plumbing.state import State, build_state
+from bot.settings import Settings
+from index.errors import KhabarError
+from index.language import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +108,7 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
             ans: Answer = await asyncio.wait_for(
                 asyncio.to_thread(qa.answer, body.question, history, body.lang),
                 timeout=settings.request_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return error_response(Timeout(), lang)
         except KhabarError as exc:
             return error_response(exc, lang)

@@ -16,18 +16,17 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
-from index.text import persian_share, split_sentences
-from index.language import detect_language
-from index.normalizer import tokenize
-from bot.settings import Settings
-from prompts import load_prompt
-
 from bot.core.citations import CheckedAnswer, SupportCheck, check_answer, strip_markers
 from bot.core.extractive import REFUSAL
-from bot.core.retriever import result_from_documents
 from bot.core.options import SearchResult
+from bot.core.retriever import result_from_documents
 from bot.core.schema import Answer, Citation, Context
+from bot.settings import Settings
 from index.embeddings import VectorEmbeddings
+from index.language import detect_language
+from index.normalizer import tokenize
+from index.text import persian_share, split_sentences
+from prompts import load_prompt
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ def build_chat_model(settings: Settings, timeout: float | None = None) -> BaseCh
     raise ValueError(f"no chat model for KHABAR_LLM={settings.llm}")
 
 
-def build_chain(settings: Settings, model: BaseChatModel | None = None) -> "AnswerChain":
+def build_chain(settings: Settings, model: BaseChatModel | None = None) -> AnswerChain:
     """The answer chain for the configured backend (or a given model, e.g. a fake one in tests)."""
     if model is not None:
         return AnswerChain(model, settings)

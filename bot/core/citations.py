@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from index.text import DIGIT, ascii_digits, split_sentences
 from index.language import detect_language
 from index.normalizer import STOPWORDS, normalize, tokenize, words
+from index.text import DIGIT, ascii_digits, split_sentences
 from index.transliteration import skeleton_en, skeleton_fa
 
 # [1]  [1, 2]  [1][2]  [۱]  [۱، ۲]  [1;2]  [1-3]  【1】

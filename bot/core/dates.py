@@ -5,10 +5,9 @@ from datetime import date
 
 import jdatetime
 
+from bot.errors import BadDate
 from index.loaders.dates import parse_date
 from index.text import persian_digits
-
-from bot.errors import BadDate
 
 _FA_MONTHS = ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی",
               "بهمن", "اسفند"]

@@ -10,12 +10,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote
 
+from bot.core.retrieval import HybridSearcher, SearchOptions
 from index.errors import LoadError
 from index.models import StoredPassage
 from index.normalizer import compact
 from index.text import split_sentences
-
-from bot.core.retrieval import HybridSearcher, SearchOptions
 
 CEILING = 50
 
@@ -152,9 +151,8 @@ def _metrics(rows: list[tuple[int | None, int | None, bool]], k: int, ceiling: i
 def evaluate_answers(qa, items: list[EvalItem]) -> dict:
     """With an LLM configured: citation precision (cited sentences that survived the support check)
     and answer-language accuracy, plus how often the extractive fallback was used."""
-    from index.language import detect_language
-
     from bot.core.citations import split_claims, strip_markers
+    from index.language import detect_language
 
     kept = dropped = right_lang = fallbacks = 0
     for item in items:

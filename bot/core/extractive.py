@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from index.text import split_sentences
 from index.normalizer import tokenize
+from index.text import split_sentences
 
 MAX_SENTENCES = 3
 MAX_CHARS = 700

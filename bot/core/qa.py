@@ -8,20 +8,19 @@ import threading
 import time
 from collections.abc import Iterator
 
-from index.embeddings import VectorEmbeddings, build_embedder
-from index.errors import IndexMissing
-from index.language import detect_language
-from index.normalizer import tokenize
-from bot.settings import Settings
-from index.store import PassageStore
-
 from bot.core.dates import parse_user_date
-from bot.errors import EmptyQuestion, NoWords, QuestionTooLong
 from bot.core.extractive import REFUSAL, frame, pick_sentences
 from bot.core.followup import Followup, rewrite_followup
 from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult, name_like
 from bot.core.retriever import HybridRetriever
 from bot.core.schema import Answer, Citation, Context
+from bot.errors import EmptyQuestion, NoWords, QuestionTooLong
+from bot.settings import Settings
+from index.embeddings import VectorEmbeddings, build_embedder
+from index.errors import IndexMissing
+from index.language import detect_language
+from index.normalizer import tokenize
+from index.store import PassageStore
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,9 @@ _WORDY = re.compile(r"[^\W_]", re.UNICODE)
 # Calibrated with benchmarks/refusal.py on the tuning halves (answerable dev questions, including the
 # natural fars_qa_dev ones, vs benchmarks/offtopic.jsonl), checked on the held-out halves. Persian: a
 # question is answered when its best dense match is very close, or fairly close with enough of its
-# IDF-weighted keywords (or, for English news, its names) in the top passages. English over mostly Persian news gives flat similarities:
-# a slightly lower dense bar, or a name of the question (transliterated) in the top passages.
+# IDF-weighted keywords (or, for English news, its names) in the top passages. English over mostly
+# Persian news gives flat similarities: a slightly lower dense bar, or a name of the question
+# (transliterated) in the top passages.
 FA_DENSE, FA_DENSE_WITH_WORDS, FA_IDF_COVERAGE = 0.86, 0.82, 0.3
 EN_DENSE = 0.805
 DENSE_WITH_NAMES = 0.75  # a name of the question, in the other script, found in the top passages

@@ -9,13 +9,12 @@ from datetime import date
 
 import numpy as np
 
+from bot.core.options import Hit, SearchOptions, SearchResult
+from bot.core.selection import cap_per_article, select_hits
 from index.language import detect_language
 from index.normalizer import content_words, tokenize
 from index.snapshot import Snapshot
 from index.store import PassageStore
-
-from bot.core.options import Hit, SearchOptions, SearchResult
-from bot.core.selection import cap_per_article, select_hits
 
 RRF_K = 60
 WORD_CACHE = 50_000  # English word vectors kept (about 1.5 KB each)
@@ -140,7 +139,7 @@ class HybridSearcher:
 
         d_lo, d_span = span([s for _, s in dense] + list(extra.values()))
         best: dict[int, float] = {}
-        for vec, lst, w in d_lists:
+        for _vec, lst, w in d_lists:
             lo, width = span([s for _, s in lst])
             for p, s in lst:
                 best[p] = max(best.get(p, 0.0), w * (s - lo) / width)
@@ -183,7 +182,7 @@ class HybridSearcher:
             # rarer words ("hexane", "kidney") deserve their own Persian counterparts
             own = [w for w in dict.fromkeys(content_words(query)) if w.isalpha() and len(w) > 3]
             if own:
-                for w, v in zip(own, self._word_vectors(own)):
+                for _w, v in zip(own, self._word_vectors(own), strict=True):
                     near = snap.lexicon.nearest(v, other, opts.word_terms + 10)
                     if len(near) < 2:
                         continue
@@ -196,7 +195,7 @@ class HybridSearcher:
         """Query-role vectors of single words, cached (questions share most of their words)."""
         missing = [w for w in words_ if w not in self._word_cache]
         if missing:
-            for w, v in zip(missing, self.store.embedder.encode_queries(missing)):
+            for w, v in zip(missing, self.store.embedder.encode_queries(missing), strict=True):
                 self._word_cache[w] = v
             while len(self._word_cache) > WORD_CACHE:
                 self._word_cache.pop(next(iter(self._word_cache)))

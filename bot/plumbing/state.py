@@ -13,14 +13,14 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
-from bot.settings import Settings
-
-from bot.plumbing.conversation import Conversations, Turn, bound_turn, bound_turns
 from bot.errors import StateConfigError
+from bot.plumbing.conversation import Conversations, Turn, bound_turn, bound_turns
 from bot.plumbing.ratelimit import WINDOW_SECONDS, RateLimiter
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
