@@ -184,6 +184,15 @@ def http_error(status: int) -> KhabarError:
     return HTTPFailure(status)
 
 
+
+class TelegramConfigError(KhabarError):
+    """A missing or malformed bot token."""
+
+    exit_code = 2
+    code = "telegram_config"
+    fa = "توکن ربات تلگرام تنظیم نشده یا نادرست است؛ KHABAR_TELEGRAM_TOKEN را از BotFather بگیرید."
+    en = "The Telegram bot token is missing or malformed: set KHABAR_TELEGRAM_TOKEN to the token BotFather gave you."
+
 # index/ knows nothing of HTTP: the status of each of its errors is decided here, at the web boundary
 _INDEX_STATUS: dict[type[KhabarError], int] = {
     IndexMissing: 503, EmbedderMismatch: 409, EmbedderUnavailable: 500, StoreUnavailable: 503, NotFound: 404,

@@ -14,6 +14,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 RECORD_ARTICLES = 200  # articles per record: keeps one record's document small
 
@@ -30,7 +31,7 @@ class Record:
 class CommitLog:
     """Append-only, gap-free sequence of `Record`s in the collection `<name>-log`."""
 
-    def __init__(self, client, name: str):
+    def __init__(self, client: Any, name: str):
         self.col = client.get_or_create_collection(name + "-log", embedding_function=None,
                                                    metadata={"khabar_log": "1"})
         self._head = 0

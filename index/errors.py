@@ -7,6 +7,7 @@ class KhabarError(Exception):
 
     exit_code = 1
     code = "error"
+    lang = "en"  # the asker's language, set where the error crosses a boundary
     fa = "خطایی رخ داد."
     en = "Something went wrong."
 

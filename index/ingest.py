@@ -9,6 +9,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 from .chunking import split_paragraphs
 from .errors import LoadError, LoadNote, NotFound
 from .models import Article, Passage, StoredPassage
@@ -159,7 +161,7 @@ def _write(store: PassageStore, todo: list[_Pending], batch: int, progress: Prog
     store.commit(progress)
 
 
-def _store_group(store: PassageStore, group: list[tuple[_Pending, Passage]], vectors) -> None:
+def _store_group(store: PassageStore, group: list[tuple[_Pending, Passage]], vectors: np.ndarray) -> None:
     ids, texts, metas = [], [], []
     for g, p in group:
         ids.append(p.id)

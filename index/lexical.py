@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -181,7 +182,7 @@ SPELLING_SLACK = 0.04  # candidates this close to the most alike spelling are ke
 MIN_LIKENESS = 0.75
 
 
-def rank_spellings(token: str, cands: list[str], df, limit: int) -> list[str]:
+def rank_spellings(token: str, cands: list[str], df: Callable[[str], int], limit: int) -> list[str]:
     """Same-skeleton candidates ordered by how alike their full spelling is to `token` (then by
     frequency); only those nearly as alike as the best are kept, so Delvari finds دلواری, not دلار."""
     def like(c: str) -> float:

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,7 +28,7 @@ _ARRAYS = ("id_hash", "article_idx", "paragraph", "date_num", "nwords", "doclen"
 
 
 @contextmanager
-def locked(directory: Path, exclusive: bool):
+def locked(directory: Path, exclusive: bool) -> Iterator[None]:
     """Hold the snapshot directory's file lock (shared for loading, exclusive for saving)."""
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / "lock", "a+") as f:
@@ -77,7 +78,7 @@ def save_batch(directory: Path, b: Batch) -> str:
     return name
 
 
-def _blob(path: Path):
+def _blob(path: Path) -> dict[str, np.ndarray]:
     import mmap
 
     if path.stat().st_size == 0:

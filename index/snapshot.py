@@ -13,7 +13,7 @@ import bisect
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -100,10 +100,11 @@ class Snapshot:
     """One consistent, immutable view of the committed passages (see the module doc)."""
 
     def __init__(self, *, log_uid: str, seq: int, vocab: Vocabulary, chunks: list[Chunk],
-                 article_idx, paragraph, date_num, nwords, doclen, day_ordinal, alive, keys, key_pos, tail: dict,
-                 df, wdf, postings: list[Postings], blocks, n_alive: int, total_len: int,
-                 art_ids: list[str], art_index: dict, summaries: list, art_start, art_count, norms: dict,
-                 embedded: set):
+                 article_idx: np.ndarray, paragraph: np.ndarray, date_num: np.ndarray, nwords: np.ndarray,
+                 doclen: np.ndarray, day_ordinal: np.ndarray, alive: np.ndarray, keys: np.ndarray,
+                 key_pos: np.ndarray, tail: dict, df: np.ndarray, wdf: np.ndarray, postings: list[Postings],
+                 blocks: list, n_alive: int, total_len: int, art_ids: list[str], art_index: dict, summaries: list,
+                 art_start: np.ndarray, art_count: np.ndarray, norms: dict, embedded: set):
         self.log_uid, self.seq = log_uid, seq
         self.vocab = vocab
         self.chunks = chunks
@@ -152,7 +153,7 @@ class Snapshot:
         c, i = self._chunk(pos)
         return c.text(i)
 
-    def texts(self, positions) -> list[str]:
+    def texts(self, positions: Iterable[int]) -> list[str]:
         """Passage texts at `positions`."""
         return [self.text(int(p)) for p in positions]
 
@@ -225,7 +226,9 @@ class Snapshot:
         got = fetch([pid for pids in final.values() if pids for pid in pids])
         start = self.size
         vocab_before = len(self.vocab)
-        texts, recs, cols = [], [], {k: [] for k in ("article_idx", "paragraph", "date_num", "nwords", "doclen",
+        texts: list[str] = []
+        recs: list = []
+        cols: dict[str, list[int]] = {k: [] for k in ("article_idx", "paragraph", "date_num", "nwords", "doclen",
                                                                   "day_ordinal")}
         trip_t, trip_d, trip_f = [], [], []
         df_d: Counter = Counter()

@@ -10,6 +10,15 @@ snapshot it started with. Snapshots are saved incrementally beside Chroma (index
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from .lexical import LexicalIndex
+from .lexicon import Lexicon
+from .snapshot import Batch
+
+if TYPE_CHECKING:
+    from .ingest import Progress
+
 import hashlib
 import logging
 import threading
@@ -36,7 +45,7 @@ APPLY_RECORDS = 50  # records applied per batch when catching up on a long log
 COMPACT_DEAD = (1000, 0.25)  # masked passages that trigger a compaction: at least this many and share
 
 
-def open_client(settings: IndexSettings):
+def open_client(settings: IndexSettings) -> Any:
     """A Chroma client: HttpClient when KHABAR_CHROMA_URL is set, else PersistentClient in the data dir."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -85,7 +94,7 @@ class PassageStore:
         self._snap = self._open_snapshot()
 
     # ---- collection -------------------------------------------------------------------------
-    def _open_collection(self, create: bool):
+    def _open_collection(self, create: bool) -> Any:
         from chromadb.errors import NotFoundError
 
         try:
@@ -118,12 +127,12 @@ class PassageStore:
         return self._snap.generation
 
     @property
-    def lexical(self):
+    def lexical(self) -> LexicalIndex:
         """The current snapshot's BM25 index (convenience; searches should hold one snapshot)."""
         return self._snap.lexical
 
     @property
-    def lexicon(self):
+    def lexicon(self) -> Lexicon:
         """The current snapshot's lexicon (convenience)."""
         return self._snap.lexicon
 
@@ -218,7 +227,7 @@ class PassageStore:
                 log.warning("could not share word vectors", exc_info=True)
         return np.vstack([got[w] for w in words]) if words else np.zeros((0, 1), np.float32)
 
-    def _catch_up(self, snap: Snapshot, progress=None) -> Snapshot:
+    def _catch_up(self, snap: Snapshot, progress: Progress | None = None) -> Snapshot:
         """Apply every record after `snap`, a page of records per batch (each saved when this process
         saves the snapshot); a long log is read page by page, never all at once."""
         started = False
@@ -260,7 +269,7 @@ class PassageStore:
         log.info("compacted the snapshot: %d masked passages dropped in %.1f s", dead, time.perf_counter() - t0)
         return out
 
-    def _save(self, batch, restart: bool = False) -> None:
+    def _save(self, batch: Batch, restart: bool = False) -> None:
         """Save `batch` when this process continues the saved snapshot (or starts one; `restart`:
         a compacted snapshot replaces whatever is saved)."""
         d = self.snapshot_dir
@@ -284,7 +293,7 @@ class PassageStore:
         except OSError as exc:  # a read-only data dir still serves
             log.warning("could not save the snapshot in %s: %s", d, exc)
 
-    def refresh(self, progress=None) -> bool:
+    def refresh(self, progress: Progress | None = None) -> bool:
         """Apply commits made since the current snapshot (by any process); True if there were any.
         The new snapshot is built aside and swapped in at the end: readers never wait."""
         with self._apply_lock:
@@ -321,7 +330,7 @@ class PassageStore:
         """Make articles visible (all their passages are stored) or remove them from view."""
         return self.log.append(put=put, drop=drop)
 
-    def commit(self, progress=None) -> None:
+    def commit(self, progress: Progress | None = None) -> None:
         """Bring this process's snapshot up to date with everything committed so far."""
         self.refresh(progress)
 

@@ -72,7 +72,7 @@ def watch_cycle(store: PassageStore, urls: list[str], settings: IndexSettings,
 
 
 def watch_feeds(settings: IndexSettings, feeds: list[str], every: float, cycles: int = 0,
-                on_cycle: Callable[[str], None] | None = None, sleep=time.sleep) -> None:
+                on_cycle: Callable[[str], None] | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
     """Run `watch_cycle` every `every` seconds (forever when cycles == 0), logging a line per cycle."""
     store = PassageStore(settings, build_embedder(settings.embedder, settings.embed_threads), create=True)
     state = WatchState()

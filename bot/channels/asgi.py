@@ -6,6 +6,9 @@ import asyncio
 import ipaddress
 import json
 import logging
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.errors import BodyTimeout, BodyTooLarge, HeadersTooLarge, http_error, http_status
 from bot.settings import Settings
@@ -27,7 +30,7 @@ def error_json(exc: KhabarError, lang: str) -> bytes:
     return json.dumps({"error": exc.code, "message": exc.message(lang)}, ensure_ascii=False).encode()
 
 
-async def send_error(send, exc: KhabarError, lang: str, status: int | None = None,
+async def send_error(send: Send, exc: KhabarError, lang: str, status: int | None = None,
                      extra: list[tuple[bytes, bytes]] | None = None) -> None:
     """Send a complete JSON error response on a raw ASGI channel."""
     body = error_json(exc, lang)
@@ -41,10 +44,10 @@ class BodyLimit:
     """Refuse request bodies over `max_bytes` with 413 (Content-Length checked first, then bytes counted
     as they stream in, so a big body is never held whole) and bodies slower than `timeout` with 408."""
 
-    def __init__(self, app, max_bytes: int, timeout: float, max_header_bytes: int = 16_384):
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float, max_header_bytes: int = 16_384):
         self.app, self.max_bytes, self.timeout, self.max_header_bytes = app, max_bytes, timeout, max_header_bytes
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         lang = asker_language(scope.get("headers", []))
@@ -64,24 +67,24 @@ class BodyLimit:
                                             extra=[(b"connection", b"close")])
                 if declared < 0:
                     return await send_error(send, http_error(400), lang, 400, [(b"connection", b"close")])
-        state = {"started": False, "hijacked": False, "received": 0, "done": False}
+        state: dict[str, Any] = {"started": False, "hijacked": False, "received": 0, "done": False}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
 
-        async def guarded_send(message):
+        async def guarded_send(message: Message) -> None:
             if state["hijacked"]:
                 return  # our error went out already; the app's late reply is dropped
             if message["type"] == "http.response.start":
                 state["started"] = True
             await send(message)
 
-        async def refuse(exc: KhabarError):
+        async def refuse(exc: KhabarError) -> Message:
             if not state["started"]:
                 state["hijacked"] = True
                 await send_error(send, exc, lang, extra=[(b"connection", b"close")])
             return {"type": "http.disconnect"}
 
-        async def guarded_receive():
+        async def guarded_receive() -> Message:
             if state["done"] or state["hijacked"]:
                 return await receive()  # after the body: waiting for a disconnect, no deadline
             try:
@@ -103,15 +106,15 @@ class JSONErrors:
     """Give every error response the {error, message} JSON body, whatever produced it (a CORS
     preflight refusal, a framework default); JSON error responses pass through untouched."""
 
-    def __init__(self, app):
+    def __init__(self, app: ASGIApp):
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         held: dict = {}
 
-        async def rewriting_send(message):
+        async def rewriting_send(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] >= 400:
                 headers = message.get("headers", [])
                 ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
@@ -135,7 +138,7 @@ class TrustedProxies:
     """Take the client address from X-Forwarded-For only when the socket peer is a trusted proxy
     (KHABAR_TRUSTED_PROXIES); otherwise the peer itself is the client, whatever the headers say."""
 
-    def __init__(self, app, proxies: list[str]):
+    def __init__(self, app: ASGIApp, proxies: list[str]):
         self.app = app
         self.networks = [ipaddress.ip_network(p, strict=False) for p in proxies]
 
@@ -147,7 +150,7 @@ class TrustedProxies:
             return False
         return any(ip in net for net in self.networks)
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and self.networks:
             client = scope.get("client")
             if client and self.trusted(client[0]):
@@ -165,7 +168,7 @@ class TrustedProxies:
         return await self.app(scope, receive, send)
 
 
-def add_guards(app, settings: Settings, cors: tuple | None = None) -> None:
+def add_guards(app: Any, settings: Settings, cors: tuple | None = None) -> None:
     """Install the guards on a Starlette/FastAPI app, outermost first: trusted proxies (the client
     address everything else sees), JSON errors, CORS (so errors carry its headers), body limit."""
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout,
@@ -176,7 +179,7 @@ def add_guards(app, settings: Settings, cors: tuple | None = None) -> None:
     app.add_middleware(TrustedProxies, proxies=settings.trusted_proxy_list())
 
 
-def _h11_with_header_timeout(header_timeout: float):
+def _h11_with_header_timeout(header_timeout: float) -> type:
     """uvicorn's h11 protocol with a deadline for the request line and headers (slowloris)."""
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -184,33 +187,33 @@ def _h11_with_header_timeout(header_timeout: float):
     class HeaderTimeoutH11(H11Protocol):
         _header_timer = None
 
-        def connection_made(self, transport):
+        def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._arm()
 
-        def _arm(self):
+        def _arm(self) -> None:
             if self._header_timer is None:
                 self._header_timer = self.loop.call_later(header_timeout, self._too_slow)
 
-        def _disarm(self):
+        def _disarm(self) -> None:
             if self._header_timer is not None:
                 self._header_timer.cancel()
                 self._header_timer = None
 
-        def _too_slow(self):
+        def _too_slow(self) -> None:
             self._header_timer = None
             if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
                 log.info("closing a connection that sent no complete request headers in %s s", header_timeout)
                 self.transport.close()
 
-        def data_received(self, data):
+        def data_received(self, data: bytes) -> None:
             super().data_received(data)
             if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
                 self._arm()  # still waiting for (the rest of) a request's headers
             else:
                 self._disarm()
 
-        def connection_lost(self, exc):
+        def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
             super().connection_lost(exc)
 
@@ -226,8 +229,8 @@ def _h11_with_header_timeout(header_timeout: float):
     return HeaderTimeoutH11
 
 
-def server_config(app, settings: Settings, host: str | None = None, port: int | None = None,
-                  log_level: str = "warning"):
+def server_config(app: Any, settings: Settings, host: str | None = None, port: int | None = None,
+                  log_level: str = "warning") -> Any:
     """The uvicorn Config `khabar serve` runs: limits on headers, their arrival time and keep-alive,
     and no proxy headers (X-Forwarded-For is handled by TrustedProxies with KHABAR_TRUSTED_PROXIES)."""
     import uvicorn

@@ -5,6 +5,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import typer
 from rich.console import Console
@@ -21,6 +22,9 @@ from index.errors import KhabarError
 from index.language import detect_language
 from index.text import persian_digits
 
+if TYPE_CHECKING:
+    from bot.core.qa import QA
+
 log = logging.getLogger(__name__)
 app = typer.Typer(help="Khabar: answers from Persian and English news articles, with cited paragraphs.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -34,13 +38,12 @@ def root(ctx: typer.Context,
          data_dir: Path = typer.Option(None, "--data-dir", help="Index directory (env KHABAR_DATA_DIR)."),
          verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details to stderr.")) -> None:
     """Build the Settings once and pass them to the command."""
-    overrides = {"data_dir": data_dir} if data_dir else {}
-    settings = Settings(**overrides)
+    settings = Settings(data_dir=data_dir) if data_dir else Settings()
     logfile = setup_logging(settings, console=verbose)
     ctx.obj = {"settings": settings, "logfile": logfile}
 
 
-def build_qa(settings: Settings, lazy: bool = False):
+def build_qa(settings: Settings, lazy: bool = False) -> QA:
     """A QA service with the LLM chain when one is configured; `lazy` opens the index on first use
     (a server may start before anything is indexed)."""
     from bot.core.qa import QA
@@ -64,7 +67,7 @@ def _visual(text: str, enabled: bool) -> str:
 def render_answer(ans: Answer, console: Console, visual: bool = False) -> None:
     """Print an answer and its numbered sources; Persian lines right-aligned."""
     lang = ans.language
-    justify = "right" if lang == "fa" else "left"
+    justify: Literal["right", "left"] = "right" if lang == "fa" else "left"
     style = "yellow" if ans.refused else ""
     console.print(Panel(Text(_visual(ans.answer, visual), justify=justify, style=style),
                         title="پاسخ" if lang == "fa" else "Answer", border_style="green"))

@@ -14,6 +14,8 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     SpinnerColumn,
+    Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -35,7 +37,7 @@ err = Console(stderr=True)
 class RateColumn(ProgressColumn):
     """Items per second, in the task's unit (passages, words)."""
 
-    def render(self, task) -> Text:
+    def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         unit = task.fields.get("unit", "items")
         return Text(f"{speed:6.1f} {unit}/s" if speed else f"     ? {unit}/s", style="cyan")
@@ -46,7 +48,7 @@ class BarProgress:
 
     def __init__(self, progress: Progress):
         self.progress = progress
-        self.task = None
+        self.task: TaskID | None = None
 
     def start(self, total: int, label: str) -> None:
         unit = {"embedding": "passages", "re-embedding": "passages", "vocabulary": "words",
@@ -54,7 +56,8 @@ class BarProgress:
         self.task = self.progress.add_task(label, total=total, unit=unit)
 
     def advance(self, n: int) -> None:
-        self.progress.advance(self.task, n)
+        if self.task is not None:
+            self.progress.advance(self.task, n)
 
 
 def progress_bar(console: Console) -> Progress:

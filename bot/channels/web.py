@@ -6,6 +6,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Iterator
 from importlib import resources
 
 from fastapi import FastAPI, Request
@@ -51,7 +52,7 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
     state = state or build_state(settings)
     limiter = state.limiter("web", settings.rate_limit_per_minute)
     conversations = state.conversations("web")
-    metrics = Metrics(qa)
+    metrics = Metrics(qa.stats)
     app.state.qa, app.state.conversations, app.state.metrics = qa, conversations, metrics
     app.state.khabar_state = state
 
@@ -81,22 +82,22 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
         return "fa" if request.headers.get("accept-language", "").strip().lower().startswith("fa") else "en"
 
     @app.exception_handler(RequestValidationError)
-    async def on_bad_request(request: Request, exc: RequestValidationError):
+    async def on_bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         lang = asker_lang(request)
         err = BadRequest(exc.errors()[0].get("msg", "") if exc.errors() else "")
         metrics.error(err.code)
         return JSONResponse({"error": err.code, "message": err.message(lang)}, status_code=err.status)
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(request: Request, exc: StarletteHTTPException):
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         """404, 405 and the framework's other errors get the same {error, message} JSON."""
         err = http_error(exc.status_code)
         return JSONResponse({"error": err.code, "message": err.message(asker_lang(request))},
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(KhabarError)
-    async def on_khabar_error(request: Request, exc: KhabarError):
-        return error_response(exc, getattr(exc, "lang", "en"))
+    async def on_khabar_error(request: Request, exc: KhabarError) -> JSONResponse:
+        return error_response(exc, exc.lang)
 
     @app.post("/api/ask", summary="Answer a question with cited sources")
     async def ask(body: AskRequest, request: Request) -> JSONResponse:
@@ -114,11 +115,11 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
             return error_response(exc, lang)
         await asyncio.to_thread(conversations.add, body.conversation_id,
                                 ans.standalone_question or ans.question, ans.answer)
-        metrics.answered(ans, time.perf_counter() - t0)
+        metrics.answered(ans.language, ans.mode, ans.refused, time.perf_counter() - t0)
         return JSONResponse(ans.to_json())
 
     @app.post("/api/ask/stream", summary="Answer over Server-Sent Events: chunk events, then the answer")
-    async def ask_stream(body: AskRequest, request: Request):
+    async def ask_stream(body: AskRequest, request: Request) -> Response:
         lang = lang_of(body, request)
         try:
             await asyncio.to_thread(guard, request, lang)  # may ask Redis: off the event loop
@@ -126,14 +127,14 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
             return error_response(exc, lang)
         history = await asyncio.to_thread(conversations.history, body.conversation_id)
 
-        def events():
+        def events() -> Iterator[str]:
             t0 = time.perf_counter()
             try:
                 for item in qa.stream_answer(body.question, history, body.lang):
                     if isinstance(item, Answer):
                         conversations.add(body.conversation_id, item.standalone_question or item.question,
                                           item.answer)
-                        metrics.answered(item, time.perf_counter() - t0)
+                        metrics.answered(item.language, item.mode, item.refused, time.perf_counter() - t0)
                         yield _sse("answer", item.to_json())
                     else:
                         yield _sse("chunk", {"text": item})
@@ -174,7 +175,7 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
         return HTMLResponse(_static("demo.html"))
 
     @app.exception_handler(Exception)
-    async def on_error(request: Request, exc: Exception):
+    async def on_error(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
         return JSONResponse({"error": "internal", "message": KhabarError().message(asker_lang(request))},
                             status_code=500)

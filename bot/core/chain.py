@@ -106,7 +106,8 @@ def best_sentences(text: str, weights: dict[str, float], limit: int = SOURCE_CHA
     for i, sent in enumerate(spans):
         toks = set(tokenize(sent))
         scored.append((sum(w for t, w in weights.items() if t in toks) / math.log(3 + len(toks)), -i, i))
-    keep, size = set(), 0
+    keep: set[int] = set()
+    size = 0
     for _, _, i in sorted(scored, reverse=True):
         if keep and size + len(spans[i]) > limit:
             continue
@@ -147,7 +148,7 @@ def answer_prompt(lang: str) -> ChatPromptTemplate:
         ("human", load_prompt("question", lang))])
 
 
-def check_text(text: str, docs: list[Document], embedder) -> CheckedAnswer:
+def check_text(text: str, docs: list[Document], embedder: VectorEmbeddings) -> CheckedAnswer:
     """Drop dangling markers and unsupported sentences, attribute unmarked ones, renumber."""
     texts = [d.page_content for d in docs]
     headers = [f"{d.metadata.get('title') or ''} {d.metadata.get('date') or ''}" for d in docs]
@@ -155,7 +156,7 @@ def check_text(text: str, docs: list[Document], embedder) -> CheckedAnswer:
     return check_answer(text, texts, support.supported, attribute=support.attribute)
 
 
-def build_retrieval_chain(retriever: BaseRetriever, model: BaseChatModel, embedder, lang: str = "en",
+def build_retrieval_chain(retriever: BaseRetriever, model: BaseChatModel, embedder: VectorEmbeddings, lang: str = "en",
                           relevant: Callable[[dict], bool] | None = None, history_turns: int = 6) -> Runnable:
     """A LangChain retrieval chain: {"question", "history"?, "query"?} → {"docs", "sources", "raw", "checked"}.
 

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from index.embeddings import VectorEmbeddings
 from index.language import detect_language
 from index.normalizer import STOPWORDS, normalize, tokenize, words
 from index.text import DIGIT, ascii_digits, split_sentences
@@ -75,8 +79,8 @@ class CheckedAnswer:
     no_answer: bool = False  # the model said the sources do not answer the question
 
 
-def check_answer(text: str, sources: list[str], supported, keep_uncited: bool = False,
-                 attribute=None) -> CheckedAnswer:
+def check_answer(text: str, sources: list[str], supported: Callable[[str, list[str]], bool], keep_uncited: bool = False,
+                 attribute: Callable[[str], int | None] | None = None) -> CheckedAnswer:
     """Keep supported sentences with their sources; renumber markers in order of first use.
 
     `sources[i]` is the text of source i+1; `supported(sentence, [texts]) -> bool` decides support.
@@ -191,7 +195,7 @@ class SupportCheck:
     """Decides which of an answer's source passages support a sentence: normalized word overlap, or
     E5 similarity (stricter within a language). Passage vectors are computed once per answer."""
 
-    def __init__(self, embedder, passages: list[str], headers: list[str] | None = None):
+    def __init__(self, embedder: VectorEmbeddings, passages: list[str], headers: list[str] | None = None):
         self.embedder = embedder
         self.passages = passages
         # title and date of each passage: names and numbers found there count too
@@ -200,7 +204,7 @@ class SupportCheck:
         self._vecs = None
         self._anchor_cache: dict[int, set[str]] = {}
 
-    def _similarities(self, sentence: str):
+    def _similarities(self, sentence: str) -> np.ndarray:
         if self._vecs is None:
             self._vecs = self.embedder.encode_passages(self.passages)
         return self._vecs @ self.embedder.encode_query(sentence)

@@ -1,6 +1,11 @@
 """Retrieval evaluation on the dev sets (hit@1, hit@5, MRR per language), as ../shared/README.md defines hits."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.core.qa import QA
+
 import hashlib
 import json
 import os
@@ -148,7 +153,7 @@ def _metrics(rows: list[tuple[int | None, int | None, bool]], k: int, ceiling: i
     return out
 
 
-def evaluate_answers(qa, items: list[EvalItem]) -> dict:
+def evaluate_answers(qa: QA, items: list[EvalItem]) -> dict:
     """With an LLM configured: citation precision (cited sentences that survived the support check)
     and answer-language accuracy, plus how often the extractive fallback was used."""
     from bot.core.citations import split_claims, strip_markers

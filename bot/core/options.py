@@ -82,4 +82,5 @@ class SearchResult:
     top_dense: float = 0.0
     dense_margin: float = 0.0  # how far the best dense match stands above the 50th (flat = off-topic)
     timings_ms: dict[str, float] = field(default_factory=dict)
-    snap: Snapshot | None = None  # the snapshot the hit positions refer to (read texts from it)
+    # the snapshot the hit positions refer to (read texts from it); a result without hits may have none
+    snap: Snapshot = field(default_factory=lambda: Snapshot.empty(""))

@@ -1,6 +1,11 @@
 """The question → answer service every channel calls: `QA.answer(...)` returns an `Answer`."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.core.chain import AnswerChain
+
 import logging
 import math
 import re
@@ -56,7 +61,7 @@ class QA:
     """Answers questions from the index; one instance serves a whole process (thread-safe reads)."""
 
     def __init__(self, settings: Settings, store: PassageStore | None = None,
-                 embedder: VectorEmbeddings | None = None, chain=None):
+                 embedder: VectorEmbeddings | None = None, chain: AnswerChain | None = None):
         self.settings = settings
         self.embedder = embedder or (store.embedder if store else build_embedder(settings.embedder,
                                                                                   settings.embed_threads))

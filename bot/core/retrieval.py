@@ -17,6 +17,7 @@ from index.snapshot import Snapshot
 from index.store import PassageStore
 
 RRF_K = 60
+Ranked = list[tuple[int, float]]  # (position, score), best first
 WORD_CACHE = 50_000  # English word vectors kept (about 1.5 KB each)
 
 
@@ -110,8 +111,9 @@ class HybridSearcher:
         return SearchResult(hits, weights, dense[0][1] if dense else 0.0, margin, timings, snap)
 
     # ---- alternative renderings (SearchOptions.alt_queries): one self-contained step ----------------
-    def _merge_alt_queries(self, qvec, dense, lexical, extra, weights, opts: SearchOptions, mask, where,
-                           snap: Snapshot):
+    def _merge_alt_queries(self, qvec: np.ndarray, dense: Ranked, lexical: Ranked, extra: dict[int, float],
+                           weights: dict[str, float], opts: SearchOptions, mask: np.ndarray, where: dict | None,
+                           snap: Snapshot) -> tuple[Ranked, Ranked]:
         """Search every alternative rendering (dense + BM25) and merge its candidates into the
         original lists: per candidate the best min-max-normalized score across renderings, mapped
         back onto the original query's scale so the fusion weights keep their meaning."""
@@ -133,7 +135,7 @@ class HybridSearcher:
             for tok, w in aw.items():  # the answer step weighs sentences by these terms too
                 weights.setdefault(tok, 0.8 * w)
 
-        def span(vals):
+        def span(vals: list[float]) -> tuple[float, float]:
             lo, hi = min(vals, default=0.0), max(vals, default=1.0)
             return lo, (hi - lo) or 1.0
 
@@ -163,7 +165,8 @@ class HybridSearcher:
                     new_extra[p] = max(new_extra.get(p, 0.0), d_lo + v * d_span)
         return new_dense, new_lexical, new_extra
 
-    def _expand(self, weights: dict[str, float], qvec, query: str, opts: SearchOptions, snap: Snapshot) -> None:
+    def _expand(self, weights: dict[str, float], qvec: np.ndarray, query: str, opts: SearchOptions,
+                snap: Snapshot) -> None:
         """Add the index words nearest to the question's vector, from the other language (and
         optionally the same one), weighted by how close they are."""
         lang = detect_language(query)
@@ -234,7 +237,7 @@ class HybridSearcher:
             out[t] = scale * s / top
         return out
 
-    def _paragraphs(self, english: bool, hits: list[Hit], qvec, scores, mask,
+    def _paragraphs(self, english: bool, hits: list[Hit], qvec: np.ndarray, scores: np.ndarray, mask: np.ndarray,
                     norm: tuple[float, float, float], opts: SearchOptions, snap: Snapshot) -> list[Hit]:
         """Rank the best articles by their evidence, then all of their paragraphs by the question.
 
@@ -290,7 +293,7 @@ class HybridSearcher:
         short = max(0, opts.short_words - int(snap.lengths[pos])) / opts.short_words
         return sim - opts.short_penalty * short
 
-    def _fuse(self, dense, lexical, opts: SearchOptions, extra: dict[int, float] | None = None,
+    def _fuse(self, dense: Ranked, lexical: Ranked, opts: SearchOptions, extra: dict[int, float] | None = None,
               ages: np.ndarray | None = None) -> tuple[list[Hit], tuple[float, float, float]]:
         hits: dict[int, Hit] = {}
         for rank, (p, s) in enumerate(dense):

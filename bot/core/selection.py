@@ -1,12 +1,15 @@
 """Which hits make the final list: at most a few passages per article, more for a dominant one."""
 from __future__ import annotations
 
+import numpy as np
+
 from bot.core.options import Hit, SearchOptions
 
 
-def cap_per_article(hits: list[Hit], articles, per_article: int, k: int) -> list[Hit]:
+def cap_per_article(hits: list[Hit], articles: np.ndarray, per_article: int, k: int) -> list[Hit]:
     """Keep at most `per_article` passages of any one article, up to `k` hits."""
-    out, seen = [], {}
+    out: list[Hit] = []
+    seen: dict[int, int] = {}
     for h in hits:
         a = int(articles[h.pos])
         if seen.get(a, 0) >= per_article:
@@ -18,7 +21,7 @@ def cap_per_article(hits: list[Hit], articles, per_article: int, k: int) -> list
     return out
 
 
-def select_hits(hits: list[Hit], articles, opts: SearchOptions) -> list[Hit]:
+def select_hits(hits: list[Hit], articles: np.ndarray, opts: SearchOptions) -> list[Hit]:
     """The final k: at most `per_article` passages of an article, except that an article scoring
     clearly above every other (by `dominant_margin`) may fill up to `dominant_cap` slots."""
     firsts: list[float] = []
@@ -32,7 +35,8 @@ def select_hits(hits: list[Hit], articles, opts: SearchOptions) -> list[Hit]:
                 break
     dominant = len(firsts) == 1 or (firsts[1] <= firsts[0] * (1 - opts.dominant_margin))
     top_article = int(articles[hits[0].pos]) if hits else -1
-    out, seen = [], {}
+    out: list[Hit] = []
+    seen: dict[int, int] = {}
     for h in hits:
         a = int(articles[h.pos])
         cap = opts.dominant_cap if dominant and a == top_article else opts.per_article

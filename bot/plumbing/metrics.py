@@ -1,6 +1,9 @@
 """Prometheus metrics for one app instance (own registry, so tests and workers do not collide)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -8,7 +11,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 class Metrics:
     """Questions, answers by mode, refusals, errors, latency and index size."""
 
-    def __init__(self, qa=None):
+    def __init__(self, stats: Callable[[], dict[str, Any]] | None = None):
         self.registry = CollectorRegistry()
         r = self.registry
         self.questions = Counter("khabar_questions_total", "Questions received", ["lang"], registry=r)
@@ -19,15 +22,15 @@ class Metrics:
                                  buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
         self.passages = Gauge("khabar_index_passages", "Passages in the index", registry=r)
         self.articles = Gauge("khabar_index_articles", "Articles in the index", registry=r)
-        self.qa = qa
+        self.stats = stats  # the index size, read when the metrics are scraped
 
-    def answered(self, ans, seconds: float) -> None:
+    def answered(self, language: str, mode: str, refused: bool, seconds: float) -> None:
         """Count one answer."""
-        self.questions.labels(ans.language).inc()
-        self.answers.labels(ans.mode).inc()
-        if ans.refused:
+        self.questions.labels(language).inc()
+        self.answers.labels(mode).inc()
+        if refused:
             self.refusals.inc()
-        self.latency.labels(ans.mode).observe(seconds)
+        self.latency.labels(mode).observe(seconds)
 
     def error(self, code: str) -> None:
         """Count one error."""
@@ -35,8 +38,8 @@ class Metrics:
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""
-        if self.qa is not None:
-            stats = self.qa.stats()
+        if self.stats is not None:
+            stats = self.stats()
             self.passages.set(stats["passages"])
             self.articles.set(stats["articles"])
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

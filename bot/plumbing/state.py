@@ -14,7 +14,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from bot.errors import StateConfigError
@@ -23,6 +23,36 @@ from bot.plumbing.ratelimit import WINDOW_SECONDS, RateLimiter
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class ConversationStore(Protocol):
+    """Recent turns per conversation id (in-process `Conversations` or `RedisConversations`)."""
+
+    def history(self, cid: str | None) -> list[Turn]:
+        """The kept turns of `cid`, oldest first."""
+
+    def add(self, cid: str | None, question: str, answer: str) -> None:
+        """Remember one turn."""
+
+    def reset(self, cid: str | None) -> None:
+        """Forget the conversation."""
+
+
+class Limiter(Protocol):
+    """A per-key rate limit (in-process `RateLimiter` or `RedisRateLimiter`)."""
+
+    def allow(self, key: str) -> bool:
+        """True when `key` may act now (and counts this act)."""
+
+
+class ValueStore(Protocol):
+    """Small expiring string values (in-process `Values` or `RedisValues`)."""
+
+    def get(self, key: str) -> str | None:
+        """The value of `key`, None when missing or expired."""
+
+    def set(self, key: str, value: str) -> None:
+        """Store `value` under `key`."""
 
 
 class Values:
@@ -65,10 +95,10 @@ class State:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._conversations: dict[str, Conversations] = {}
+        self._conversations: dict[str, ConversationStore] = {}
         self._lock = threading.Lock()
 
-    def conversations(self, channel: str) -> Conversations:
+    def conversations(self, channel: str) -> ConversationStore:
         """The conversation histories of one channel ("web", "telegram"), kept apart from the others."""
         with self._lock:
             if channel not in self._conversations:
@@ -77,11 +107,11 @@ class State:
                                                              s.max_conversations, s.history_ttl_seconds)
             return self._conversations[channel]
 
-    def limiter(self, name: str, per_minute: int) -> RateLimiter:
+    def limiter(self, name: str, per_minute: int) -> Limiter:
         """A rate limiter named `name` (one window per name and client key)."""
         return RateLimiter(per_minute)
 
-    def values(self, name: str, ttl_seconds: float, max_items: int = 10_000) -> Values:
+    def values(self, name: str, ttl_seconds: float, max_items: int = 10_000) -> ValueStore:
         """A named table of small values with a TTL (and, in-process, at most `max_items`)."""
         return Values(ttl_seconds, max_items)
 
@@ -115,7 +145,7 @@ class RedisLink:
         self.where = f"{parts.hostname or '?'}:{parts.port or 6379}"  # never the password
         try:
             self.client = redis.Redis.from_url(
-                settings.redis_url, socket_timeout=settings.redis_timeout,
+                settings.redis_url or "", socket_timeout=settings.redis_timeout,
                 socket_connect_timeout=settings.redis_timeout, retry=Retry(NoBackoff(), 0),
                 health_check_interval=0, decode_responses=True)
         except ValueError as exc:
@@ -298,7 +328,7 @@ class RedisState(State):
         super().__init__(settings)
         self.link = RedisLink(settings)
 
-    def conversations(self, channel: str) -> RedisConversations:
+    def conversations(self, channel: str) -> ConversationStore:
         with self._lock:
             if channel not in self._conversations:
                 s = self.settings
@@ -306,10 +336,10 @@ class RedisState(State):
                                                                   s.history_chars, s.history_ttl_seconds)
             return self._conversations[channel]
 
-    def limiter(self, name: str, per_minute: int) -> RedisRateLimiter:
+    def limiter(self, name: str, per_minute: int) -> Limiter:
         return RedisRateLimiter(self.link, name, per_minute)
 
-    def values(self, name: str, ttl_seconds: float, max_items: int = 10_000) -> RedisValues:
+    def values(self, name: str, ttl_seconds: float, max_items: int = 10_000) -> ValueStore:
         return RedisValues(self.link, name, ttl_seconds, max_items)
 
     def status(self) -> str:

@@ -10,7 +10,7 @@ import errno
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -287,7 +287,7 @@ def _checked(items: Iterator[Item], lim: Limits) -> Iterator[Item]:
         yield item
 
 
-def _page_fetcher(lim: Limits):
+def _page_fetcher(lim: Limits) -> Callable[[str], tuple[str, str]]:
     def fetch_page(link: str) -> tuple[str, str]:
         got = fetch_url(link, lim)
         text, _ = decode_bytes(got.data, link)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import feedparser
 
@@ -67,7 +68,7 @@ def iter_feed(data: bytes, source: str, fetch_page: Callable[[str], tuple[str, s
                 LoadError(f"{source}#{i}", f"{exc.source}: {exc.reason}")
 
 
-def _entry_date(entry) -> str | None:
+def _entry_date(entry: Any) -> str | None:
     for key in ("published_parsed", "updated_parsed"):
         st = entry.get(key)
         if st:

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -64,7 +65,7 @@ def _resolve(host: str, port: int, timeout: float) -> list[tuple]:
     """getaddrinfo with a timeout (it has none of its own): [(family, sockaddr), …]."""
     box: dict = {}
 
-    def run():
+    def run() -> None:
         try:
             box["ok"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
@@ -101,11 +102,12 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+                  ) -> httpcore.NetworkStream:
         inner = self._inner.start_tls(ssl_context, server_hostname, self._left(timeout, httpcore.ConnectTimeout))
         return _DeadlineStream(inner, self._deadline)
 
-    def get_extra_info(self, info: str):
+    def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
 
@@ -116,7 +118,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         self.limits, self.deadline = limits, deadline
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options=None) -> httpcore.NetworkStream:
+                    socket_options: Any = None) -> httpcore.NetworkStream:
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise httpcore.ConnectTimeout("the download deadline passed")
@@ -147,7 +149,8 @@ class _GuardedBackend(httpcore.NetworkBackend):
             raise httpcore.ConnectTimeout(f"connecting to {host} timed out")
         raise httpcore.ConnectError(f"cannot connect to {host} ({last})")
 
-    def connect_unix_socket(self, path, timeout=None, socket_options=None):  # pragma: no cover
+    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None
+                            ) -> httpcore.NetworkStream:  # pragma: no cover
         raise Refused("refused: Unix sockets are not fetched")
 
     def sleep(self, seconds: float) -> None:  # pragma: no cover - only used by retries

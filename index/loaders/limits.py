@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..settings import IndexSettings
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -21,7 +23,7 @@ class Limits:
     max_paragraphs: int = 200_000  # per article
 
     @classmethod
-    def from_settings(cls, settings) -> Limits:
+    def from_settings(cls, settings: IndexSettings) -> Limits:
         """The limits configured in a Settings object (KHABAR_FETCH_TIMEOUT, KHABAR_MAX_FILE_MB, …)."""
         return cls(timeout=settings.fetch_timeout, max_bytes=int(settings.max_file_mb * 1_000_000),
                    allow_private=settings.allow_private_urls,
