@@ -60,12 +60,12 @@ def _groups(paragraphs: list[tuple[int, str]], max_chars: int) -> list[tuple[int
     half of max_chars; each line keeps its own line in the quoted text.
     """
     out: list[tuple[int, str]] = []
-    cur_no, cur = None, ""
+    cur_no, cur = 0, ""
     for no, text in paragraphs:
         if cur and (len(cur.split()) >= MIN_WORDS or len(cur) + len(text) + 1 > max_chars // 2):
             out.append((cur_no, cur))
-            cur_no, cur = None, ""
-        if cur_no is None:
+            cur = ""
+        if not cur:
             cur_no, cur = no, text
         else:
             cur = f"{cur}\n{text}"

@@ -42,7 +42,7 @@ class E5Embeddings(VectorEmbeddings):
 
     def __init__(self, threads: int = 0):
         self.threads = threads
-        self._model = None
+        self._model: Any = None
 
     def _get(self) -> Any:
         if self._model is None:
@@ -76,7 +76,7 @@ class SentenceTransformerEmbeddings(VectorEmbeddings):
         # E5-family models were trained with role prefixes; others take raw text.
         lowered = name_or_path.lower()
         self.prefixes = ("query: ", "passage: ") if "e5" in lowered else ("", "")
-        self._model = None
+        self._model: Any = None
 
     def _get(self) -> Any:
         if self._model is None:

@@ -174,7 +174,7 @@ class LexicalIndex:
                 cands = list(en.get(skeleton_fa(tok), []))
             live = {terms[c]: int(self._df[c]) for c in cands if c < len(self._df) and self._df[c] > 0}
             if live:
-                out[tok] = rank_spellings(tok, list(live), live.get, limit)
+                out[tok] = rank_spellings(tok, list(live), live.__getitem__, limit)
         return out
 
 

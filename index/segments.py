@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import mmap
 import os
 import shutil
 import uuid
@@ -78,9 +79,7 @@ def save_batch(directory: Path, b: Batch) -> str:
     return name
 
 
-def _blob(path: Path) -> dict[str, np.ndarray]:
-    import mmap
-
+def _blob(path: Path) -> bytes | mmap.mmap:
     if path.stat().st_size == 0:
         return b""
     with open(path, "rb") as f:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import mmap
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -48,9 +49,9 @@ class Chunk:
 
     start: int
     text_off: np.ndarray  # int64, n+1
-    text_blob: object  # bytes or mmap
+    text_blob: bytes | mmap.mmap  # in memory, or mapped from a saved segment
     meta_off: np.ndarray
-    meta_blob: object
+    meta_blob: bytes | mmap.mmap
 
     @property
     def n(self) -> int:
@@ -234,10 +235,10 @@ class Snapshot:
         df_d: Counter = Counter()
         wdf_d: Counter = Counter()
         new_articles: list[str] = []
-        events = []
+        events: list[tuple[str, dict | None, int, int]] = []
         fresh: dict[str, int] = {}
-        for aid, pids in final.items():
-            rows = sorted(((pid, *got[pid]) for pid in (pids or []) if pid in got),
+        for aid, kept in final.items():
+            rows = sorted(((pid, *got[pid]) for pid in (kept or []) if pid in got),
                           key=lambda r: (r[2].get("paragraph", 0), r[2].get("part", 0)))
             if not rows:
                 events.append((aid, None, 0, 0))
@@ -340,9 +341,9 @@ class Snapshot:
         art_count = np.concatenate([self.art_count, np.zeros(len(b.new_articles), np.int32)])
         norms = self._norms
         for aid, summary, first, count in b.events:
-            i = art_index[aid] if aid in art_index else None
-            if i is None:
+            if aid not in art_index:
                 continue
+            i = art_index[aid]
             old = summaries[i]
             if old is not None and norms.get(old.get("norm_hash")) == aid:
                 norms.pop(old.get("norm_hash"), None)

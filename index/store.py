@@ -84,7 +84,7 @@ class PassageStore:
             self.log = CommitLog(self.client, self.name)
         except Exception as exc:  # noqa: BLE001 - server down, corrupt files
             raise StoreUnavailable(str(exc)) from exc
-        self._words = None  # the shared word-vector collection, opened on first use
+        self._words: Any = None  # the shared word-vector collection, opened on first use
         self._apply_lock = threading.Lock()
         self._lineage: str | None = None  # which saved snapshot line this process continues
         self._replace_saved = False
@@ -245,7 +245,7 @@ class PassageStore:
             self.last_apply = {"records": len(part), "passages": batch.chunk.n, "seconds": time.perf_counter() - t0}
             self._save(batch, restart=self._replace_saved and batch.chunk.start == 0)
             self._replace_saved = False
-            if started:
+            if started and progress is not None:
                 progress.advance(len(part))
         return self._compacted(snap)
 

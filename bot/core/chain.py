@@ -74,10 +74,13 @@ def build_chat_model(settings: Settings, timeout: float | None = None) -> BaseCh
     timeout = settings.llm_timeout if timeout is None else timeout
     if settings.llm == "openai":
         from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
 
+        # max_completion_tokens is the constructor's name for the `max_tokens` request field
         return ChatOpenAI(model=settings.llm_model, base_url=settings.llm_base_url,
-                          api_key=settings.llm_api_key or "not-needed", temperature=settings.llm_temperature,
-                          timeout=timeout, max_retries=0, max_tokens=settings.llm_max_tokens)
+                          api_key=SecretStr(settings.llm_api_key or "not-needed"),
+                          temperature=settings.llm_temperature, timeout=timeout, max_retries=0,
+                          max_completion_tokens=settings.llm_max_tokens)
     if settings.llm == "ollama":
         from langchain_ollama import ChatOllama
 

@@ -80,7 +80,7 @@ class CheckedAnswer:
 
 
 def check_answer(text: str, sources: list[str], supported: Callable[[str, list[str]], bool], keep_uncited: bool = False,
-                 attribute: Callable[[str], int | None] | None = None) -> CheckedAnswer:
+                 attribute: Callable[[str], list[int]] | None = None) -> CheckedAnswer:
     """Keep supported sentences with their sources; renumber markers in order of first use.
 
     `sources[i]` is the text of source i+1; `supported(sentence, [texts]) -> bool` decides support.
@@ -201,7 +201,7 @@ class SupportCheck:
         # title and date of each passage: names and numbers found there count too
         self.headers = headers or [""] * len(passages)
         self._langs = [detect_language(p) for p in passages]
-        self._vecs = None
+        self._vecs: np.ndarray | None = None
         self._anchor_cache: dict[int, set[str]] = {}
 
     def _similarities(self, sentence: str) -> np.ndarray:

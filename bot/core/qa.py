@@ -65,8 +65,8 @@ class QA:
         self.settings = settings
         self.embedder = embedder or (store.embedder if store else build_embedder(settings.embedder,
                                                                                   settings.embed_threads))
-        self._store = store
-        self._searcher = HybridSearcher(store) if store else None
+        self._store: PassageStore | None = store
+        self._searcher: HybridSearcher | None = HybridSearcher(store) if store else None
         self._lock = threading.Lock()  # only around opening the store; never held during a refresh
         self._checked = time.monotonic()
         self._refreshing: threading.Thread | None = None
@@ -82,6 +82,7 @@ class QA:
                     store = PassageStore(self.settings, self.embedder)
                     self._searcher = HybridSearcher(store)
                     self._store = store
+        opened = self._store
         if time.monotonic() - self._checked > self.settings.refresh_seconds:
             with self._lock:
                 if time.monotonic() - self._checked > self.settings.refresh_seconds and \
@@ -89,17 +90,19 @@ class QA:
                     self._checked = time.monotonic()
                     self._refreshing = threading.Thread(target=self._refresh, name="khabar-refresh", daemon=True)
                     self._refreshing.start()
-        return self._store
+        return opened
 
     def _refresh(self) -> None:
         try:
-            self._store.refresh()
+            if self._store is not None:
+                self._store.refresh()
         finally:
             self._checked = time.monotonic()  # the next check counts from the end of this one
 
     def searcher(self) -> HybridSearcher:
         """The searcher over the current store."""
         self.store()
+        assert self._searcher is not None  # store() opened it
         return self._searcher
 
     def stats(self) -> dict:
@@ -151,6 +154,8 @@ class QA:
         for item in self.stream_answer(question, history, lang, k=k, since=since, until=until):
             if isinstance(item, Answer):
                 final = item
+        if final is None:  # stream_answer always ends with its Answer
+            raise RuntimeError("the answer stream ended without an answer")
         return final
 
     def stream_answer(self, question: str, history: list[tuple[str, str]] | None = None,

@@ -46,12 +46,12 @@ class HybridSearcher:
         where = _date_where(lo, hi)
 
         dense: list[tuple[int, float]] = []
-        qvec = None
+        qvec: np.ndarray | None = None
         if opts.mode in ("hybrid", "dense") or (opts.crosslingual and opts.mode == "hybrid"):
             t = time.perf_counter()
             qvec = self.store.embedder.encode_query(query)
             timings["embed"] = elapsed_ms(t)
-        if opts.mode in ("hybrid", "dense"):
+        if qvec is not None and opts.mode in ("hybrid", "dense"):
             t = time.perf_counter()
             pool = self.store.dense_search(snap, qvec, max(opts.depth, opts.dense_pool if opts.short_penalty else 0),
                                            where)
@@ -89,7 +89,7 @@ class HybridSearcher:
             extra = {p: self._penalized(s, p, opts, snap)
                      for p, s in self.store.similarities(snap, qvec, missing).items()}
             timings["dense_complete"] = elapsed_ms(t)
-        if opts.alt_queries and opts.mode == "hybrid":
+        if qvec is not None and opts.alt_queries and opts.mode == "hybrid":
             t = time.perf_counter()
             dense, lexical, extra = self._merge_alt_queries(qvec, dense, lexical, extra, weights, opts, mask, where,
                                                             snap)
@@ -113,7 +113,7 @@ class HybridSearcher:
     # ---- alternative renderings (SearchOptions.alt_queries): one self-contained step ----------------
     def _merge_alt_queries(self, qvec: np.ndarray, dense: Ranked, lexical: Ranked, extra: dict[int, float],
                            weights: dict[str, float], opts: SearchOptions, mask: np.ndarray, where: dict | None,
-                           snap: Snapshot) -> tuple[Ranked, Ranked]:
+                           snap: Snapshot) -> tuple[Ranked, Ranked, dict[int, float]]:
         """Search every alternative rendering (dense + BM25) and merge its candidates into the
         original lists: per candidate the best min-max-normalized score across renderings, mapped
         back onto the original query's scale so the fusion weights keep their meaning."""
@@ -237,7 +237,8 @@ class HybridSearcher:
             out[t] = scale * s / top
         return out
 
-    def _paragraphs(self, english: bool, hits: list[Hit], qvec: np.ndarray, scores: np.ndarray, mask: np.ndarray,
+    def _paragraphs(self, english: bool, hits: list[Hit], qvec: np.ndarray | None, scores: np.ndarray | None,
+                    mask: np.ndarray,
                     norm: tuple[float, float, float], opts: SearchOptions, snap: Snapshot) -> list[Hit]:
         """Rank the best articles by their evidence, then all of their paragraphs by the question.
 
@@ -262,18 +263,18 @@ class HybridSearcher:
                                     for a in pool]).astype(np.int64)
         positions = positions[mask[positions]]
         need = [int(p) for p in positions if p not in known or (known[p].dense_rank is None and not known[p].dense)]
-        sims = self.store.similarities(snap, qvec, need) if need else {}
+        sims = self.store.similarities(snap, qvec, need) if need and qvec is not None else {}
         dmin, dmax, lmax = norm
         lw = opts.paragraph_lexical_en if english else opts.paragraph_lexical
         para: dict[int, Hit] = {}
         for p in positions:
             p = int(p)
-            h = known.get(p)
-            d = self._penalized(sims[p], p, opts, snap) if p in sims else (h.dense if h else 0.0)
-            lex = float(scores[p]) if scores is not None else (h.lexical if h else 0.0)
+            was = known.get(p)
+            d = self._penalized(sims[p], p, opts, snap) if p in sims else (was.dense if was else 0.0)
+            lex = float(scores[p]) if scores is not None else (was.lexical if was else 0.0)
             dn = max(0.0, (d - dmin) / (dmax - dmin)) if dmax > dmin else 0.0
             para[p] = Hit(p, opts.dense_weight * dn + lw * lex / lmax, dense=d, lexical=lex,
-                          dense_rank=h.dense_rank if h else None, lexical_rank=h.lexical_rank if h else None)
+                          dense_rank=was.dense_rank if was else None, lexical_rank=was.lexical_rank if was else None)
         # each article's best paragraph gets the whole paragraph share, so the article order is kept
         # for every article's first passage and only weaker paragraphs of one article fall behind another's best
         pmax: dict[int, float] = {}

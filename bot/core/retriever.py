@@ -60,4 +60,4 @@ def result_from_documents(docs: list[Document]) -> SearchResult:
     hits = [Hit(d.metadata["pos"], d.metadata["score"], dense=d.metadata.get("dense", 0.0),
                 lexical=d.metadata.get("lexical", 0.0)) for d in docs]
     return SearchResult(hits, dict(m.get("query_terms") or {}), float(m.get("top_dense", 0.0)),
-                        timings_ms=dict(m.get("timings_ms") or {}), snap=m.get("snapshot"))
+                        timings_ms=dict(m.get("timings_ms") or {}), snap=m["snapshot"])

@@ -23,6 +23,7 @@ class Citation:
 class Context(Citation):
     """A retrieved passage with its score; `n` is its citation number, None when not cited."""
 
+    n: int | None  # type: ignore[assignment]  # a context is numbered only once it is cited
     score: float = 0.0
 
 

@@ -57,11 +57,11 @@ def date_from_url(url: str | None) -> str | None:
     if m:
         digits = m.group(1)
         if len(digits) == 10:
-            y, mo, d = 1300 + int(digits[:2]), int(digits[2:4]), int(digits[4:6])
+            y, mo, day = 1300 + int(digits[:2]), int(digits[2:4]), int(digits[4:6])
         else:
-            y, mo, d = int(digits[:4]), int(digits[4:6]), int(digits[6:8])
+            y, mo, day = int(digits[:4]), int(digits[4:6]), int(digits[6:8])
         if not 1380 <= y <= 1420:  # Fars News began in 1382; other ids are not dates
             return None
-        g = to_gregorian(y, mo, d)
+        g = to_gregorian(y, mo, day)
         return g.isoformat() if g else None
     return None

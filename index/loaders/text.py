@@ -32,7 +32,8 @@ def parse_text_article(text: str, source: str) -> Article:
     else:
         while lines and _FIELD.match(lines[0].strip()):
             fm = _FIELD.match(lines.pop(0).strip())
-            fields[fm.group(1).lower()] = fm.group(2).strip()
+            if fm:  # always: the loop condition matched this line
+                fields[fm.group(1).lower()] = fm.group(2).strip()
     body = "\n".join(lines).strip()
     if body.startswith("#"):
         head, _, body = body.partition("\n")
