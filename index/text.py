@@ -28,8 +28,10 @@ def persian_digits(text: str) -> str:
 
 
 # --- sentences ----------------------------------------------------------------------------------
+# the characters that end a sentence in Persian and English text
+STOP = "[.!?؟…]"
 # A sentence ends at . ! ? ؟ … (optionally followed by closing quotes/brackets) and whitespace.
-_SENTENCE_END = re.compile(r"[.!?؟…]+[»\"'”’)\]]*(?=\s+|$)|\n+")
+_SENTENCE_END = re.compile(STOP + r"+[»\"'”’)\]]*(?=\s+|$)|\n+")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
