@@ -23,7 +23,8 @@ from index.snapshot import Snapshot
 from index.store import PassageStore
 
 from .conftest import ROOT, SAMPLES, make_settings
-from .test_scale import chroma_server, free_port, khabar, wait_http  # noqa: F401 - fixture
+from .localhttp import free_port, wait_http
+from .test_scale import chroma_server, khabar  # noqa: F401 - fixture
 
 WORDS = ("harbour ferry island morning evening timetable storm winter bridge river station airport "
          "market bazaar school hospital museum library stadium festival garden mountain desert "

@@ -2,7 +2,6 @@
 scheduled feed ingestion against feeds served from 127.0.0.1."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,27 +14,9 @@ from index.store import PassageStore
 from index.watch import WatchState, parse_interval, watch_cycle, watch_feeds
 
 from .conftest import ROOT, SAMPLES, make_settings
-from .localhttp import LocalServer, article_html, rss
+from .localhttp import LocalServer, article_html, free_port, rss, wait_http
 
 CHROMA = Path(sys.executable).with_name("chroma")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 90.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{url} did not come up")
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import pytest
 
 from .conftest import HAS_SHARED, ROOT, SAMPLES, SEED
 from .fake_telegram import BOT_USER, FakeBotAPI
+from .localhttp import free_port, wait_http
 from .redis_server import RedisServer, require_redis
-from .test_scale import CHROMA, free_port, khabar, wait_http
+from .test_scale import CHROMA, khabar
 
 TEHRAN = "Schools in Tehran close as air pollution reaches unhealthy levels"
 RATE = 6

@@ -1,7 +1,6 @@
 """The Telegram bot against a local Bot API server (python-telegram-bot's base_url), real index."""
 import asyncio
 import html
-import socket
 import time
 
 import httpx
@@ -14,6 +13,7 @@ from bot.core.schema import Answer, Citation
 
 from .conftest import HAS_SHARED, SAMPLES, SEED, build_store
 from .fake_telegram import BOT_USER, FakeBotAPI
+from .localhttp import free_port
 
 TOKEN = "123456:" + "A" * 35
 TARTUS = "بازتعریف وضعیت حضور نظامی روسیه در طرطوس"
@@ -193,15 +193,9 @@ def test_missing_or_malformed_token_is_a_clear_error(tg_store, token):
     assert "BotFather" in exc.value.message("en")
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_webhook_rejects_a_wrong_secret(tg_store, api):
     app = make_app(tg_store, api)
-    port = _free_port()
+    port = free_port()
 
     async def go():
         await app.initialize()
