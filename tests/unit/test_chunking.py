@@ -1,6 +1,8 @@
 """index/chunking.py: paragraphs into passages (numbering, boilerplate, grouping, long paragraphs)."""
 from __future__ import annotations
 
+from typing import Any
+
 from index.chunking import MIN_WORDS, article_key, is_boilerplate, split_paragraphs
 from index.models import Article
 
@@ -8,7 +10,7 @@ LONG = ("The river reached the old bridge on Monday after weeks of waiting by th
         "who had asked for water since the spring planting began in the plains.")
 
 
-def _article(paragraphs: list[str], **kw) -> Article:
+def _article(paragraphs: list[str], **kw: Any) -> Article:
     return Article(title=kw.pop("title", "Water returns"), paragraphs=paragraphs, url="https://n.example/1", **kw)
 
 
