@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from index.chunking import MIN_WORDS, article_key, is_boilerplate, split_paragraphs
 from index.models import Article
 
@@ -85,3 +88,16 @@ def test_language_is_detected_when_the_article_has_none() -> None:
 
 def test_an_article_of_boilerplate_has_no_passages() -> None:
     assert split_paragraphs(_article(["انتهای پیام", "Share this", ""])) == []
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="ab c.!؟\n«»", min_size=1, max_size=400), st.integers(10, 120))
+def test_pieces_of_a_long_paragraph_lose_nothing(para: str, max_chars: int) -> None:
+    text = para.strip()
+    ps = split_paragraphs(_article([para], lang="en"), max_chars=max_chars)
+    if len(text) <= max_chars or not ps:  # short (or boilerplate) paragraphs are covered above
+        return
+    assert all(len(p.text) <= max_chars and text[p.start:p.end] == p.text for p in ps)
+    assert [p.part for p in ps] == list(range(len(ps)))
+    squeeze = lambda t: "".join(t.split())  # noqa: E731 - only whitespace between pieces may go
+    assert squeeze("".join(p.text for p in ps)) == squeeze(text)
