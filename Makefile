@@ -1,4 +1,5 @@
-# Khabar: `make demo` (install, index the samples, answer, serve the widget) and `make test`.
+# Khabar: `make demo` (install, index the samples, answer, serve the widget), `make check` (lint, types and
+# the fast unit tests, under 2 minutes) and `make test` (lint, types and the whole suite, as CI runs it).
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -11,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install install-test demo test chromium redis bench clean
+.PHONY: install install-test demo lint types check test chromium redis bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -47,8 +48,20 @@ demo: install
 	@echo "Open http://127.0.0.1:$(PORT)/ for the chat widget (Ctrl-C to stop)."
 	$(KHABAR) --data-dir $(DEMO_DIR) serve --port $(PORT)
 
+# ruff and mypy read their configuration (rules, checked paths) from pyproject.toml.
+lint: install-test
+	$(PY) -m ruff check .
+
+types: install-test
+	$(PY) -m mypy
+
 # pytest exits 5 when it collected no tests: that must fail loudly, not pass.
-test: install-test chromium redis
+# The fast loop: tests/unit mirrors the modules, fakes only at the embedder seam, no model loaded.
+check: install-test lint types
+	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest ran no tests: failing"; exit 1; fi; exit $$rc
+
+test: install-test chromium redis lint types
 	$(PY) -m pytest -q -ra $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests: failing"; exit 1; fi; exit $$rc
 

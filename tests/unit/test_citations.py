@@ -1,0 +1,133 @@
+"""bot/core/citations.py: markers, claims, Markdown flattening, the support check, numbers and names."""
+from __future__ import annotations
+
+import pytest
+
+from bot.core.citations import (MARKER, SupportCheck, anchors, check_answer, flatten_markdown, is_no_answer,
+                                lexical_support, marker_numbers, names_found, numbers_found, numbers_of,
+                                sentence_names, split_claims, strip_markers)
+
+from .fakes import HashEmbedder
+
+SOURCES = [
+    "The Zayandeh Rud water reached Khaju Bridge on Monday after 40 days.",
+    "Schools in Rasht closed because of heavy snow.",
+    "Oil prices rose by 3 percent.",
+]
+
+
+@pytest.mark.parametrize("group, numbers", [
+    ("1", [1]), ("1, 2", [1, 2]), ("۱، ۲", [1, 2]), ("1;2", [1, 2]), ("1-3", [1, 2, 3]), ("1–3", [1, 2, 3]),
+    ("3-1", [3, 1]),  # a backwards range is two sources, not an empty range
+    ("1-50", [1, 50]),  # an implausibly wide range is its two ends
+])
+def test_marker_numbers(group: str, numbers: list[int]) -> None:
+    assert marker_numbers(group) == numbers
+
+
+def test_every_marker_form_is_found() -> None:
+    text = "a [1] b [1, 2] c [1][2] d [۱] e 【3】 f [x] g [1-3] h [ 4 ]"
+    assert [m.group(0) for m in MARKER.finditer(text)] == ["[1]", "[1, 2]", "[1]", "[2]", "[۱]", "【3】", "[1-3]",
+                                                            "[ 4 ]"]
+
+
+def test_claims_carry_their_markers_and_a_leading_marker_belongs_before() -> None:
+    claims = split_claims("The dam opened [1]. Water reached the bridge.[2] [3] Farmers cheered.")
+    assert [(c.text, c.sources) for c in claims] == [
+        ("The dam opened.", [1]), ("Water reached the bridge.", [2, 3]), ("Farmers cheered.", [])]
+    fa = split_claims("آب به پل رسید. [۱] مردم آمدند.")
+    assert [(c.text, c.sources) for c in fa] == [("آب به پل رسید.", [1]), ("مردم آمدند.", [])]
+
+
+def test_flatten_markdown_makes_plain_sentences() -> None:
+    text = ("Answer: Here is what happened:\n"
+            "- **Water**: the river reached the bridge [1]\n"
+            "- Farmers cheered [2]\n"
+            "## Details\n"
+            "1. The dam opened on Monday [1]\n"
+            "\n"
+            "Sources:\n"
+            "[1] Article one\n")
+    assert flatten_markdown(text) == ("the river reached the bridge [1]. Farmers cheered [2]. "
+                                      "The dam opened on Monday [1].")
+    assert flatten_markdown("```\ncode\n```\n---\nPlain sentence.") == "code. Plain sentence."
+
+
+def test_no_answer_sentences_in_both_languages() -> None:
+    assert is_no_answer("The articles do not say when the dam opens.")
+    assert is_no_answer("There is no information about this.")
+    assert is_no_answer("اطلاعاتی در این باره نیست.")
+    assert is_no_answer("در منابع به این موضوع اشاره‌ای نشده است.")
+    assert not is_no_answer("The dam opened on Monday.")
+    assert not is_no_answer("سد روز دوشنبه باز شد.")
+
+
+def test_numbers_of_any_script_and_separator() -> None:
+    assert numbers_of("13,500 people, ۴۶۰ patients and 3.5 km") == {"13500", "460", "3.5"}
+    assert numbers_of("۳٫۵ درصد و ۱۲٬۰۰۰ نفر") == {"3.5", "12000"}
+    assert numbers_found("460 patients were treated", ["242 patients"]) is False
+    assert numbers_found("۲۴۲ بیمار", ["242 patients were treated"]) is True
+    assert numbers_found("No figures here", []) is True
+
+
+def test_names_are_capitalized_words_after_the_first() -> None:
+    assert sentence_names("Russia keeps its base in Tartus and Moscow agrees on Monday.") == ["Tartus", "Moscow"]
+
+
+def test_names_are_found_across_scripts_by_skeleton() -> None:
+    assert names_found("The base in Tartus stays open.", ["پایگاه طرطوس"])
+    assert names_found("Water reached Khaju Bridge.", ["آب به پل خواجو رسید"]) is False  # no «bridge» name
+    assert names_found("Water reached Khaju Bridge.", ["آب به پل خواجو رسید", "Khaju Bridge"])
+    assert not names_found("The airport in Ardabil closed.", ["فرودگاه تبریز بسته شد"])
+    assert names_found("all lower case words", [])
+
+
+def test_anchors_are_numbers_and_skeletons() -> None:
+    assert anchors("Tartus base 2026 in the city") == {"~trts", "2026"}
+    assert anchors("پایگاه طرطوس در سال 2026") >= {"~trts", "2026"}
+
+
+def test_lexical_support_is_the_share_of_content_words_found() -> None:
+    assert lexical_support("Schools in Rasht closed.", SOURCES[1]) == 1.0
+    # oil, prices, fell, sharply and the joined pairs oilprices, pricesfell, fellsharply: 3 of 7 found
+    assert lexical_support("Oil prices fell sharply.", SOURCES[2]) == pytest.approx(3 / 7)
+    assert lexical_support("Of a …?", SOURCES[0]) == 1.0  # no content word: nothing to support
+    assert strip_markers("Hello [1] World [۲]") == "hello world"
+
+
+def test_check_answer_keeps_supported_sentences_renumbered() -> None:
+    check = SupportCheck(HashEmbedder(), SOURCES)
+    answer = ("Water reached Khaju Bridge on Monday [2][1]. Schools in Rasht closed because of snow [7]. "
+              "Oil prices rose 5 percent [3]. The sky is green.")
+    r = check_answer(answer, SOURCES, check.supported)
+    # [2][1] together support the sentence; renumbered in order of first use
+    assert r.text == "Water reached Khaju Bridge on Monday. [1][2]"
+    assert r.used == [2, 1]
+    assert (r.dropped, r.dangling, r.cited) == (3, 1, 2)  # [7] dangles; 5 ≠ 3 percent; the green sky is uncited
+    assert not r.no_answer
+
+
+def test_check_answer_attributes_sentences_without_a_valid_marker() -> None:
+    check = SupportCheck(HashEmbedder(), SOURCES)
+    r = check_answer("Schools in Rasht closed because of heavy snow. Oil prices rose by 3 percent [9].",
+                     SOURCES, check.supported, attribute=check.attribute)
+    assert r.text == "Schools in Rasht closed because of heavy snow. [1] Oil prices rose by 3 percent. [2]"
+    assert r.used == [2, 3] and r.attributed == [2, 3]
+    assert r.attributed_sentences == 2 and r.dangling == 1
+
+
+def test_check_answer_keep_uncited_and_no_answer() -> None:
+    check = SupportCheck(HashEmbedder(), SOURCES)
+    kept = check_answer("The sky is green. Oil prices rose by 3 percent [3].", SOURCES, check.supported,
+                        keep_uncited=True)
+    assert kept.text == "The sky is green. Oil prices rose by 3 percent. [1]" and kept.used == [3]
+    r = check_answer("The articles do not say. Schools in Rasht closed [2].", SOURCES, check.supported)
+    assert r.no_answer and r.text == "Schools in Rasht closed. [1]" and r.dropped == 1
+
+
+def test_support_check_rejects_wrong_numbers_and_short_attributions() -> None:
+    check = SupportCheck(HashEmbedder(), SOURCES)
+    assert check.supported("Water reached Khaju Bridge on Monday after 40 days.", [SOURCES[0]])
+    assert not check.supported("Water reached Khaju Bridge after 41 days.", [SOURCES[0]])
+    assert check.attribute("Schools in Rasht closed because of heavy snow.") == [2]
+    assert check.attribute("Yes.") == []

@@ -1,0 +1,44 @@
+"""bot/core/followup.py: follow-up questions made standalone without an LLM."""
+from __future__ import annotations
+
+from bot.core.followup import MAX_CARRIED, is_anaphoric, rewrite_followup
+
+RASHT = [("Why did schools in Rasht close?", "Heavy snow closed them.")]
+
+
+def test_without_history_the_question_stands_alone() -> None:
+    f = rewrite_followup("Why did schools in Rasht close?", None)
+    assert (f.standalone, f.primary, f.said) == ("Why did schools in Rasht close?", None, "")
+    assert rewrite_followup("And Karaj?", []).standalone == "And Karaj?"
+
+
+def test_a_follow_up_naming_nothing_stays_on_the_previous_topic() -> None:
+    assert is_anaphoric("What else happened there?")
+    assert is_anaphoric("دیگر چه شد؟")
+    f = rewrite_followup("What else happened there?", RASHT)
+    assert f.standalone == "Why did schools in Rasht close? What else happened there?"
+    assert f.primary is None  # every word weighs alike: the previous question is the topic
+    assert f.said == "Heavy snow closed them."  # so "what else" does not repeat it
+    fa = rewrite_followup("دیگر چه شد؟", [("چرا مدارس رشت تعطیل شد؟", "برف")])
+    assert fa.standalone == "چرا مدارس رشت تعطیل شد؟ دیگر چه شد؟" and fa.said == "برف"
+
+
+def test_a_short_follow_up_with_a_topic_leads_and_borrows_the_previous_words() -> None:
+    assert not is_anaphoric("And in Karaj?")
+    f = rewrite_followup("And in Karaj?", RASHT)
+    assert f.primary == "And in Karaj?"
+    assert f.standalone == "And in Karaj? schools rasht close"
+    assert f.said == ""
+
+
+def test_a_long_follow_up_is_left_alone_and_carried_words_are_bounded() -> None:
+    long_q = "Why did schools in Rasht and Tehran close this week after snow?"
+    assert rewrite_followup(long_q, [("oil prices", "up")]).standalone == long_q
+    prev = " ".join(f"topic{i}" for i in range(20))
+    f = rewrite_followup("Karaj?", [(prev, "")])
+    assert len(f.standalone.split()) == 1 + MAX_CARRIED
+
+
+def test_nothing_new_to_carry_leaves_the_question() -> None:
+    f = rewrite_followup("schools in Rasht?", [("Rasht schools", "x")])
+    assert (f.standalone, f.primary) == ("schools in Rasht?", None)

@@ -1,0 +1,163 @@
+"""bot/core/retrieval.py: fusion of dense and BM25 lists, and HybridSearcher over a small real index
+(Chroma on a temp dir, the hashed-word fake embedder): paragraph stage, date filters, modes, names."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bot.core.options import SearchOptions
+from bot.core.retrieval import RRF_K, HybridSearcher, _date_where, _top, name_like
+from index.ingest import ingest
+from index.models import Article
+from index.settings import IndexSettings
+from index.store import PassageStore
+
+from .fakes import HashEmbedder
+
+ARTICLES = [
+    Article("Water returns to Khaju Bridge", [
+        "The Zayandeh Rud reached Khaju Bridge in Isfahan on Monday after months of drought, and farmers "
+        "celebrated along the banks of the river with music and tea.",
+        "Officials said the water will flow for ten days before the dam gates close again for the season, "
+        "leaving the riverbed dry until the spring.",
+        "Tourists crowded the old bridges at sunset to take photographs of the flowing river and the lit "
+        "arches of the historic structures.",
+    ], url="https://n.example/water", date="2026-01-28", lang="en"),
+    Article("Snow closes schools in Rasht", [
+        "Schools in Rasht were closed on Sunday because of heavy snow that blocked the roads of Gilan "
+        "province for two days and cut power to villages.",
+        "The governor said classes will resume when road crews have cleared the main roads and the "
+        "power lines are repaired in the mountain villages.",
+    ], url="https://n.example/snow", date="2025-12-10", lang="en"),
+    Article("Oil prices climb", [
+        "Oil prices rose three percent in Tehran markets on Tuesday as traders expected lower exports "
+        "from the region during the winter months ahead.",
+    ], url="https://n.example/oil", date="2024-05-01", lang="en"),
+    Article("پایگاه طرطوس", [
+        "روسیه اعلام کرد که پایگاه دریایی طرطوس در سوریه همچنان فعال می‌ماند و کشتی‌های این کشور در "
+        "بندر طرطوس پهلو می‌گیرند و مذاکرات با دولت جدید سوریه ادامه دارد.",
+    ], url="https://n.example/tartus", lang="fa"),
+]
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory: pytest.TempPathFactory) -> HybridSearcher:
+    store = PassageStore(IndexSettings(data_dir=Path(tmp_path_factory.mktemp("unit-index"))), HashEmbedder(),
+                         create=True)
+    report = ingest(store, ARTICLES)
+    assert (report.added, report.failed, report.passages) == (4, 0, 7)
+    return HybridSearcher(store)
+
+
+def _found(searcher: HybridSearcher, query: str, **kw: Any) -> list[tuple[str, int]]:
+    """(article url, paragraph) of each hit, best first."""
+    res = searcher.search(query, SearchOptions(**kw))
+    assert res.snap is not None
+    return [(res.snap.meta(h.pos)["url"], res.snap.meta(h.pos)["paragraph"]) for h in res.hits]
+
+
+WATER, SNOW, OIL, TARTUS = (a.url for a in ARTICLES)
+
+
+# ---- fusion on hand-made lists -------------------------------------------------------------------
+def test_weighted_fusion_is_min_max_dense_plus_scaled_bm25(searcher: HybridSearcher) -> None:
+    opts = SearchOptions(dense_weight=1.0, lexical_weight=0.5, recency=False)
+    dense = [(1, 0.9), (2, 0.7), (3, 0.5)]
+    lexical = [(3, 8.0), (4, 2.0)]
+    hits, norm = searcher._fuse(dense, lexical, opts, extra={4: 0.6})
+    assert norm == (0.5, 0.9, 8.0)
+    got = {h.pos: h.score for h in hits}
+    assert got == pytest.approx({1: 1.0, 2: 0.5, 3: 0.5, 4: 0.25 + 0.5 * 2 / 8})
+    assert [h.pos for h in hits][:1] == [1]
+    h4 = next(h for h in hits if h.pos == 4)
+    assert (h4.dense, h4.lexical, h4.dense_rank, h4.lexical_rank) == (0.6, 2.0, None, 1)
+
+
+def test_rrf_fusion_adds_reciprocal_ranks(searcher: HybridSearcher) -> None:
+    opts = SearchOptions(fusion="rrf", dense_weight=1.0, lexical_weight=0.5, recency=False)
+    hits, _ = searcher._fuse([(1, 0.9), (2, 0.7)], [(2, 5.0), (3, 1.0)], opts)
+    got = {h.pos: h.score for h in hits}
+    assert got == pytest.approx({1: 1 / RRF_K, 2: 1 / (RRF_K + 1) + 0.5 / RRF_K, 3: 0.5 / (RRF_K + 1)})
+    assert [h.pos for h in hits] == [2, 1, 3]
+
+
+def test_recency_only_breaks_near_ties(searcher: HybridSearcher) -> None:
+    opts = SearchOptions(fusion="rrf", lexical_weight=0.0)
+    ages = np.array([np.nan, 0.0, 2.0, 30.0], np.float32)
+    hits, _ = searcher._fuse([(0, 0.9), (1, 0.9), (2, 0.9), (3, 0.9)], [], opts, ages=ages)
+    got = {h.pos: h.score for h in hits}
+    base = [1 / (RRF_K + r) for r in range(4)]
+    assert got[0] == pytest.approx(base[0])  # undated: unchanged
+    assert got[1] == pytest.approx(base[1] * 1.03)  # today: +3 %
+    assert got[2] == pytest.approx(base[2] * 1.015)  # two years: half of that
+    assert base[3] < got[3] < base[3] * 1.0001
+
+
+def test_helpers() -> None:
+    assert name_like("Where is Tartus and the Khaju bridge? NATO said") == ["tartus", "khaju", "nato"]
+    assert name_like("Tartus is where?") == []  # the first word is capitalized anyway
+    assert name_like("پایگاه طرطوس کجاست") == ["پایگاه", "طرطوس", "کجاست"]
+    assert _top(np.array([0.0, 3.0, 1.0, 2.0, 0.0], np.float32), 10) == [(1, 3.0), (3, 2.0), (2, 1.0)]
+    assert _top(np.zeros(3, np.float32), 2) == []
+    assert _date_where(None, None) is None
+    assert _date_where(20250101, None) == {"date_num": {"$gte": 20250101}}
+    assert _date_where(None, 20251231) == {"$and": [{"date_num": {"$lte": 20251231}}, {"date_num": {"$gt": 0}}]}
+
+
+# ---- HybridSearcher over the small index ---------------------------------------------------------
+def test_the_answering_paragraph_comes_first(searcher: HybridSearcher) -> None:
+    assert _found(searcher, "When will the dam gates close?")[0] == (WATER, 2)
+    assert _found(searcher, "Why were schools in Rasht closed?")[0] == (SNOW, 1)
+    assert _found(searcher, "oil prices Tehran markets")[0] == (OIL, 1)
+
+
+def test_the_paragraph_stage_scores_every_paragraph_of_the_best_articles(searcher: HybridSearcher) -> None:
+    # one candidate from each retriever: only the paragraph stage can bring in the article's other paragraphs
+    query = "When will the dam gates close?"
+    without = _found(searcher, query, depth=1, paragraph_stage=False)
+    assert without == [(WATER, 2)]
+    with_stage = _found(searcher, query, depth=1, k=5, dominant_cap=3)
+    assert with_stage[0] == (WATER, 2)
+    assert sorted(with_stage) == [(WATER, 1), (WATER, 2), (WATER, 3)]
+
+
+def test_at_most_per_article_passages_of_an_article(searcher: HybridSearcher) -> None:
+    found = _found(searcher, "river water bridge", k=5, per_article=1, paragraph_stage=False)
+    urls = [u for u, _ in found]
+    assert len(urls) == len(set(urls)) and urls[0] == WATER
+
+
+def test_date_filters(searcher: HybridSearcher) -> None:
+    assert {u for u, _ in _found(searcher, "roads power water oil", since="2026-01-01")} == {WATER}
+    until = {u for u, _ in _found(searcher, "roads power water oil Tartus", until="2025-12-31")}
+    assert until == {SNOW, OIL}  # undated articles are left out when an end date is given
+    assert _found(searcher, "water", since="2027-01-01") == []
+
+
+def test_keyword_and_dense_modes(searcher: HybridSearcher) -> None:
+    bm25 = searcher.search("governor classes resume", SearchOptions(mode="bm25", transliterate=False))
+    assert bm25.hits and all(h.lexical > 0 and h.dense_rank is None for h in bm25.hits)
+    assert bm25.snap is not None and bm25.snap.meta(bm25.hits[0].pos)["url"] == SNOW
+    assert bm25.top_dense == 0.0
+    dense = searcher.search("governor classes resume", SearchOptions(mode="dense"))
+    assert dense.hits and all(h.lexical_rank is None for h in dense.hits)
+    assert dense.top_dense > 0 and "embed" in dense.timings_ms and "bm25" not in dense.timings_ms
+    assert _found(searcher, "zzzz qqqq", mode="bm25") == []
+
+
+def test_a_latin_name_finds_its_persian_spelling(searcher: HybridSearcher) -> None:
+    res = searcher.search("What happens to the base in Tartus?", SearchOptions(mode="bm25"))
+    assert "طرطوس" in res.query_terms and 0 < res.query_terms["طرطوس"] < 1
+    assert res.snap is not None and [res.snap.meta(h.pos)["url"] for h in res.hits] == [TARTUS]
+    off = searcher.search("What happens to the base in Tartus?", SearchOptions(mode="bm25", transliterate=False))
+    assert off.hits == []
+
+
+def test_a_follow_ups_own_words_weigh_more(searcher: HybridSearcher) -> None:
+    opts = SearchOptions(mode="bm25", primary="and Rasht?", carried_weight=0.4)
+    res = searcher.search("and Rasht? oil prices", opts)
+    assert res.query_terms["rasht"] == 1.0 and res.query_terms["oil"] == pytest.approx(0.4)
+    assert res.query_terms["oilprices"] == pytest.approx(0.4)

@@ -1,0 +1,44 @@
+"""index/transliteration.py: consonant skeletons across scripts and the full-spelling likeness."""
+from __future__ import annotations
+
+import pytest
+
+from index.transliteration import likeness, skeleton_en, skeleton_fa
+
+
+@pytest.mark.parametrize("latin, persian, skeleton", [
+    ("tartus", "طرطوس", "trts"),
+    ("khaju", "خواجو", "khj"),
+    ("hmeimim", "حمیمیم", "hmmm"),
+    ("zayandeh", "زاینده", "znd"),
+    ("delvari", "دلواری", "dlr"),
+])
+def test_a_name_and_its_persian_spelling_share_a_skeleton(latin: str, persian: str, skeleton: str) -> None:
+    assert skeleton_en(latin) == skeleton_fa(persian) == skeleton
+
+
+def test_sound_alike_letters_share_a_class() -> None:
+    # ت and ط, س ص and ث, ز ذ ض ظ are one consonant to a Latin reader
+    assert skeleton_fa("تست") == skeleton_fa("طصط") == "tst"
+    assert skeleton_fa("ثصس") == "sss"
+    assert skeleton_fa("زذض") == "zzz"
+
+
+def test_v_is_a_vowel_letter_except_the_russian_final_v() -> None:
+    # و is a vowel as often as a consonant, so v is dropped, but -ov/-ev is written ف
+    assert skeleton_en("lavrov") == skeleton_fa("لاوروف") == "lrf"
+    assert skeleton_en("moscow") == "mskf"  # w → v, then the final v → f (مسکو still matches by prefix)
+
+
+def test_short_or_foreign_words_have_no_skeleton() -> None:
+    assert skeleton_en("ab") == "" and skeleton_fa("آب") == ""
+    assert skeleton_en("Tartus") == ""  # lower-case only: callers normalize first
+    assert skeleton_en("b2b") == ""
+    assert skeleton_fa("abc") == ""  # not Persian letters
+
+
+def test_likeness_prefers_the_right_spelling_among_same_skeletons() -> None:
+    assert skeleton_fa("دلار") == skeleton_en("delvari")  # collide by consonants …
+    assert likeness("delvari", "دلواری") > likeness("delvari", "دلار")  # … but not by full spelling
+    assert 0.0 <= likeness("x", "طرطوس") < likeness("tartus", "طرطوس") <= 1.0
+    assert likeness("", "طرطوس") == 0.0
