@@ -79,7 +79,9 @@ def split_paragraphs(article: Article, max_chars: int = 900) -> list[Passage]:
     runs of very short paragraphs joined."""
     aid = article.article_id
     key = article_key(aid)
-    lang = article.lang or detect_language(" ".join(article.paragraphs[:3]) or article.title)
+    # the language of the text itself: boilerplate ("انتهای پیام" under an English article) does not vote
+    body = [p for p in article.paragraphs if p.strip() and not is_boilerplate(p.strip())]
+    lang = article.lang or detect_language(" ".join(body[:3]) or article.title)
     passages: list[Passage] = []
     numbered: list[tuple[int, str]] = []
     number = 0

@@ -322,7 +322,7 @@ class HybridSearcher:
                     + (opts.lexical_weight / (RRF_K + h.lexical_rank) if h.lexical_rank is not None else 0)
         if opts.recency and ages is not None:
             for h in hits.values():
-                age = ages[h.pos]
+                age = float(ages[h.pos])  # a Python float, so scores stay JSON-serializable
                 if not math.isnan(age):
                     # mild: at most +3 %, halving every 2 years, so it only breaks near-ties
                     h.score *= 1.0 + 0.03 * 2.0 ** (-max(age, 0.0) / 2.0)

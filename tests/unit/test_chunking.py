@@ -86,6 +86,11 @@ def test_language_is_detected_when_the_article_has_none() -> None:
     assert split_paragraphs(_article([LONG]))[0].lang == "en"
 
 
+def test_boilerplate_does_not_vote_on_the_language() -> None:
+    ps = split_paragraphs(_article(["انتهای پیام", "Rain closed schools.", "Buses ran late."]))
+    assert {p.lang for p in ps} == {"en"}
+
+
 def test_an_article_of_boilerplate_has_no_passages() -> None:
     assert split_paragraphs(_article(["انتهای پیام", "Share this", ""])) == []
 

@@ -3,9 +3,22 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.citations import (MARKER, SupportCheck, anchors, check_answer, flatten_markdown, is_no_answer,
-                                lexical_support, marker_numbers, names_found, numbers_found, numbers_of,
-                                sentence_names, split_claims, strip_markers)
+from bot.core.citations import (
+    MARKER,
+    SupportCheck,
+    anchors,
+    check_answer,
+    flatten_markdown,
+    is_no_answer,
+    lexical_support,
+    marker_numbers,
+    names_found,
+    numbers_found,
+    numbers_of,
+    sentence_names,
+    split_claims,
+    strip_markers,
+)
 
 from .fakes import HashEmbedder
 

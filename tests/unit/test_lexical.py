@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from index.commitlog import Record
-from index.lexical import B, K1, LexicalIndex, Postings, Vocabulary, add_tiered, rank_spellings
+from index.lexical import K1, B, LexicalIndex, Postings, Vocabulary, add_tiered, rank_spellings
 from index.normalizer import tokenize
 from index.snapshot import Snapshot
 

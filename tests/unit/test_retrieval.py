@@ -94,6 +94,7 @@ def test_recency_only_breaks_near_ties(searcher: HybridSearcher) -> None:
     assert got[1] == pytest.approx(base[1] * 1.03)  # today: +3 %
     assert got[2] == pytest.approx(base[2] * 1.015)  # two years: half of that
     assert base[3] < got[3] < base[3] * 1.0001
+    assert all(type(h.score) is float for h in hits)  # not numpy.float32: Document metadata goes to JSON
 
 
 def test_helpers() -> None:

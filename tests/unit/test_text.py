@@ -6,8 +6,17 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index.text import (ARABIC_DIGITS, ASCII_DIGIT_MAP, DIGIT, PERSIAN_DIGITS, ascii_digits, persian_digits,
-                        persian_share, sentence_pieces, split_sentences)
+from index.text import (
+    ARABIC_DIGITS,
+    ASCII_DIGIT_MAP,
+    DIGIT,
+    PERSIAN_DIGITS,
+    ascii_digits,
+    persian_digits,
+    persian_share,
+    sentence_pieces,
+    split_sentences,
+)
 
 
 def test_digits_of_every_script_become_ascii() -> None:
