@@ -83,3 +83,8 @@ class SearchResult:
     dense_margin: float = 0.0  # how far the best dense match stands above the 50th (flat = off-topic)
     timings_ms: dict[str, float] = field(default_factory=dict)
     snap: Snapshot | None = None  # the snapshot the hit positions refer to (read texts from it)
+    # each English content word's nearest Persian index words (word-by-word expansion) and similarity
+    counterparts: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    # the best dense similarity among passages of at least `short_words` words: one-line headlines
+    # sit close to every question ("hubs"), so off-topic questions reach their best score on them
+    top_dense_long: float = 0.0
