@@ -43,6 +43,9 @@ DENSE_WITH_NAMES = 0.75  # a name of the question, in the other script, found in
 EN_DENSE_LONG = 0.81
 EN_DENSE_WITH_NAMES = 0.78
 EN_DENSE_WITH_COUNTERPART, EN_DENSE_WITH_LEAD, EN_ARTICLE_LEAD = 0.795, 0.79, 0.4
+# English news (same language): the question's own IDF-weighted keywords in the top passages; this
+# also answers from a short paragraph, which `top_dense_long` leaves out
+EN_DENSE_WITH_WORDS, EN_IDF_COVERAGE = 0.78, 0.3
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -238,7 +241,8 @@ class QA:
         return long_ >= EN_DENSE_LONG or (d >= EN_DENSE_WITH_NAMES and named) \
             or (d >= DENSE_WITH_NAMES and named and near) \
             or (long_ >= EN_DENSE_WITH_COUNTERPART and near) \
-            or (long_ >= EN_DENSE_WITH_LEAD and sig["lead"] >= EN_ARTICLE_LEAD)
+            or (long_ >= EN_DENSE_WITH_LEAD and sig["lead"] >= EN_ARTICLE_LEAD) \
+            or (d >= EN_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_IDF_COVERAGE)
 
     def contexts(self, result: SearchResult) -> list[Context]:
         """The retrieved passages as Context records (n filled in once cited)."""
