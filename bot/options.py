@@ -48,7 +48,7 @@ class SearchOptions:
     article_pool: int = 8  # articles whose paragraphs are all scored
     article_weight: float = 0.95  # share of the article's score in a passage's final score
     paragraph_lexical: float = 0.5  # BM25's weight against dense within an article (per language below)
-    paragraph_lexical_en: float = 0.25  # cross-lingual keyword matches are noisy within an article
+    paragraph_lexical_en: float = 0.1  # cross-lingual keyword matches are noisy within an article (0.25: one question less per half)
     # one article clearly ahead (its score at least this share above the next one's) may fill
     # up to `dominant_cap` of the k slots instead of `per_article`
     dominant_margin: float = 0.3
