@@ -109,3 +109,28 @@ def test_cli_add_all_corpora_then_rerun_adds_nothing(full_store):
     stats = json.loads(subprocess.run(cmd[:5] + ["index", "stats", "--json"], cwd=ROOT, capture_output=True,
                                       text=True, timeout=120).stdout)
     assert stats["articles"] == 1583 and stats["languages"]["fa"] == 1583 and stats["date_range"][0] < "2004"
+
+
+# held-out refusal (benchmarks/refusal.py --split held-out): measured en 0.949 answered / 0.90 refused,
+# fa 0.99 / 1.00 (README, retrieval), less a margin
+REFUSAL_TARGETS = {"en": (0.93, 0.85), "fa": (0.97, 0.95)}
+
+
+def test_refusal_held_out_targets(full_store):
+    """Off-topic questions (benchmarks/offtopic.jsonl) refused, answerable dev questions answered."""
+    from bot.core.evaluation import EvalItem
+
+    qa = QA(full_store.settings, store=full_store)
+    answerable = load_eval_set(EVAL / "seed_dev.jsonl") + load_eval_set(
+        ROOT / "benchmarks" / "xling_dev.jsonl", EVAL / "fars_titles_dev.jsonl") + load_eval_set(
+        EVAL / "fars_qa_dev.jsonl") + load_eval_set(EVAL / "fars_titles_dev.jsonl")[:150]
+    off = [EvalItem(id=r["id"], lang=r["lang"], question=r["question"], gold_sources=[], evidence=[])
+           for r in map(json.loads, (ROOT / "benchmarks" / "offtopic.jsonl").read_text().splitlines()) if r]
+    rates = {}
+    for lang, (answered, refused) in REFUSAL_TARGETS.items():
+        ok = [qa.is_relevant(qa.retrieve(i.question), i.question)
+              for i in split_half(answerable, "held-out") if i.lang == lang]
+        no = [not qa.is_relevant(qa.retrieve(i.question), i.question)
+              for i in split_half(off, "held-out") if i.lang == lang]
+        rates[lang] = (sum(ok) / len(ok), sum(no) / len(no))
+        assert rates[lang][0] >= answered and rates[lang][1] >= refused, rates

@@ -59,3 +59,33 @@ def test_names_find_their_persian_spelling_not_a_common_word():
     assert rank_spellings("malayer", ["ملیرا", "ملایر"], df, 3)[0] == "ملایر"
     assert rank_spellings("kowsar", ["اکثر", "کوثر"], df, 3) == ["کوثر"]
     assert likeness("tartus", "طرطوس") > likeness("tartus", "ترس")
+
+
+def test_best_long_match_ignores_one_line_headlines(sample_store):
+    """`top_dense_long` (what English refusal reads) is the best similarity among passages of at
+    least `short_words` words: headlines sit close to every question and must not count."""
+    opts = SearchOptions()
+    res = HybridSearcher(sample_store).search("How do I get my toddler to sleep through the night?", opts)
+    snap = res.snap
+    live = [int(p) for p in snap.live_positions()]
+    assert len(live) <= opts.depth  # the sample index is small: the dense list holds every passage
+    qvec = sample_store.embedder.encode_query("How do I get my toddler to sleep through the night?")
+    sims = sample_store.similarities(snap, qvec, live)
+    long_ = [s for p, s in sims.items() if snap.lengths[p] >= opts.short_words]
+    assert long_ and any(snap.lengths[p] < opts.short_words for p in live)
+    assert res.top_dense_long == pytest.approx(max(long_), abs=1e-5)
+
+
+@needs_shared
+def test_english_refusal_reads_names_and_the_leading_article(sample_qa):
+    """A name of the question found in the top passages both transliterated and as its nearest
+    Persian word answers; an everyday question with no name and no leading article is refused."""
+    q = "What is Russia seeking in Tartus?"
+    r = sample_qa.retrieve(q)
+    sig = sample_qa.relevance(r, q)
+    assert sig["names"] == 1.0 and sig["counterpart_names"] == 1.0 and sample_qa.is_relevant(r, q), sig
+    q = "Which glue is best for mending a broken ceramic mug?"
+    r = sample_qa.retrieve(q)
+    sig = sample_qa.relevance(r, q)
+    assert sig["names"] == 0.0 and sig["counterpart_names"] == 0.0 and not sample_qa.is_relevant(r, q), sig
+    assert sig["dense_long"] <= sig["dense"]

@@ -48,7 +48,8 @@ class SearchOptions:
     article_pool: int = 8  # articles whose paragraphs are all scored
     article_weight: float = 0.95  # share of the article's score in a passage's final score
     paragraph_lexical: float = 0.5  # BM25's weight against dense within an article (per language below)
-    paragraph_lexical_en: float = 0.25  # cross-lingual keyword matches are noisy within an article
+    # cross-lingual keyword matches are noisy within an article (0.25: one question less per half)
+    paragraph_lexical_en: float = 0.1
     # one article clearly ahead (its score at least this share above the next one's) may fill
     # up to `dominant_cap` of the k slots instead of `per_article`
     dominant_margin: float = 0.3
@@ -84,3 +85,8 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # the snapshot the hit positions refer to (read texts from it); a result without hits may have none
     snap: Snapshot = field(default_factory=lambda: Snapshot.empty(""))
+    # each English content word's nearest Persian index words (word-by-word expansion) and similarity
+    counterparts: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    # the best dense similarity among passages of at least `short_words` words: one-line headlines
+    # sit close to every question ("hubs"), so off-topic questions reach their best score on them
+    top_dense_long: float = 0.0

@@ -39,8 +39,18 @@ _WORDY = re.compile(r"[^\W_]", re.UNICODE)
 # Persian news gives flat similarities: a slightly lower dense bar, or a name of the question
 # (transliterated) in the top passages.
 FA_DENSE, FA_DENSE_WITH_WORDS, FA_IDF_COVERAGE = 0.86, 0.82, 0.3
-EN_DENSE = 0.805
 DENSE_WITH_NAMES = 0.75  # a name of the question, in the other script, found in the top passages
+# English: off-topic questions reach their best similarity on one-line headlines (hubs near every
+# question), so the bar is on the best passage of real length (`top_dense_long`); below it, a question
+# is answered when a name of it is in the top passages (transliterated, itself, or its nearest Persian
+# index word; both ways at once lower the bar), or when one article clearly leads the others
+# (off-topic hits scatter over unrelated articles).
+EN_DENSE_LONG = 0.81
+EN_DENSE_WITH_NAMES = 0.78
+EN_DENSE_WITH_COUNTERPART, EN_DENSE_WITH_LEAD, EN_ARTICLE_LEAD = 0.795, 0.79, 0.4
+# English news (same language): the question's own IDF-weighted keywords in the top passages; this
+# also answers from a short paragraph, which `top_dense_long` leaves out
+EN_DENSE_WITH_WORDS, EN_IDF_COVERAGE = 0.78, 0.3
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -193,10 +203,13 @@ class QA:
         return rewrite_followup(question, history)
 
     def relevance(self, result: SearchResult, question: str) -> dict[str, float]:
-        """The signals refusal is decided on: the best dense similarity, whether a name of the
-        question (in the other script) is in the top passages, and how much of the question's
-        keyword weight (plain and IDF-weighted) the top passages contain."""
-        out = {"dense": result.top_dense, "names": 0.0, "coverage": 0.0, "idf_coverage": 0.0}
+        """The signals refusal is decided on: the best dense similarity (overall and among passages
+        of real length), whether a name of the question (in the other script) is in the top passages
+        (transliterated, or as its nearest index word of the other language), how far the best
+        article leads the next one, and how much of the question's keyword weight (plain and
+        IDF-weighted) the top passages contain."""
+        out = {"dense": result.top_dense, "dense_long": result.top_dense_long, "names": 0.0,
+               "counterpart_names": 0.0, "lead": 0.0, "coverage": 0.0, "idf_coverage": 0.0}
         if not result.hits:
             return out
         snap = result.snap
@@ -207,8 +220,15 @@ class QA:
         for h in result.hits[3:5]:
             named |= set(tokenize(snap.text(h.pos)))
         lex = snap.lexical
-        names = lex.transliterations(name_like(question))
+        asked = name_like(question)
+        names = lex.transliterations(asked)
         out["names"] = float(any(c in named for cands in names.values() for c in cands))
+        near = result.counterparts
+        out["counterpart_names"] = float(any(n in named or (near.get(n) and near[n][0][0] in named) for n in asked))
+        first = result.hits[0]
+        top_article = int(snap.article_idx[first.pos])
+        other = next((h.score for h in result.hits if int(snap.article_idx[h.pos]) != top_article), 0.0)
+        out["lead"] = 1.0 - other / first.score if first.score > 0 else 0.0
         toks = {w for w in tokenize(question) if " " not in w}
         if toks:
             out["coverage"] = len(toks & seen) / len(toks)
@@ -226,7 +246,13 @@ class QA:
         if detect_language(question) == "fa":
             return d >= FA_DENSE or (d >= FA_DENSE_WITH_WORDS and sig["idf_coverage"] >= FA_IDF_COVERAGE) \
                 or (d >= DENSE_WITH_NAMES and bool(sig["names"]))
-        return d >= EN_DENSE or (d >= DENSE_WITH_NAMES and bool(sig["names"]))
+        long_ = sig["dense_long"]
+        named, near = bool(sig["names"]), bool(sig["counterpart_names"])
+        return long_ >= EN_DENSE_LONG or (d >= EN_DENSE_WITH_NAMES and named) \
+            or (d >= DENSE_WITH_NAMES and named and near) \
+            or (long_ >= EN_DENSE_WITH_COUNTERPART and near) \
+            or (long_ >= EN_DENSE_WITH_LEAD and sig["lead"] >= EN_ARTICLE_LEAD) \
+            or (d >= EN_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_IDF_COVERAGE)
 
     def contexts(self, result: SearchResult) -> list[Context]:
         """The retrieved passages as Context records (n filled in once cited)."""

@@ -61,6 +61,7 @@ class HybridSearcher:
             timings["dense"] = elapsed_ms(t)
 
         own = set(tokenize(opts.primary)) if opts.primary else None
+        counterparts: dict[str, list[tuple[str, float]]] = {}
         weights = {tok: 1.0 if own is None or tok in own else opts.carried_weight for tok in tokenize(query)}
         lexical: list[tuple[int, float]] = []
         scores = None
@@ -73,7 +74,7 @@ class HybridSearcher:
                     for c in cands:
                         weights.setdefault(c, base / len(cands) ** 0.5)
             if qvec is not None and opts.mode == "hybrid":
-                self._expand(weights, qvec, query, opts, snap)
+                counterparts = self._expand(weights, qvec, query, opts, snap)
             if opts.feedback and dense and opts.mode == "hybrid":
                 weights = self._feedback(weights, [p for p, _ in dense[: opts.feedback_docs]], opts, snap)
             scores = snap.lexical.scores(weights)
@@ -108,7 +109,9 @@ class HybridSearcher:
         else:
             hits = cap_per_article(hits, snap.article_idx, opts.per_article, opts.k)
         margin = dense[0][1] - dense[-1][1] if len(dense) >= 2 else 0.0
-        return SearchResult(hits, weights, dense[0][1] if dense else 0.0, margin, timings, snap)
+        long_ = max((s for p, s in dense if snap.lengths[p] >= opts.short_words), default=0.0)
+        return SearchResult(hits, weights, dense[0][1] if dense else 0.0, margin, timings, snap,
+                            top_dense_long=long_, counterparts=counterparts)
 
     # ---- alternative renderings (SearchOptions.alt_queries): one self-contained step ----------------
     def _merge_alt_queries(self, qvec: np.ndarray, dense: Ranked, lexical: Ranked, extra: dict[int, float],
@@ -166,9 +169,11 @@ class HybridSearcher:
         return new_dense, new_lexical, new_extra
 
     def _expand(self, weights: dict[str, float], qvec: np.ndarray, query: str, opts: SearchOptions,
-                snap: Snapshot) -> None:
+                snap: Snapshot) -> dict[str, list[tuple[str, float]]]:
         """Add the index words nearest to the question's vector, from the other language (and
-        optionally the same one), weighted by how close they are."""
+        optionally the same one), weighted by how close they are; return each English content
+        word's nearest Persian index words with their similarity (refusal reads them)."""
+        counterparts: dict[str, list[tuple[str, float]]] = {}
         lang = detect_language(query)
         other = "fa" if lang == "en" else "en"
         plan = [(other, opts.lexicon_terms)] + ([(lang, opts.same_language_terms)] if opts.same_language_terms else [])
@@ -185,14 +190,16 @@ class HybridSearcher:
             # rarer words ("hexane", "kidney") deserve their own Persian counterparts
             own = [w for w in dict.fromkeys(content_words(query)) if w.isalpha() and len(w) > 3]
             if own:
-                for _w, v in zip(own, self._word_vectors(own), strict=True):
+                for w, v in zip(own, self._word_vectors(own), strict=True):
                     near = snap.lexicon.nearest(v, other, opts.word_terms + 10)
+                    counterparts[w] = near[: opts.word_terms]
                     if len(near) < 2:
                         continue
                     top, floor = near[0][1], near[-1][1]
                     span = (top - floor) or 1.0
                     for word, sim in near[: opts.word_terms]:
                         weights[word] = max(weights.get(word, 0.0), opts.word_weight * (sim - floor) / span)
+        return counterparts
 
     def _word_vectors(self, words_: list[str]) -> list[np.ndarray]:
         """Query-role vectors of single words, cached (questions share most of their words)."""

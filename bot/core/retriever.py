@@ -40,7 +40,8 @@ class HybridRetriever(BaseRetriever):
         """One Document per hit, best first."""
         snap = result.snap
         # the snapshot travels with the Documents (in-process only): hit positions refer to it
-        shared = {"top_dense": result.top_dense, "query_terms": result.query_terms,
+        shared = {"top_dense": result.top_dense, "top_dense_long": result.top_dense_long,
+                  "counterparts": result.counterparts, "query_terms": result.query_terms,
                   "timings_ms": result.timings_ms, "snapshot": snap}
         return [Document(page_content=snap.text(h.pos),
                          metadata={**snap.meta(h.pos), "id": snap.id(h.pos), "pos": h.pos, "score": h.score,
@@ -60,4 +61,6 @@ def result_from_documents(docs: list[Document]) -> SearchResult:
     hits = [Hit(d.metadata["pos"], d.metadata["score"], dense=d.metadata.get("dense", 0.0),
                 lexical=d.metadata.get("lexical", 0.0)) for d in docs]
     return SearchResult(hits, dict(m.get("query_terms") or {}), float(m.get("top_dense", 0.0)),
-                        timings_ms=dict(m.get("timings_ms") or {}), snap=m["snapshot"])
+                        timings_ms=dict(m.get("timings_ms") or {}), snap=m["snapshot"],
+                        top_dense_long=float(m.get("top_dense_long", 0.0)),
+                        counterparts=dict(m.get("counterparts") or {}))
