@@ -2,18 +2,22 @@
 costs and what a worker needs at each size.
 
 Usage: python benchmarks/scale.py [--sizes 10000,100000,1000000] [--mode server|embedded] [--json]
-       [--updates 5] [--searches 50] [--keep DIR]
+       [--updates 5] [--searches 50] [--keep DIR] [--first-open] [--embedded-worker] [--hnsw JSON]
 
 Only Khabar's own bookkeeping is timed: the vectors come from a fast deterministic stand-in embedder
-(hashed words → 384 dimensions), allowed here only. At each size (the index grows from one size to
-the next) it reports:
-  passages, bulk_passages_per_s (ingest excluding the embedder), update_visible_s (one one-article
-  ingest until a second, already open process finds it: writer + log poll + reader apply),
-  writer_update_s, reader_apply_s, open_s (a fresh worker opening the index from its saved
-  snapshot), reader_rss_mb (that worker after opening and searching), snapshot_mb, search_p50_ms /
-  search_p95_ms (hybrid search in the worker, in-process). Medians over --updates updates.
-With --mode server the index lives in a `chroma run` server started here (the worker holds no
-vectors); with --mode embedded each process opens Chroma's files itself (its vectors count in RSS).
+(hashed words → 384 dimensions), allowed here only. The index grows from one size to the next through
+the store's own ingest, embedded, in batches of 4,096 passages (a child process, so the files are then
+free for `chroma run --path` on them in server mode). At each size it reports:
+  passages, bulk_passages_per_s (bulk ingest excluding the embedder), update_visible_s (one one-article
+  ingest until a second, already open worker finds it: writer + log poll + reader apply),
+  writer_update_s (with writer_parts_s: Chroma upsert, log commit, apply, snapshot save), reader_apply_s,
+  open_s (a new worker opening the index from the data dir's saved snapshot), reader_rss_mb (that worker
+  after opening and searching), snapshot_mb, search_p50_ms / search_p95_ms (hybrid search in the worker,
+  in-process). Medians over --updates updates; the first update after (re)starting Chroma is reported
+  apart (cold_*: Chroma loads its index files then).
+With --mode server the index is served by a `chroma run` started here (the worker holds no vectors);
+--embedded-worker also opens a worker on the same files embedded (Chroma's vectors in its RSS);
+--first-open also times a worker with an empty data dir replaying the whole commit log.
 """
 from __future__ import annotations
 

@@ -265,6 +265,7 @@ class Snapshot:
         new_articles: list[str] = []
         events = []
         fresh: dict[str, int] = {}
+        known = self.vocab.ids  # looked up directly first: the hot loop of a bulk apply
         for aid, pids in final.items():
             rows = sorted(((pid, *got[pid]) for pid in (pids or []) if pid in got),
                           key=lambda r: (r[2].get("paragraph", 0), r[2].get("part", 0)))
@@ -285,13 +286,16 @@ class Snapshot:
                 ws = words(text)
                 toks = tokenize_words(ws) or [EMPTY]
                 for term, tf in Counter(toks).items():
-                    tid = self.vocab.add(term)
+                    tid = known.get(term)
+                    if tid is None:
+                        tid = self.vocab.add(term)
                     trip_t.append(tid)
                     trip_d.append(pos)
                     trip_f.append(tf)
                     df_d[tid] += 1
                 for w in lexicon_words(ws):
-                    wdf_d[self.vocab.add(w)] += 1
+                    tid = known.get(w)
+                    wdf_d[tid if tid is not None else self.vocab.add(w)] += 1
                 cols["article_idx"].append(idx)
                 cols["paragraph"].append(int(meta.get("paragraph", 0)))
                 cols["date_num"].append(int(meta.get("date_num", 0) or 0))
