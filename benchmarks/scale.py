@@ -95,9 +95,11 @@ def synthetic(rnd: random.Random, titles, paras, i: int) -> Article:
                    date=d, source="bench", lang="fa")
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory in MB (VmRSS; RssAnon: its own heap; RssFile: mapped files, shared
+    with other processes mapping them and reclaimable by the kernel)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -137,8 +139,8 @@ def reader(data: str, url: str | None, searches: int) -> None:
                 t = time.perf_counter()
                 searcher.search(QUESTIONS[i % len(QUESTIONS)], SearchOptions())
                 times.append((time.perf_counter() - t) * 1000)
-            print(json.dumps({"p50": statistics.median(times), "p95": percentile(times, 95), "rss_mb": rss_mb()}),
-                  flush=True)
+            print(json.dumps({"p50": statistics.median(times), "p95": percentile(times, 95), "rss_mb": rss_mb(),
+                              "anon_mb": rss_mb("RssAnon"), "file_mb": rss_mb("RssFile")}), flush=True)
         elif cmd["op"] == "quit":
             return
 
@@ -358,6 +360,7 @@ def main() -> None:
                 "open_s": round(w.opened["open_s"], 2), "first_open_s": first_open and round(first_open, 2),
                 "writer_open_s": round(writer_open_s, 2),
                 "reader_rss_mb": round(srch["rss_mb"], 1), "reader_open_rss_mb": round(w.opened["rss_mb"], 1),
+                "reader_rss_anon_mb": round(srch["anon_mb"], 1), "reader_rss_file_mb": round(srch["file_mb"], 1),
                 "writer_rss_mb": round(rss_mb(), 1), "snapshot_mb": round(snap_bytes / 1e6, 1),
                 "search_p50_ms": round(srch["p50"], 1), "search_p95_ms": round(srch["p95"], 1),
                 "writer_parts_s": {k: round(statistics.median(v), 3) for k, v in parts.items()},
@@ -375,6 +378,7 @@ def main() -> None:
                 srch = w.read()
                 w.quit()
                 row.update(embedded_open_s=round(w.opened["open_s"], 2), embedded_rss_mb=round(srch["rss_mb"], 1),
+                           embedded_rss_anon_mb=round(srch["anon_mb"], 1),
                            embedded_search_p50_ms=round(srch["p50"], 1), embedded_search_p95_ms=round(srch["p95"], 1))
             if args.json:
                 print(json.dumps(row), flush=True)
