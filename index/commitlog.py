@@ -76,12 +76,8 @@ class CommitLog:
     def _append_one(self, put: dict[str, list[str]], drop: list[str]) -> int:
         doc = json.dumps({"put": put, "drop": drop}, ensure_ascii=False)
         nonce = uuid.uuid4().hex
-        last = self._head
+        seq = self._head + 1  # usually free: this process has seen every record up to its head
         while True:
-            newer = self.col.get(where={"seq": {"$gt": last}}, include=["metadatas"])["metadatas"]
-            if newer:
-                last = max(int(m["seq"]) for m in newer)
-            seq = last + 1
             rid = f"{seq:016d}"
             self.col.add(ids=[rid], documents=[doc], embeddings=[[0.0]],
                          metadatas=[{"seq": seq, "nonce": nonce, "at": time.time()}])
@@ -89,4 +85,6 @@ class CommitLog:
             if got and got[0].get("nonce") == nonce:
                 self._head = seq
                 return seq
-            last = seq  # another writer claimed this number first: take the next one
+            # another writer claimed this number first: skip past every number claimed so far
+            newer = self.col.get(where={"seq": {"$gt": seq}}, include=["metadatas"])["metadatas"]
+            seq = max([seq] + [int(m["seq"]) for m in newer]) + 1

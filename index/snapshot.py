@@ -13,6 +13,7 @@ import bisect
 import hashlib
 import json
 import mmap
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,7 +29,37 @@ from .normalizer import tokenize_words, words
 
 SUMMARY_KEYS = ("article_id", "title", "date", "url", "source", "lang", "content_hash", "norm_hash",
                 "n_passages")
-TAIL_MAX = 50_000  # recent id → position entries kept in a dict before merging into sorted arrays
+TAIL_MAX = 50_000  # recent id → position entries kept in dicts before merging into sorted arrays
+
+
+class Column:
+    """An append-only buffer shared by successive snapshots, each viewing a prefix of it: appending
+    writes past every existing view (copying only when the buffer is full or already extended by
+    another snapshot), so a one-article update does not copy the whole index's columns."""
+
+    def __init__(self, buf: np.ndarray, used: int):
+        self.buf, self.used = buf, used
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def extend(col: Column | None, view: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, Column | None]:
+        """`view` + `new` as a view of a shared buffer (and that buffer's Column)."""
+        n, k = len(view), len(new)
+        if not k:
+            return view, col
+        if col is not None:
+            with col._lock:
+                if col.used == n and n + k <= len(col.buf):
+                    col.buf[n:n + k] = new
+                    col.used = n + k
+                    return col.buf[:n + k], col
+        buf = np.empty(max(4096, 2 * (n + k)), dtype=new.dtype if not n else view.dtype)
+        buf[:n] = view
+        buf[n:n + k] = new
+        return buf[:n + k], Column(buf, n + k)
+
+
+GROWN = ("article_idx", "paragraph", "date_num", "nwords", "doclen", "day_ordinal")
 
 
 def _ordinal(iso: str) -> int:
@@ -103,9 +134,10 @@ class Snapshot:
     def __init__(self, *, log_uid: str, seq: int, vocab: Vocabulary, chunks: list[Chunk],
                  article_idx: np.ndarray, paragraph: np.ndarray, date_num: np.ndarray, nwords: np.ndarray,
                  doclen: np.ndarray, day_ordinal: np.ndarray, alive: np.ndarray, keys: np.ndarray,
-                 key_pos: np.ndarray, tail: dict, df: np.ndarray, wdf: np.ndarray, postings: list[Postings],
-                 blocks: list, n_alive: int, total_len: int, art_ids: list[str], art_index: dict, summaries: list,
-                 art_start: np.ndarray, art_count: np.ndarray, norms: dict, embedded: set):
+                 key_pos: np.ndarray, tail: tuple[dict, ...], df: np.ndarray, wdf: np.ndarray,
+                 postings: list[Postings], blocks: list, n_alive: int, total_len: int, art_ids: list[str],
+                 art_index: dict, summaries: list, art_start: np.ndarray, art_count: np.ndarray, norms: dict,
+                 embedded: set, columns: dict[str, Column | None] | None = None):
         self.log_uid, self.seq = log_uid, seq
         self.vocab = vocab
         self.chunks = chunks
@@ -113,7 +145,9 @@ class Snapshot:
         self.article_idx, self.paragraph, self.date_num = article_idx, paragraph, date_num
         self.lengths, self.doclen, self.alive = nwords, doclen, alive
         self.day_ordinal = day_ordinal
-        self._keys, self._key_pos, self._tail = keys, key_pos, tail
+        self._keys, self._key_pos = keys, key_pos
+        self._tail = tail  # recent id key → position dicts, newest last (immutable once shared)
+        self._columns = columns or {}  # the shared buffers behind the GROWN columns
         self.df, self.wdf = df, wdf
         self.postings, self.blocks = postings, blocks
         self.n_alive, self.total_len = n_alive, total_len
@@ -130,7 +164,7 @@ class Snapshot:
         i32 = np.zeros(0, np.int32)
         return cls(log_uid=log_uid, seq=0, vocab=Vocabulary(), chunks=[], article_idx=i32, paragraph=i32,
                    date_num=i32, nwords=i32, doclen=i32, day_ordinal=i32, alive=np.zeros(0, bool), keys=np.zeros(0, np.uint64),
-                   key_pos=i32, tail={}, df=i32, wdf=i32, postings=[], blocks=[], n_alive=0, total_len=0,
+                   key_pos=i32, tail=(), df=i32, wdf=i32, postings=[], blocks=[], n_alive=0, total_len=0,
                    art_ids=[], art_index={}, summaries=[], art_start=i32, art_count=i32, norms={},
                    embedded=set())
 
@@ -175,7 +209,11 @@ class Snapshot:
     def position(self, pid: str) -> int | None:
         """Position of the live passage `pid` in this snapshot, None if it is not live here."""
         key = id_hash(pid)
-        pos = self._tail.get(key)
+        pos = None
+        for level in reversed(self._tail):
+            pos = level.get(key)
+            if pos is not None:
+                break
         if pos is None:
             i = int(np.searchsorted(self._keys, np.uint64(key)))
             if i < len(self._keys) and self._keys[i] == key:
@@ -237,6 +275,7 @@ class Snapshot:
         new_articles: list[str] = []
         events: list[tuple[str, dict | None, int, int]] = []
         fresh: dict[str, int] = {}
+        known = self.vocab.ids  # looked up directly first: the hot loop of a bulk apply
         for aid, kept in final.items():
             rows = sorted(((pid, *got[pid]) for pid in (kept or []) if pid in got),
                           key=lambda r: (r[2].get("paragraph", 0), r[2].get("part", 0)))
@@ -257,13 +296,16 @@ class Snapshot:
                 ws = words(text)
                 toks = tokenize_words(ws) or [EMPTY]
                 for term, tf in Counter(toks).items():
-                    tid = self.vocab.add(term)
+                    tid = known.get(term)
+                    if tid is None:
+                        tid = self.vocab.add(term)
                     trip_t.append(tid)
                     trip_d.append(pos)
                     trip_f.append(tf)
                     df_d[tid] += 1
                 for w in lexicon_words(ws):
-                    wdf_d[self.vocab.add(w)] += 1
+                    tid = known.get(w)
+                    wdf_d[tid if tid is not None else self.vocab.add(w)] += 1
                 cols["article_idx"].append(idx)
                 cols["paragraph"].append(int(meta.get("paragraph", 0)))
                 cols["date_num"].append(int(meta.get("date_num", 0) or 0))
@@ -306,11 +348,14 @@ class Snapshot:
         for t in b.new_terms:
             self.vocab.add(t)  # no-op when `b` was built here; replays a persisted batch's terms
         v = len(self.vocab)
-        cat = lambda a, x: np.concatenate([a, x]) if len(x) else a  # noqa: E731
         alive = np.concatenate([self.alive, np.ones(b.chunk.n, bool)])
         alive[b.kills] = False
         n_alive = self.n_alive + b.chunk.n - len(b.kills)
-        doclen = cat(self.doclen, b.doclen)  # a merged batch may mask passages it added itself
+        grown, columns = {}, {}
+        for name, view in zip(GROWN, (self.article_idx, self.paragraph, self.date_num, self.lengths, self.doclen,
+                                      self.day_ordinal), strict=True):
+            grown[name], columns[name] = Column.extend(self._columns.get(name), view, np.asarray(getattr(b, name)))
+        doclen = grown["doclen"]  # a merged batch may mask passages it added itself
         total_len = self.total_len + int(b.doclen.sum()) - int(doclen[b.kills].sum())
         df = np.zeros(v, np.int32)
         df[:len(self.df)] = self.df
@@ -318,20 +363,24 @@ class Snapshot:
         wdf = np.zeros(v, np.int32)
         wdf[:len(self.wdf)] = self.wdf
         np.add.at(wdf, b.wdf_delta[0], b.wdf_delta[1])
-        # id lookup: new ids go to the tail dict; a full tail is merged into the sorted arrays
-        tail = dict(self._tail)
-        for i, k in enumerate(b.id_hash.tolist()):
-            tail[k] = b.chunk.start + i
+        # id lookup: new ids go to a new tail dict; tail dicts of similar size are merged (O(log n)
+        # of them, never copied per update); a full tail is merged into the sorted arrays
+        tail = list(self._tail)
+        if len(b.id_hash):
+            tail.append(dict(zip(b.id_hash.tolist(), range(b.chunk.start, b.chunk.start + len(b.id_hash)), strict=True)))
+        while len(tail) >= 2 and len(tail[-2]) <= 2 * len(tail[-1]):
+            tail[-2:] = [{**tail[-2], **tail[-1]}]
         keys, key_pos = self._keys, self._key_pos
-        if len(tail) > TAIL_MAX:
+        if sum(len(t) for t in tail) > TAIL_MAX:
+            merged = {k: p for t in tail for k, p in t.items()}
             live = alive[key_pos] if len(key_pos) else np.zeros(0, bool)
-            tk = np.fromiter(tail.keys(), np.uint64, len(tail))
-            tp = np.fromiter(tail.values(), np.int32, len(tail))
+            tk = np.fromiter(merged.keys(), np.uint64, len(merged))
+            tp = np.fromiter(merged.values(), np.int32, len(merged))
             drop = np.isin(keys, tk)
             k_all = np.concatenate([keys[live & ~drop], tk])
             p_all = np.concatenate([key_pos[live & ~drop], tp])
             order = np.argsort(k_all, kind="stable")
-            keys, key_pos, tail = k_all[order], p_all[order], {}
+            keys, key_pos, tail = k_all[order], p_all[order], []
         art_ids = self._art_ids + b.new_articles
         art_index = self._art_index
         for i, aid in enumerate(b.new_articles):
@@ -356,10 +405,7 @@ class Snapshot:
         blocks = merge_blocks(self.blocks + ([block(self.vocab.terms, b.vec_tids, b.vecs)] if len(b.vec_tids) else []))
         return Snapshot(
             log_uid=log_uid or self.log_uid, seq=b.seq, vocab=self.vocab, chunks=self.chunks + [b.chunk],
-            article_idx=cat(self.article_idx, b.article_idx), paragraph=cat(self.paragraph, b.paragraph),
-            date_num=cat(self.date_num, b.date_num), nwords=cat(self.lengths, b.nwords),
-            doclen=doclen, day_ordinal=cat(self.day_ordinal, b.day_ordinal), alive=alive, keys=keys, key_pos=key_pos,
-            tail=tail, df=df, wdf=wdf,
+            **grown, alive=alive, keys=keys, key_pos=key_pos, tail=tuple(tail), df=df, wdf=wdf,
             postings=add_tiered(self.postings, b.postings), blocks=blocks, n_alive=n_alive, total_len=total_len,
             art_ids=art_ids, art_index=art_index, summaries=summaries, art_start=art_start,
-            art_count=art_count, norms=norms, embedded=embedded)
+            art_count=art_count, norms=norms, embedded=embedded, columns=columns)

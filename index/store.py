@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 SCHEMA = "2"
 FETCH_PAGE = 2000
 APPLY_RECORDS = 50  # records applied per batch when catching up on a long log
+WRITTEN_MAX = 200_000  # passages remembered between storing and applying them (see `_written`)
 COMPACT_DEAD = (1000, 0.25)  # masked passages that trigger a compaction: at least this many and share
 
 
@@ -90,6 +91,9 @@ class PassageStore:
         self._replace_saved = False
         self._disk_seq = -1
         self._put: dict[str, list[str]] = {}
+        # passages this process stored and has not applied yet: applying its own commit then needs
+        # no read-back from Chroma (an update's cost stays independent of the server's size)
+        self._written: dict[str, tuple[str, dict]] = {}
         self.last_apply: dict = {}
         self._snap = self._open_snapshot()
 
@@ -195,6 +199,12 @@ class PassageStore:
 
     def _fetch(self, pids: list[str]) -> dict[str, tuple[str, dict]]:
         out = {}
+        written = self._written
+        for pid in pids:
+            hit = written.pop(pid, None)
+            if hit is not None:
+                out[pid] = hit
+        pids = [pid for pid in pids if pid not in out]
         for i in range(0, len(pids), 500):
             got = self.collection.get(ids=pids[i:i + 500], include=["documents", "metadatas"])
             for pid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
@@ -320,6 +330,9 @@ class PassageStore:
     def upsert(self, ids: list[str], vectors: np.ndarray, texts: list[str], metas: list[dict]) -> None:
         """Write passages with their vectors (not visible until their article is committed)."""
         self.collection.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metas)
+        if len(self._written) > WRITTEN_MAX:  # stored but never committed (a failed write): forget them
+            self._written = {}
+        self._written.update(zip(ids, zip(texts, metas, strict=True), strict=True))
 
     def delete_ids(self, ids: list[str]) -> None:
         """Delete passages by id."""
