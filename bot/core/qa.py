@@ -228,7 +228,7 @@ class QA:
         first = result.hits[0]
         top_article = int(snap.article_idx[first.pos])
         other = next((h.score for h in result.hits if int(snap.article_idx[h.pos]) != top_article), 0.0)
-        out["lead"] = 1.0 - other / first.score if first.score > 0 else 0.0
+        out["lead"] = float(1.0 - other / first.score) if first.score > 0 else 0.0
         toks = {w for w in tokenize(question) if " " not in w}
         if toks:
             out["coverage"] = len(toks & seen) / len(toks)
