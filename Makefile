@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install install-test demo lint types check test chromium redis bench clean
+.PHONY: install install-check install-test demo lint types check test chromium redis bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,8 +22,15 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# the fast loop needs only the linters and pytest: no torch, browser or model packages
+$(VENV)/.installed-check: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[check]'
+	touch $@
+
+install-check: $(VENV)/.installed-check
+
 # torch is pinned to the local CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
-$(VENV)/.installed-test: $(VENV)/.installed
+$(VENV)/.installed-test: $(VENV)/.installed-check
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[st,test]' torch==2.13.0
 	touch $@
@@ -49,15 +56,15 @@ demo: install
 	$(KHABAR) --data-dir $(DEMO_DIR) serve --port $(PORT)
 
 # ruff and mypy read their configuration (rules, checked paths) from pyproject.toml.
-lint: install-test
+lint: install-check
 	$(PY) -m ruff check .
 
-types: install-test
+types: install-check
 	$(PY) -m mypy
 
 # pytest exits 5 when it collected no tests: that must fail loudly, not pass.
 # The fast loop: tests/unit mirrors the modules, fakes only at the embedder seam, no model loaded.
-check: install-test lint types
+check: install-check lint types
 	$(PY) -m pytest -q tests/unit $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests: failing"; exit 1; fi; exit $$rc
 

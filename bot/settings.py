@@ -15,6 +15,7 @@ class Settings(IndexSettings):
     """All configuration of Khabar; read from KHABAR_* environment variables or passed explicitly."""
 
     # --- retrieval / answers ---
+    refresh_seconds: float = 5.0  # how often a server checks whether another process changed the index
     top_k: int = 5
     per_article_cap: int = 2
     recency: bool = True

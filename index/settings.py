@@ -27,7 +27,6 @@ class IndexSettings(BaseSettings):
     max_json_depth: int = 64  # nesting of arrays/objects in a JSON document
     max_article_paragraphs: int = 200_000
     max_article_passages: int = 20_000  # a longer article is refused (it would take hours to embed)
-    refresh_seconds: float = 5.0  # how often a server checks whether another process changed the index
 
     def fetch_allowed_host_list(self) -> list[str]:
         """KHABAR_FETCH_ALLOWED_HOSTS as lower-case host names."""

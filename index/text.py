@@ -28,8 +28,10 @@ def persian_digits(text: str) -> str:
 
 
 # --- sentences ----------------------------------------------------------------------------------
-# the characters that end a sentence in Persian and English text
+# the characters that end a sentence in Persian and English text; HARD_STOP leaves out the ellipsis,
+# which may also trail off inside a sentence (a title is cut, a claim split, only at a hard stop)
 STOP = "[.!?؟…]"
+HARD_STOP = "[.!?؟]"
 # A sentence ends at . ! ? ؟ … (optionally followed by closing quotes/brackets) and whitespace.
 _SENTENCE_END = re.compile(STOP + r"+[»\"'”’)\]]*(?=\s+|$)|\n+")
 

@@ -106,6 +106,11 @@ class FakeBotAPI(LoopbackServer):
                                                 "pending_update_count": 0}}
         return 200, {"ok": True, "result": True}
 
+    def bad_gateway(self, method: str) -> None:
+        """Make the next call of `method` fail with 502 (python-telegram-bot raises NetworkError)."""
+        self.failures.setdefault(method, []).append({"status": 502, "body": {
+            "ok": False, "error_code": 502, "description": "Bad Gateway"}})
+
     def retry_after(self, method: str, seconds: int = 1) -> None:
         """Make the next call of `method` fail with 429 Too Many Requests."""
         self.failures.setdefault(method, []).append({"status": 429, "body": {

@@ -185,6 +185,15 @@ def test_retry_after_is_waited_out(tg_store, api):
     assert len(api.sent()) == 2 and api.sent()[-1]["reply_markup"]  # the 429'd call, then the retry
 
 
+def test_a_network_error_is_retried(tg_store, api):
+    app = make_app(tg_store, api)
+    api.bad_gateway("sendMessage")
+    run(app, message("Why were schools closed in Tehran?"))
+    sent = api.sent()
+    # the failed call, then the same answer again, with its source buttons: the user still gets it
+    assert len(sent) == 2 and sent[0]["text"] == sent[1]["text"] and sent[-1]["reply_markup"]
+
+
 @pytest.mark.parametrize("token", [None, "", "not-a-token", "123:short"])
 def test_missing_or_malformed_token_is_a_clear_error(tg_store, token):
     settings = tg_store.settings.model_copy(update={"telegram_token": token})

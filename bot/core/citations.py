@@ -10,7 +10,7 @@ import numpy as np
 from index.embeddings import VectorEmbeddings
 from index.language import detect_language
 from index.normalizer import STOPWORDS, normalize, tokenize, words
-from index.text import DIGIT, STOP, ascii_digits, split_sentences
+from index.text import DIGIT, HARD_STOP, STOP, ascii_digits, split_sentences
 from index.transliteration import skeleton_en, skeleton_fa
 
 # [1]  [1, 2]  [1][2]  [۱]  [۱، ۲]  [1;2]  [1-3]  【1】
@@ -41,7 +41,7 @@ def split_claims(text: str) -> list[Claim]:
     """Split an answer into sentences with their markers; a marker opening a sentence belongs to
     the sentence before it ("… است. [1] بعدی")."""
     claims: list[Claim] = []
-    text = re.sub(rf"({STOP})\s*(?=[\[【])", r"\1 ", text)  # "پایان.[1]" → "پایان. [1]"
+    text = re.sub(rf"({HARD_STOP})\s*(?=[\[【])", r"\1 ", text)  # "پایان.[1]" → "پایان. [1]"
     for s, e in split_sentences(text):
         sent = text[s:e]
         lead = re.match(r"^(\s*" + MARKER.pattern + r")+", sent)

@@ -184,7 +184,7 @@ class QA:
         result = retriever.search(standalone)
         ans = self.extractive(q, lang, result, standalone, avoid=follow.said)
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 2)
-        # stream sentence by sentence, so the widget and Telegram show text as it comes
+        # stream claim by claim (each ends at its [n] marker or a line end), as the LLM path streams
         yield from re.findall(r".+?(?:\]\s*|\n|$)", ans.answer, flags=re.S)
         yield ans
 

@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field
 
 from bot.core.options import Hit, SearchOptions, SearchResult
 from bot.core.retrieval import HybridSearcher, elapsed_ms
+from index.snapshot import Snapshot
 
 
 class HybridRetriever(BaseRetriever):
@@ -61,6 +62,6 @@ def result_from_documents(docs: list[Document]) -> SearchResult:
     hits = [Hit(d.metadata["pos"], d.metadata["score"], dense=d.metadata.get("dense", 0.0),
                 lexical=d.metadata.get("lexical", 0.0)) for d in docs]
     return SearchResult(hits, dict(m.get("query_terms") or {}), float(m.get("top_dense", 0.0)),
-                        timings_ms=dict(m.get("timings_ms") or {}), snap=m["snapshot"],
+                        timings_ms=dict(m.get("timings_ms") or {}), snap=m.get("snapshot") or Snapshot.empty(""),
                         top_dense_long=float(m.get("top_dense_long", 0.0)),
                         counterparts=dict(m.get("counterparts") or {}))

