@@ -17,7 +17,7 @@ from index.store import PassageStore
 
 from .dates import parse_user_date
 from .errors import EmptyQuestion, NoWords, QuestionTooLong
-from .extractive import REFUSAL, frame, pick_sentences
+from .extractive import REFUSAL, frame, pick_sentences, quote_passage
 from .followup import Followup, rewrite_followup
 from .retrieval import HybridSearcher, SearchOptions, SearchResult, name_like
 from .retriever import HybridRetriever
@@ -231,9 +231,11 @@ class QA:
         return out
 
     def extractive(self, question: str, lang: str, result: SearchResult, standalone: str,
-                   avoid: str = "") -> Answer:
+                   avoid: str = "", focus: bool = False, prefer: tuple[int, ...] = ()) -> Answer:
         """Compose the offline answer: chosen sentences, each followed by its [n] (sentences in
-        `avoid`, already given in the conversation, only when nothing else is left)."""
+        `avoid`, already given in the conversation, only when nothing else is left). `focus` (the
+        LLM's quoted fallback): quote only the passage that answers, preferring a near-tie among
+        `prefer` (0-based hit indexes the model cited), see `quote_passage`."""
         t = time.perf_counter()
         contexts = self.contexts(result)
         ans = Answer(question=question, language=lang, answer="", contexts=contexts, mode="extractive",
@@ -251,6 +253,8 @@ class QA:
                                                [priors[i] for i in same], avoid) if p.text.strip() not in avoid]
             for p in picks:
                 p.passage = same[p.passage]
+        if focus and not picks:
+            picks = quote_passage([c.text for c in top], result.query_terms, priors, prefer)
         picks = picks or pick_sentences([c.text for c in top], result.query_terms, priors)
         numbers: dict[int, int] = {}
         parts = []
