@@ -22,7 +22,8 @@ from index.normalizer import tokenize
 from index.settings import Settings
 from prompts import load_prompt
 
-from .citations import CheckedAnswer, SupportCheck, check_answer, flatten_markdown, split_claims, strip_markers
+from .citations import (CheckedAnswer, SupportCheck, check_answer, content_words, flatten_markdown,
+                        repeats_question, split_claims, strip_markers)
 from .extractive import REFUSAL, answering
 from .retriever import result_from_documents
 from .schema import Answer, Citation
@@ -169,10 +170,12 @@ def check_text(text: str, docs: list[Document], embedder, question: str = "") ->
     return checked
 
 
-def cited_sources(text: str, n: int) -> tuple[int, ...]:
-    """The sources (0-based, in order of first use) a model's reply cites, valid or not supported."""
+def cited_sources(text: str, n: int, question: str = "") -> tuple[int, ...]:
+    """The sources (0-based, in order of first use) a model's reply cites, supported or not; the
+    markers of sentences that only repeat the question say nothing about where the answer is."""
+    asked = content_words(question)
     return tuple(dict.fromkeys(x - 1 for c in split_claims(flatten_markdown(text)) for x in c.sources
-                               if 1 <= x <= n))
+                               if 1 <= x <= n and not repeats_question(c.text, asked)))
 
 
 def build_retrieval_chain(retriever: BaseRetriever, model: BaseChatModel, embedder, lang: str = "en",
@@ -317,8 +320,9 @@ class AnswerChain:
                 yield self._done(ans, t0)
                 return
             note = NO_ANSWER_NOTE if checked.no_answer else UNVERIFIED_NOTE
-            # the passages the model pointed at win a near tie for the one passage quoted
-            yield from self._fallback(qa, question, lang, docs, standalone, note, t0, cited_sources(text, len(docs)))
+            # the passages the model pointed at lead the choice of the one passage quoted
+            prefer = cited_sources(text, len(docs), f"{question} {standalone}")
+            yield from self._fallback(qa, question, lang, docs, standalone, note, t0, prefer)
             return
         ans = Answer(question=question, language=lang, answer=checked.text, contexts=contexts, mode="llm",
                      timings_ms={**result.timings_ms, "llm": llm_ms}, dropped_sentences=checked.dropped,

@@ -58,6 +58,14 @@ def content_words(text: str) -> set[str]:
     return {w for w in words(text) if w not in STOPWORDS}
 
 
+def repeats_question(sentence: str, asked: set[str]) -> bool:
+    """Whether `sentence` only repeats the question's words (`asked`, its `content_words`): small
+    models answer "Which project does he expect to open?" with "He expects the project to open."
+    (Titles do not count: a news title is often the passage's own first sentence.)"""
+    said = content_words(sentence)
+    return bool(asked) and bool(said) and said <= asked
+
+
 def lexical_support(sentence: str, passage: str) -> float:
     """Share of the sentence's content words found in the passage (normalized)."""
     words = {t for t in tokenize(sentence) if " " not in t}
@@ -272,11 +280,8 @@ class SupportCheck:
         return [] if best is None else [best + 1]
 
     def echoes(self, sentence: str) -> bool:
-        """Whether `sentence` only repeats the question's words: small models answer "Which project
-        does he expect to open?" with "He expects the project to open." (Titles do not count: a
-        news title is often the passage's own first sentence.)"""
-        said = content_words(sentence)
-        return bool(self._asked) and bool(said) and said <= self._asked
+        """Whether `sentence` only repeats the question's words (`repeats_question`)."""
+        return repeats_question(sentence, self._asked)
 
     def _anchors(self, i: int) -> set[str]:
         if i not in self._anchor_cache:

@@ -65,15 +65,24 @@ def answering(passages: list[str], weights: dict[str, float], priors: list[float
 
 
 def quote_passage(passages: list[str], weights: dict[str, float], priors: list[float],
-                  prefer: tuple[int, ...] = ()) -> list[Pick]:
+                  prefer: tuple[int, ...] = (), same_language: list[bool] | None = None) -> list[Pick]:
     """The sentences to quote from the one passage that answers (quoting more cites passages that do
     not hold the answer). The candidates are the passages whose best sentence scores at least
     ANSWERING of the best passage's (`answering`); of these, the first in `prefer` (the passages a
-    language model cited for its rejected answer), else the first in retrieval order."""
+    language model cited for its rejected answer); else, when the first candidate is in the
+    question's language (`same_language[i]`), the candidate in that language whose best sentence
+    scores highest (the words judge); else the first candidate (across languages the words rarely
+    match, and retrieval's order is the better judge)."""
     if not passages:
         return []
-    cands = answering(passages, weights, priors)
-    chosen = next((i for i in prefer if i in cands), min(cands))
+    cands = sorted(answering(passages, weights, priors))
+    same = same_language or [False] * len(passages)
+    chosen = next((i for i in prefer if i in cands), None)
+    if chosen is None and same[cands[0]]:
+        rel = passage_relevance(passages, weights, priors)
+        chosen = max((i for i in cands if same[i]), key=lambda i: (rel[i], -i))
+    if chosen is None:
+        chosen = cands[0]
     picks = _pick([passages[chosen]], weights, [1.0], "")
     for p in picks:
         p.passage = chosen

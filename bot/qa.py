@@ -254,7 +254,8 @@ class QA:
             for p in picks:
                 p.passage = same[p.passage]
         if focus and not picks:
-            picks = quote_passage([c.text for c in top], result.query_terms, priors, prefer)
+            same = [result.snap.meta(h.pos).get("lang") == lang for h in result.hits[: len(top)]]
+            picks = quote_passage([c.text for c in top], result.query_terms, priors, prefer, same)
         picks = picks or pick_sentences([c.text for c in top], result.query_terms, priors)
         numbers: dict[int, int] = {}
         parts = []

@@ -6,7 +6,7 @@ from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 from langchain_openai import ChatOpenAI
 
-from bot.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain, citable_sources
+from bot.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain, citable_sources, cited_sources
 from bot.citations import (SupportCheck, check_answer, flatten_markdown, is_no_answer, names_found,
                            numbers_found, split_claims)
 from bot.extractive import REFUSAL, quote_passage
@@ -286,3 +286,34 @@ def test_of_several_markers_only_the_supporting_ones_stay(embedder):
     checked = check_answer("Iran released 400,000 young sturgeon into the Caspian Sea [1][2].", passages,
                            support.supported, attribute=support.attribute)
     assert checked.text.endswith("[1]") and checked.used == [1]
+
+
+def test_sentences_that_only_repeat_the_question_are_not_answers(embedder):
+    passages = ["Ayatollah Arafi said the Qom metro line will open this year, Fars reported.",
+                "Iran released 400,000 young sturgeon into the Caspian Sea on Monday."]
+    question = "Which public transport project does Ayatollah Arafi expect to open in Qom this year?"
+    support = SupportCheck(embedder, passages, question=question)
+    echo = "Ayatollah Arafi does expect a public transport project to open in Qom this year."
+    assert not support.supported(echo, passages[:1]) and support.attribute(echo) == []
+    assert support.supported("Arafi expects the Qom metro line to open this year.", passages[:1])
+    # nor does an echo's marker count as the model's choice when the answer is quoted instead
+    assert cited_sources(f"{echo} [2]. The metro line opens this year [1].", 2, question) == (0,)
+
+
+def test_answer_resting_only_on_a_side_passage_is_quoted_instead(llm_store, server):
+    """A small model copies a true but beside-the-point sentence from a passage whose sentences do not
+    answer the question; the answer then quotes the passage that does."""
+    server.reply = scripted(lambda m: f"The fingerlings were raised at the Shahid Rajaei hatchery in Sari "
+                                      f"[{source_number(m, 'hatchery')}].")
+    ans = qa_for(llm_store, server).answer("Why has Iran released young sturgeon into the Caspian Sea?")
+    assert ans.mode == "extractive" and ans.note == UNVERIFIED_NOTE["en"] and not ans.refused, ans
+    assert "hatchery" not in ans.answer and len(ans.citations) == 1 and "400,000" in ans.citations[0].text
+
+
+def test_quoted_passage_within_a_language_is_judged_by_its_words():
+    question = "Which schools were closed in Tehran on Monday?"
+    weights = {t: 1.0 for t in tokenize(question)}
+    passages = ["Schools in Tehran were closed.", "Schools in Tehran were closed on Monday."]
+    assert [p.passage for p in quote_passage(passages, weights, [1.0, 0.99], same_language=[True, True])] == [1]
+    # across languages the words rarely match: retrieval's first passage is quoted
+    assert [p.passage for p in quote_passage(passages, weights, [1.0, 0.99], same_language=[False, False])] == [0]
