@@ -107,7 +107,7 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
             if live:  # not asked then, or the model was unreachable then: ask it now
                 qa.chain = build_chain(qa.settings)
                 renderings = record_renderings(qa)
-            else:
+            elif old is not None:
                 qa.chain = build_chain(qa.settings, model=GenericFakeChatModel(messages=iter(
                     [AIMessage(r) for r in replies_of(old)])))
                 kept = [x for x in old.get("rendering", []) if qa.chain.accept_rendering(x)]
@@ -115,13 +115,13 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
         t = time.perf_counter()
         ans = qa.answer(item.question)
         secs = time.perf_counter() - t
-        if replay is not None and not live:
+        if old is not None and not live:
             secs = old["seconds"]
         found = any(hit(item, c) for c in ans.contexts)
         rank_with = next((r for r, c in enumerate(ans.contexts) if hit(item, c)), None)
-        plain = qa.retriever()
-        plain.expand = None
-        rank_without = rank_of(item, plain.search(item.question))
+        unexpanded = qa.retriever()
+        unexpanded.expand = None
+        rank_without = rank_of(item, unexpanded.search(item.question))
         cited = [(hit(item, c), c.attributed) for c in ans.citations]
         # re-check every shown sentence against the passages it cites
         claims = split_claims(ans.answer.split("\n")[-1])
