@@ -232,6 +232,7 @@ def main() -> None:
     ap.add_argument("--replay", help="feed back the model replies recorded in this --json output")
     ap.add_argument("--no-live", action="store_true",
                     help="with --replay: skip questions not recorded there or that the model could not answer then")
+    ap.add_argument("--only-new", action="store_true", help="with --replay: ask only questions not recorded there")
     ap.add_argument("--alt-weight", type=float, help="SearchOptions.alt_weight to try (default: the product's)")
     args = ap.parse_args()
     settings = Settings(data_dir=args.data_dir, llm="openai", llm_base_url=args.base_url, llm_model=args.model,
@@ -266,6 +267,8 @@ def main() -> None:
         if replay is not None and args.no_live:
             replay = {k: r for k, r in replay.items() if r["note"] not in FALLBACK_NOTE.values()}
             items = [i for i in items if i.id in replay]
+        if replay is not None and args.only_new:  # a held-out check: just the questions not recorded
+            items = [i for i in items if i.id not in replay]
         out = run_answers(qa, items, replay, save)
         print(json.dumps({"answers_whose_evidence_retrieval_found": out["summary"],
                           "all_questions": out["summary_all"], "english_retrieval": out["english_retrieval"]},
