@@ -92,7 +92,8 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
                 save=None) -> dict:
     """Ask every question; with `replay` (id → row of an earlier --json run) the recorded model replies
     and renderings are fed back instead of asking the model, so changed checks can be re-measured
-    on the same real-model output (timings are then the recorded ones)."""
+    on the same real-model output (timings are then the recorded ones); questions not recorded there
+    (or that the model could not answer then) are asked live."""
     rows = []
     renderings = record_renderings(qa)
     replies = Replies()
@@ -101,12 +102,13 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
     chain_log.addHandler(replies)
     for k, item in enumerate(items, 1):
         replies.texts.clear()
+        old = replay.get(item.id) if replay is not None else None
+        live = replay is not None and (old is None or old["note"] in FALLBACK_NOTE.values())
         if replay is not None:
-            old = replay[item.id]
-            if old["note"] in FALLBACK_NOTE.values():  # the model was unreachable then: ask it now
+            if live:  # not asked then, or the model was unreachable then: ask it now
                 qa.chain = build_chain(qa.settings)
                 renderings = record_renderings(qa)
-            else:
+            elif old is not None:
                 qa.chain = build_chain(qa.settings, model=GenericFakeChatModel(messages=iter(
                     [AIMessage(r) for r in replies_of(old)])))
                 kept = [x for x in old.get("rendering", []) if qa.chain.accept_rendering(x)]
@@ -114,13 +116,13 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
         t = time.perf_counter()
         ans = qa.answer(item.question)
         secs = time.perf_counter() - t
-        if replay is not None and replay[item.id]["note"] not in FALLBACK_NOTE.values():
-            secs = replay[item.id]["seconds"]
+        if old is not None and not live:
+            secs = old["seconds"]
         found = any(hit(item, c) for c in ans.contexts)
         rank_with = next((r for r, c in enumerate(ans.contexts) if hit(item, c)), None)
-        plain = qa.retriever()
-        plain.expand = None
-        rank_without = rank_of(item, plain.search(item.question))
+        unexpanded = qa.retriever()
+        unexpanded.expand = None
+        rank_without = rank_of(item, unexpanded.search(item.question))
         cited = [(hit(item, c), c.attributed) for c in ans.citations]
         # re-check every shown sentence against the passages it cites
         claims = split_claims(ans.answer.split("\n")[-1])
@@ -134,7 +136,7 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
                      "unsupported": unsupported, "language_ok": ans.refused or detect_language(plain) == item.lang,
                      "seconds": round(secs, 2), "answer": ans.answer, "rank": rank_with,
                      "rank_without_rendering": rank_without, "rendering": renderings.get(item.question, []),
-                     "model_log": list(replies.texts)})
+                     "model_log": list(replies.texts), "replayed": replay is not None and not live})
         state = "refused" if ans.refused else ("llm" if ans.mode == "llm" else "fallback")
         if save:
             save(finish(rows))
@@ -175,6 +177,7 @@ def summarize(rows: list[dict]) -> dict:
         # sentence in the question's), so they are counted apart
         "language_right": round(sum(r["language_ok"] for r in by_model) / len(by_model), 3) if by_model else None,
         "language_right_incl_quotes": round(sum(r["language_ok"] for r in rows) / n, 3),
+        "replayed_replies": sum(bool(r.get("replayed")) for r in rows),
         "seconds_median": round(statistics.median(secs), 2),
         "seconds_p90": round(percentile(secs, 90), 2),
     }
@@ -228,7 +231,9 @@ def main() -> None:
     ap.add_argument("--json", help="write rows and summaries here")
     ap.add_argument("--renderings", help="with --translation: reuse the renderings in this --json output")
     ap.add_argument("--replay", help="feed back the model replies recorded in this --json output")
-    ap.add_argument("--no-live", action="store_true", help="with --replay: skip questions the model could not answer then")
+    ap.add_argument("--no-live", action="store_true",
+                    help="with --replay: skip questions not recorded there or that the model could not answer then")
+    ap.add_argument("--only-new", action="store_true", help="with --replay: ask only questions not recorded there")
     ap.add_argument("--alt-weight", type=float, help="SearchOptions.alt_weight to try (default: the product's)")
     args = ap.parse_args()
     settings = Settings(data_dir=args.data_dir, llm="openai", llm_base_url=args.base_url, llm_model=args.model,
@@ -262,7 +267,10 @@ def main() -> None:
 
         if replay is not None and args.no_live:
             replay = {k: r for k, r in replay.items() if r["note"] not in FALLBACK_NOTE.values()}
-        out = run_answers(qa, [i for i in items if replay is None or i.id in replay], replay, save)
+            items = [i for i in items if i.id in replay]
+        if replay is not None and args.only_new:  # a held-out check: just the questions not recorded
+            items = [i for i in items if i.id not in replay]
+        out = run_answers(qa, items, replay, save)
         print(json.dumps({"answers_whose_evidence_retrieval_found": out["summary"],
                           "all_questions": out["summary_all"], "english_retrieval": out["english_retrieval"]},
                          indent=1, ensure_ascii=False))

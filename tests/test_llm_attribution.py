@@ -6,7 +6,7 @@ from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 from langchain_openai import ChatOpenAI
 
-from bot.core.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain
+from bot.core.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain, citable_sources, cited_sources
 from bot.core.citations import (
     SupportCheck,
     check_answer,
@@ -16,10 +16,11 @@ from bot.core.citations import (
     numbers_found,
     split_claims,
 )
-from bot.core.extractive import REFUSAL
+from bot.core.extractive import REFUSAL, quote_passage
 from bot.core.qa import QA
 from bot.core.retrieval import HybridSearcher, SearchOptions
 from bot.core.retriever import HybridRetriever, result_from_documents
+from index.normalizer import tokenize
 
 from .conftest import HAS_SHARED
 from .fake_openai import last_user
@@ -226,3 +227,100 @@ def test_numbers_must_be_in_the_cited_passage(embedder):
     support = SupportCheck(embedder, [passage], headers=["Sturgeon release 2025-09-22"])
     assert support.supported("Iran released 400,000 young sturgeon into the Caspian Sea in 2025.", [passage])
     assert not support.supported("Iran released 460,000 young sturgeon into the Caspian Sea.", [passage])
+
+
+# ---- citation precision: cite the passage that answers --------------------------------------------
+def test_quoted_fallback_cites_only_the_passage_that_answers(llm_store, server):
+    """The quoted answer used to quote the best sentence of every near-tie passage (three citations,
+    one holding the answer); it now quotes the one passage whose sentences answer."""
+    server.reply = scripted(lambda m: "The schools were closed by the Moon [1].")
+    ans = qa_for(llm_store, server).answer("Why were schools closed in Tehran?")
+    assert ans.mode == "extractive" and ans.note == UNVERIFIED_NOTE["en"] and not ans.refused, ans
+    assert len(ans.citations) == 1 and "air quality index rose above 160" in ans.citations[0].text
+    assert "air quality index rose above 160" in ans.answer and "Moon" not in ans.answer
+    check_integrity_llm(ans)
+
+
+def test_quoted_fallback_prefers_the_passage_the_model_cited_only_in_a_near_tie():
+    question = "Which schools were closed in Tehran on Monday?"
+    weights = {t: 1.0 for t in tokenize(question)}
+    passages = ["Schools in Tehran were closed on Monday after the smog.",
+                "Schools in Tehran were closed on Monday, officials said.",
+                "Trucks were barred from the city."]
+    assert [p.passage for p in quote_passage(passages, weights, [1.0, 0.99, 0.98])] == [0]
+    # the model cited the second one for its (rejected) answer: it wins the near tie …
+    assert [p.passage for p in quote_passage(passages, weights, [1.0, 0.99, 0.98], prefer=(1,))] == [1]
+    # … but a passage that does not answer is not quoted because the model pointed at it
+    assert [p.passage for p in quote_passage(passages, weights, [1.0, 0.99, 0.98], prefer=(2,))] == [0]
+    # retrieval's first passage leads unless another answers more than twice as well
+    assert [p.passage for p in quote_passage(passages[::-1], weights, [1.0, 0.99, 0.98])] == [1]
+    assert quote_passage([], weights, []) == []
+
+
+def test_sentence_copied_from_a_low_scored_passage_is_not_cited(llm_store, server):
+    """Small models copy sentences from the stragglers at the end of the source list (another
+    article, scored far below the rest): supported word for word, but no answer to the question."""
+    seen = {}
+
+    def answer(m):
+        seen["air"], seen["rasht"] = source_number(m, "air quality"), source_number(m, "رشت")
+        rasht = next(s for s in sources_text(m).split("\n") if "رشت" in s and not s.startswith("["))
+        return (f"Schools in Tehran were closed because the air quality index rose above 160 [{seen['air']}]. "
+                f"{rasht.strip(' …')} [{seen['rasht']}]")
+    server.reply = scripted(answer)
+    ans = qa_for(llm_store, server).answer("Why were schools closed in Tehran?")
+    assert seen["rasht"] != 99, "the Rasht passage should be among the sources for this test"
+    assert ans.mode == "llm" and ans.dropped_sentences == 1 and "رشت" not in ans.answer, ans
+    assert len(ans.citations) == 1 and "air quality" in ans.citations[0].text
+    check_integrity_llm(ans)
+
+
+def test_citable_sources_are_the_passages_retrieval_scored_near_the_best(embedder):
+    docs = [Document(page_content=t, metadata={"score": s}) for t, s in (("a", 1.0), ("b", 0.81), ("c", 0.3))]
+    assert citable_sources(docs) == {1, 2}
+    assert citable_sources([Document(page_content="a")]) is None  # another retriever: no scores, no filter
+    support = SupportCheck(embedder, ["Schools in Rasht closed after heavy rain."], citable=set())
+    assert support.attribute("Schools in Rasht closed after heavy rain.") == []
+    checked = check_answer("Schools in Rasht closed after heavy rain [1].", ["Schools in Rasht closed after heavy rain."],
+                           lambda s, t: True, citable=set())
+    assert checked.text == "" and checked.dropped == 1
+
+
+def test_of_several_markers_only_the_supporting_ones_stay(embedder):
+    passages = ["Iran released 400,000 young sturgeon into the Caspian Sea on Monday.",
+                "Heavy trucks were barred from entering Tehran until the air improves."]
+    support = SupportCheck(embedder, passages)
+    checked = check_answer("Iran released 400,000 young sturgeon into the Caspian Sea [1][2].", passages,
+                           support.supported, attribute=support.attribute)
+    assert checked.text.endswith("[1]") and checked.used == [1]
+
+
+def test_sentences_that_only_repeat_the_question_are_not_answers(embedder):
+    passages = ["Ayatollah Arafi said the Qom metro line will open this year, Fars reported.",
+                "Iran released 400,000 young sturgeon into the Caspian Sea on Monday."]
+    question = "Which public transport project does Ayatollah Arafi expect to open in Qom this year?"
+    support = SupportCheck(embedder, passages, question=question)
+    echo = "Ayatollah Arafi does expect a public transport project to open in Qom this year."
+    assert not support.supported(echo, passages[:1]) and support.attribute(echo) == []
+    assert support.supported("Arafi expects the Qom metro line to open this year.", passages[:1])
+    # nor does an echo's marker count as the model's choice when the answer is quoted instead
+    assert cited_sources(f"{echo} [2]. The metro line opens this year [1].", 2, question) == (0,)
+
+
+def test_answer_resting_only_on_a_side_passage_is_quoted_instead(llm_store, server):
+    """A small model copies a true but beside-the-point sentence from a passage whose sentences do not
+    answer the question; the answer then quotes the passage that does."""
+    server.reply = scripted(lambda m: f"The fingerlings were raised at the Shahid Rajaei hatchery in Sari "
+                                      f"[{source_number(m, 'hatchery')}].")
+    ans = qa_for(llm_store, server).answer("Why has Iran released young sturgeon into the Caspian Sea?")
+    assert ans.mode == "extractive" and ans.note == UNVERIFIED_NOTE["en"] and not ans.refused, ans
+    assert "hatchery" not in ans.answer and len(ans.citations) == 1 and "400,000" in ans.citations[0].text
+
+
+def test_quoted_passage_within_a_language_is_judged_by_its_words():
+    question = "Which schools were closed in Tehran on Monday?"
+    weights = {t: 1.0 for t in tokenize(question)}
+    passages = ["Schools in Tehran were closed.", "Schools in Tehran were closed on Monday."]
+    assert [p.passage for p in quote_passage(passages, weights, [1.0, 0.99], same_language=[True, True])] == [1]
+    # across languages the words rarely match: retrieval's first passage is quoted
+    assert [p.passage for p in quote_passage(passages, weights, [1.0, 0.99], same_language=[False, False])] == [0]

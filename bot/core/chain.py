@@ -16,8 +16,17 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
-from bot.core.citations import CheckedAnswer, SupportCheck, check_answer, strip_markers
-from bot.core.extractive import REFUSAL
+from bot.core.citations import (
+    CheckedAnswer,
+    SupportCheck,
+    check_answer,
+    content_words,
+    flatten_markdown,
+    repeats_question,
+    split_claims,
+    strip_markers,
+)
+from bot.core.extractive import REFUSAL, answering
 from bot.core.options import SearchResult
 from bot.core.retriever import result_from_documents
 from bot.core.schema import Answer, Citation, Context
@@ -52,6 +61,8 @@ STOP = {"en": ["\nQuestion:", "\nSources:", "\n\n\n", "<|im_end|>"],
 SOURCE_CHARS = 320  # a passage longer than this is shown to the model as its best sentences
 # Retrieval this sure of its top passage outvotes a model that says the passages hold no answer.
 CONFIDENT_DENSE = {"fa": 0.85, "en": 0.80}
+# A passage retrieval scored under this share of its best passage is not cited (see citable_sources).
+CITABLE_SCORE = 0.5
 
 
 class Answering(Protocol):
@@ -65,8 +76,9 @@ class Answering(Protocol):
     def contexts(self, result: SearchResult) -> list[Context]:
         """The retrieved passages as numbered sources."""
 
-    def extractive(self, question: str, lang: str, result: SearchResult, standalone: str) -> Answer:
-        """The offline answer: quoted sentences with their citations."""
+    def extractive(self, question: str, lang: str, result: SearchResult, standalone: str, *,
+                   focus: bool = False, prefer: tuple[int, ...] = ()) -> Answer:
+        """The offline answer: quoted sentences with their citations (`focus`: of one passage)."""
 
 
 def build_chat_model(settings: Settings, timeout: float | None = None) -> BaseChatModel:
@@ -151,12 +163,49 @@ def answer_prompt(lang: str) -> ChatPromptTemplate:
         ("human", load_prompt("question", lang))])
 
 
-def check_text(text: str, docs: list[Document], embedder: VectorEmbeddings) -> CheckedAnswer:
-    """Drop dangling markers and unsupported sentences, attribute unmarked ones, renumber."""
+def citable_sources(docs: list[Document]) -> set[int] | None:
+    """The source numbers (1-based) an answer may cite: passages retrieval scored at least
+    CITABLE_SCORE of its best one. A small model copies sentences from the stragglers at the end
+    of the list (other articles, scored far lower); they "support" the copied sentence but do not
+    answer the question. None (all) when the Documents carry no scores (another retriever)."""
+    try:
+        scores = [float(d.metadata["score"]) for d in docs]
+    except (KeyError, TypeError, ValueError):
+        return None
+    best = max(scores, default=0.0)
+    if best <= 0:
+        return None
+    return {i for i, s in enumerate(scores, 1) if s >= CITABLE_SCORE * best}
+
+
+def check_text(text: str, docs: list[Document], embedder: VectorEmbeddings, question: str = ""
+               ) -> CheckedAnswer:
+    """Drop dangling markers and unsupported sentences, attribute unmarked ones, renumber; only
+    passages retrieval scored near the best may be cited (`citable_sources`), and an answer that
+    cites none of the passages that answer the question (`extractive.answering`) is rejected."""
     texts = [d.page_content for d in docs]
     headers = [f"{d.metadata.get('title') or ''} {d.metadata.get('date') or ''}" for d in docs]
-    support = SupportCheck(embedder, texts, headers)
-    return check_answer(text, texts, support.supported, attribute=support.attribute)
+    citable = citable_sources(docs)
+    support = SupportCheck(embedder, texts, headers, citable, question)
+    checked = check_answer(text, texts, support.supported, attribute=support.attribute, citable=citable)
+    weights = docs[0].metadata.get("query_terms") if docs else None
+    if checked.text and weights and citable is not None:
+        best = max(float(d.metadata["score"]) for d in docs)
+        answers = answering(texts, weights, [float(d.metadata["score"]) / best for d in docs])
+        if not any(u - 1 in answers for u in checked.used):
+            # every sentence rests on a side passage (a small model copies one): not an answer
+            log.info("answer cites no passage that answers the question: %s", checked.used)
+            return CheckedAnswer("", [], checked.dropped + len(split_claims(checked.text)), checked.dangling,
+                                 checked.cited, no_answer=checked.no_answer)
+    return checked
+
+
+def cited_sources(text: str, n: int, question: str = "") -> tuple[int, ...]:
+    """The sources (0-based, in order of first use) a model's reply cites, supported or not; the
+    markers of sentences that only repeat the question say nothing about where the answer is."""
+    asked = content_words(question)
+    return tuple(dict.fromkeys(x - 1 for c in split_claims(flatten_markdown(text)) for x in c.sources
+                               if 1 <= x <= n and not repeats_question(c.text, asked)))
 
 
 def build_retrieval_chain(retriever: BaseRetriever, model: BaseChatModel, embedder: VectorEmbeddings, lang: str = "en",
@@ -167,7 +216,7 @@ def build_retrieval_chain(retriever: BaseRetriever, model: BaseChatModel, embedd
     `relevant(state)` may veto the model call (no relevant passages: "raw" stays empty). Reusable
     outside Khabar with any chat model and retriever."""
     return generation_chain(retriever, model, lang, relevant, history_turns) | RunnablePassthrough.assign(
-        checked=RunnableLambda(lambda x: check_text(x["raw"], x["docs"], embedder)))
+        checked=RunnableLambda(lambda x: check_text(x["raw"], x["docs"], embedder, x["question"])))
 
 
 def generation_chain(retriever: BaseRetriever, model: BaseChatModel, lang: str,
@@ -274,13 +323,13 @@ class AnswerChain:
         text = "".join(parts)
         log.debug("model reply: %r", text)
         try:
-            checked = check_text(text, docs, qa.embedder)
+            checked = check_text(text, docs, qa.embedder, f"{question} {standalone}")
             if not self._language_ok(checked.text or text, lang):
                 messages = answer_prompt(lang).invoke({**state, "question": question}).to_messages()
                 retry = self.model.bind(stop=STOP[lang]) | StrOutputParser()
                 text = retry.invoke(messages + [AIMessage(text), HumanMessage(self.retry_text[lang])])
                 log.debug("model reply (language retry): %r", text)
-                checked = check_text(text, docs, qa.embedder)
+                checked = check_text(text, docs, qa.embedder, f"{question} {standalone}")
                 if not self._language_ok(checked.text or text, lang):
                     yield from self._fallback(qa, question, lang, docs, standalone, LANGUAGE_NOTE, t0)
                     return
@@ -299,7 +348,9 @@ class AnswerChain:
                 yield self._done(ans, t0)
                 return
             note = NO_ANSWER_NOTE if checked.no_answer else UNVERIFIED_NOTE
-            yield from self._fallback(qa, question, lang, docs, standalone, note, t0)
+            # the passages the model pointed at lead the choice of the one passage quoted
+            prefer = cited_sources(text, len(docs), f"{question} {standalone}")
+            yield from self._fallback(qa, question, lang, docs, standalone, note, t0, prefer)
             return
         ans = Answer(question=question, language=lang, answer=checked.text, contexts=contexts, mode="llm",
                      timings_ms={**result.timings_ms, "llm": llm_ms}, dropped_sentences=checked.dropped,
@@ -318,8 +369,9 @@ class AnswerChain:
         return not plain.strip() or detect_language(plain, default=lang) == lang
 
     def _fallback(self, qa: Answering, question: str, lang: str, docs: list[Document], standalone: str,
-                  notes: dict[str, str], t0: float) -> Iterator[str | Answer]:
-        ans = qa.extractive(question, lang, result_from_documents(docs), standalone)
+                  notes: dict[str, str], t0: float, prefer: tuple[int, ...] = ()) -> Iterator[str | Answer]:
+        """The quoted answer instead of the model's: the sentences of the one passage that answers."""
+        ans = qa.extractive(question, lang, result_from_documents(docs), standalone, focus=True, prefer=prefer)
         ans.note = notes[lang]
         yield "\n" + ans.answer
         yield self._done(ans, t0)

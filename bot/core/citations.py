@@ -56,6 +56,19 @@ def split_claims(text: str) -> list[Claim]:
     return claims
 
 
+def content_words(text: str) -> set[str]:
+    """The normalized words of `text` that are not stopwords."""
+    return {w for w in words(text) if w not in STOPWORDS}
+
+
+def repeats_question(sentence: str, asked: set[str]) -> bool:
+    """Whether `sentence` only repeats the question's words (`asked`, its `content_words`): small
+    models answer "Which project does he expect to open?" with "He expects the project to open."
+    (Titles do not count: a news title is often the passage's own first sentence.)"""
+    said = content_words(sentence)
+    return bool(asked) and bool(said) and said <= asked
+
+
 def lexical_support(sentence: str, passage: str) -> float:
     """Share of the sentence's content words found in the passage (normalized)."""
     words = {t for t in tokenize(sentence) if " " not in t}
@@ -79,15 +92,19 @@ class CheckedAnswer:
     no_answer: bool = False  # the model said the sources do not answer the question
 
 
-def check_answer(text: str, sources: list[str], supported: Callable[[str, list[str]], bool], keep_uncited: bool = False,
-                 attribute: Callable[[str], list[int]] | None = None) -> CheckedAnswer:
+def check_answer(text: str, sources: list[str], supported: Callable[[str, list[str]], bool],
+                 keep_uncited: bool = False, attribute: Callable[[str], list[int]] | None = None,
+                 citable: set[int] | None = None) -> CheckedAnswer:
     """Keep supported sentences with their sources; renumber markers in order of first use.
 
     `sources[i]` is the text of source i+1; `supported(sentence, [texts]) -> bool` decides support.
-    Markers pointing to no source are dropped. A sentence its markers' sources support keeps them.
+    Markers pointing to no source are dropped. A sentence its markers' sources support keeps them
+    (of several, those whose source supports it on its own, if any does).
     Otherwise, when `attribute(sentence) -> [source numbers]` is given, the sentence is attributed to
     the sources that support it (a small model often writes no marker, or the wrong one), and kept
     only if one does. Uncited, unattributed sentences are removed unless `keep_uncited`.
+    `citable` (source numbers; None = all): only these may be cited — markers to other sources are
+    treated as wrong (the sentence may still be attributed to a citable one).
     """
     claims = split_claims(flatten_markdown(text))
     n = len(sources)
@@ -102,14 +119,18 @@ def check_answer(text: str, sources: list[str], supported: Callable[[str, list[s
         dangling += len([x for x in c.sources if not 1 <= x <= n])
         if valid:
             cited += 1
+        valid = [x for x in valid if citable is None or x in citable]
         if valid and supported(c.text, [sources[x - 1] for x in valid]):
+            if len(valid) > 1:  # "… [1][4]": keep the markers whose passage supports it on its own
+                valid = [x for x in valid if supported(c.text, [sources[x - 1]])] or valid
             by_model.update(valid)
         else:
             if is_no_answer(c.text):
                 no_answer = True
                 dropped += 1
                 continue
-            found = [x for x in (attribute(c.text) if attribute else []) if 1 <= x <= n]
+            found = [x for x in (attribute(c.text) if attribute else [])
+                     if 1 <= x <= n and (citable is None or x in citable)]
             if not found:
                 if not valid and keep_uncited:
                     out.append(c.text)
@@ -195,11 +216,16 @@ class SupportCheck:
     """Decides which of an answer's source passages support a sentence: normalized word overlap, or
     E5 similarity (stricter within a language). Passage vectors are computed once per answer."""
 
-    def __init__(self, embedder: VectorEmbeddings, passages: list[str], headers: list[str] | None = None):
+    def __init__(self, embedder: VectorEmbeddings, passages: list[str], headers: list[str] | None = None,
+                 citable: set[int] | None = None, question: str = ""):
         self.embedder = embedder
+        # the question's words: a sentence that only repeats them says nothing
+        self._asked = content_words(question)
         self.passages = passages
         # title and date of each passage: names and numbers found there count too
         self.headers = headers or [""] * len(passages)
+        # source numbers (1-based) attribution may choose; None = all
+        self.citable = citable
         self._langs = [detect_language(p) for p in passages]
         self._vecs: np.ndarray | None = None
         self._anchor_cache: dict[int, set[str]] = {}
@@ -217,6 +243,10 @@ class SupportCheck:
         facts = texts + [self.headers[i] for i, p in enumerate(self.passages) if p in texts]
         if not (names_found(sentence, facts) and numbers_found(sentence, facts)):
             return False
+        if self.echoes(sentence):
+            return False
+        # words count in the passage only: a sentence built on the title's words ("158 kg of hashish"
+        # from "158 kg of drugs seized") is not supported by the passage
         if lexical_support(sentence, " ".join(texts)) >= LEXICAL_SUPPORT:
             return True
         idx = [i for i, p in enumerate(self.passages) if p in texts]
@@ -236,7 +266,11 @@ class SupportCheck:
         top = int(sims.argmax()) if len(sims) else -1
         best, best_strength = None, 0.0
         for i, p in enumerate(self.passages):
+            if self.citable is not None and i + 1 not in self.citable:
+                continue
             if not (names_found(sentence, [p, self.headers[i]]) and numbers_found(sentence, [p, self.headers[i]])):
+                continue
+            if self.echoes(sentence):
                 continue
             lex = lexical_support(sentence, p)
             if self._langs[i] == lang:
@@ -248,6 +282,10 @@ class SupportCheck:
             if ok and (best is None or strength > best_strength):
                 best, best_strength = i, strength
         return [] if best is None else [best + 1]
+
+    def echoes(self, sentence: str) -> bool:
+        """Whether `sentence` only repeats the question's words (`repeats_question`)."""
+        return repeats_question(sentence, self._asked)
 
     def _anchors(self, i: int) -> set[str]:
         if i not in self._anchor_cache:

@@ -10,6 +10,7 @@ from index.text import split_sentences
 MAX_SENTENCES = 3
 MAX_CHARS = 700
 NEAR_TIE = 0.8  # passages scored at least this share of the best one each give a sentence
+ANSWERING = 0.5  # a passage whose best sentence scores under this share of the best one's does not answer
 
 FRAMES = {
     # (question language, source language) → the sentence that introduces quoted sources
@@ -40,17 +41,63 @@ def pick_sentences(passages: list[str], weights: dict[str, float], priors: list[
     return (avoid and _pick(passages, weights, priors, avoid)) or _pick(passages, weights, priors, "")
 
 
+def sentence_score(sentence: str, weights: dict[str, float], prior: float) -> float:
+    """How well a sentence answers the query: the weight of the query terms it contains (each once),
+    damped by its length, times its passage's retrieval score relative to the best (`prior`)."""
+    toks = set(tokenize(sentence))
+    if not toks:
+        return 0.0
+    return prior * (0.05 + sum(w for t, w in weights.items() if t in toks)) / math.log(3 + len(toks))
+
+
+def passage_relevance(passages: list[str], weights: dict[str, float], priors: list[float]) -> list[float]:
+    """Each passage's best sentence score (`sentence_score`): how directly it answers the query."""
+    return [max((sentence_score(text[s:e], weights, prior) for s, e in split_sentences(text)), default=0.0)
+            for text, prior in zip(passages, priors, strict=True)]
+
+
+def answering(passages: list[str], weights: dict[str, float], priors: list[float]) -> set[int]:
+    """The passages (0-based) that answer the query: their best sentence scores at least ANSWERING
+    of the best passage's (`passage_relevance`)."""
+    rel = passage_relevance(passages, weights, priors)
+    top = max(rel, default=0.0)
+    return {i for i, r in enumerate(rel) if r >= ANSWERING * top}
+
+
+def quote_passage(passages: list[str], weights: dict[str, float], priors: list[float],
+                  prefer: tuple[int, ...] = (), same_language: list[bool] | None = None) -> list[Pick]:
+    """The sentences to quote from the one passage that answers (quoting more cites passages that do
+    not hold the answer). The candidates are the passages whose best sentence scores at least
+    ANSWERING of the best passage's (`answering`); of these, the first in `prefer` (the passages a
+    language model cited for its rejected answer); else, when the first candidate is in the
+    question's language (`same_language[i]`), the candidate in that language whose best sentence
+    scores highest (the words judge); else the first candidate (across languages the words rarely
+    match, and retrieval's order is the better judge)."""
+    if not passages:
+        return []
+    cands = sorted(answering(passages, weights, priors))
+    same = same_language or [False] * len(passages)
+    chosen = next((i for i in prefer if i in cands), None)
+    if chosen is None and same[cands[0]]:
+        rel = passage_relevance(passages, weights, priors)
+        chosen = max((i for i in cands if same[i]), key=lambda i: (rel[i], -i))
+    if chosen is None:
+        chosen = cands[0]
+    picks = _pick([passages[chosen]], weights, [1.0], "")
+    for p in picks:
+        p.passage = chosen
+    return picks
+
+
 def _pick(passages: list[str], weights: dict[str, float], priors: list[float], avoid: str) -> list[Pick]:
     best_of: dict[int, Pick] = {}
     cands: list[Pick] = []
     for i, text in enumerate(passages):
         for s, e in split_sentences(text):
             sent = text[s:e]
-            toks = set(tokenize(sent))
-            if not toks or (avoid and sent.strip() in avoid):
+            if not tokenize(sent) or (avoid and sent.strip() in avoid):
                 continue
-            match = sum(w for t, w in weights.items() if t in toks)
-            pick = Pick(i, sent, priors[i] * (0.05 + match) / math.log(3 + len(toks)))
+            pick = Pick(i, sent, sentence_score(sent, weights, priors[i]))
             cands.append(pick)
             if i not in best_of or pick.score > best_of[i].score:
                 best_of[i] = pick

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 from bot.core.dates import parse_user_date
-from bot.core.extractive import REFUSAL, frame, pick_sentences
+from bot.core.extractive import REFUSAL, frame, pick_sentences, quote_passage
 from bot.core.followup import Followup, rewrite_followup
 from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult, name_like
 from bot.core.retriever import HybridRetriever
@@ -266,9 +266,11 @@ class QA:
         return out
 
     def extractive(self, question: str, lang: str, result: SearchResult, standalone: str,
-                   avoid: str = "") -> Answer:
+                   avoid: str = "", focus: bool = False, prefer: tuple[int, ...] = ()) -> Answer:
         """Compose the offline answer: chosen sentences, each followed by its [n] (sentences in
-        `avoid`, already given in the conversation, only when nothing else is left)."""
+        `avoid`, already given in the conversation, only when nothing else is left). `focus` (the
+        LLM's quoted fallback): quote only the passage that answers, led by `prefer` (0-based hit
+        indexes the model cited), see `extractive.quote_passage`."""
         t = time.perf_counter()
         contexts = self.contexts(result)
         ans = Answer(question=question, language=lang, answer="", contexts=contexts, mode="extractive",
@@ -286,6 +288,9 @@ class QA:
                                                [priors[i] for i in same], avoid) if p.text.strip() not in avoid]
             for p in picks:
                 p.passage = same[p.passage]
+        if focus and not picks:
+            in_lang = [result.snap.meta(h.pos).get("lang") == lang for h in result.hits[: len(top)]]
+            picks = quote_passage([c.text for c in top], result.query_terms, priors, prefer, in_lang)
         picks = picks or pick_sentences([c.text for c in top], result.query_terms, priors)
         numbers: dict[int, int] = {}
         parts = []
