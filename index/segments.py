@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .lexical import Postings
-from .snapshot import Batch, Chunk
+from .parts import Batch, Chunk
 
 FORMAT = 2
 _ARRAYS = ("id_hash", "article_idx", "paragraph", "date_num", "nwords", "doclen", "day_ordinal", "kills", "vec_tids", "vecs")

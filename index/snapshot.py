@@ -10,14 +10,8 @@ removed passages are masked, not moved, so positions stay valid for the snapshot
 from __future__ import annotations
 
 import bisect
-import hashlib
-import json
-import mmap
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 
@@ -26,106 +20,11 @@ from .lexical import EMPTY, LexicalIndex, Postings, Vocabulary, add_tiered
 from .lexicon import Lexicon, block, df_bounds, lexicon_words, merge_blocks
 from .models import StoredPassage
 from .normalizer import tokenize_words, words
+from .parts import GROWN, Batch, Chunk, Column, id_hash, iso_ordinal
 
 SUMMARY_KEYS = ("article_id", "title", "date", "url", "source", "lang", "content_hash", "norm_hash",
                 "n_passages")
 TAIL_MAX = 50_000  # recent id → position entries kept in dicts before merging into sorted arrays
-
-
-class Column:
-    """An append-only buffer shared by successive snapshots, each viewing a prefix of it: appending
-    writes past every existing view (copying only when the buffer is full or already extended by
-    another snapshot), so a one-article update does not copy the whole index's columns."""
-
-    def __init__(self, buf: np.ndarray, used: int):
-        self.buf, self.used = buf, used
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def extend(col: Column | None, view: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, Column | None]:
-        """`view` + `new` as a view of a shared buffer (and that buffer's Column)."""
-        n, k = len(view), len(new)
-        if not k:
-            return view, col
-        if col is not None:
-            with col._lock:
-                if col.used == n and n + k <= len(col.buf):
-                    col.buf[n:n + k] = new
-                    col.used = n + k
-                    return col.buf[:n + k], col
-        buf = np.empty(max(4096, 2 * (n + k)), dtype=new.dtype if not n else view.dtype)
-        buf[:n] = view
-        buf[n:n + k] = new
-        return buf[:n + k], Column(buf, n + k)
-
-
-GROWN = ("article_idx", "paragraph", "date_num", "nwords", "doclen", "day_ordinal")
-
-
-def _ordinal(iso: str) -> int:
-    try:
-        return date.fromisoformat(iso).toordinal()
-    except ValueError:
-        return 0
-
-
-def id_hash(pid: str) -> int:
-    """64-bit key of a passage id (positions are looked up by key, not by a dict of strings)."""
-    return int.from_bytes(hashlib.blake2b(pid.encode(), digest_size=8).digest(), "little")
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Texts and metadata of the passages at positions start … start+n-1, as utf-8 blobs."""
-
-    start: int
-    text_off: np.ndarray  # int64, n+1
-    text_blob: bytes | mmap.mmap  # in memory, or mapped from a saved segment
-    meta_off: np.ndarray
-    meta_blob: bytes | mmap.mmap
-
-    @property
-    def n(self) -> int:
-        return len(self.text_off) - 1
-
-    def text(self, i: int) -> str:
-        return bytes(self.text_blob[self.text_off[i]:self.text_off[i + 1]]).decode()
-
-    def record(self, i: int) -> list:
-        return json.loads(bytes(self.meta_blob[self.meta_off[i]:self.meta_off[i + 1]]))
-
-    @classmethod
-    def build(cls, start: int, texts: list[str], records: list[list]) -> Chunk:
-        tb = [t.encode() for t in texts]
-        mb = [json.dumps(r, ensure_ascii=False).encode() for r in records]
-        return cls(start, np.concatenate([[0], np.cumsum([len(b) for b in tb], dtype=np.int64)]).astype(np.int64),
-                   b"".join(tb), np.concatenate([[0], np.cumsum([len(b) for b in mb], dtype=np.int64)]).astype(np.int64),
-                   b"".join(mb))
-
-
-@dataclass
-class Batch:
-    """What applying a run of records changed: new passages, masked ones, frequency deltas, new
-    terms and word vectors, article events. One batch is one segment on disk."""
-
-    seq: int
-    chunk: Chunk
-    id_hash: np.ndarray
-    article_idx: np.ndarray
-    paragraph: np.ndarray
-    date_num: np.ndarray
-    nwords: np.ndarray
-    doclen: np.ndarray
-    day_ordinal: np.ndarray  # date.toordinal() of the article date, 0 when undated
-    postings: Postings
-    kills: np.ndarray
-    new_terms: list[str]
-    df_delta: tuple[np.ndarray, np.ndarray]
-    wdf_delta: tuple[np.ndarray, np.ndarray]
-    vec_tids: np.ndarray
-    vecs: np.ndarray
-    new_articles: list[str]
-    events: list[tuple[str, dict | None, int, int]] = field(default_factory=list)  # aid, summary, start, count
 
 
 class Snapshot:
@@ -311,7 +210,7 @@ class Snapshot:
                 cols["date_num"].append(int(meta.get("date_num", 0) or 0))
                 cols["nwords"].append(len(ws))
                 cols["doclen"].append(len(toks))
-                cols["day_ordinal"].append(_ordinal(meta.get("date") or ""))
+                cols["day_ordinal"].append(iso_ordinal(meta.get("date") or ""))
                 paragraphs = max(paragraphs, int(meta.get("paragraph", 0)))
             m = rows[0][2]
             summary = {k: m.get(k) for k in SUMMARY_KEYS}

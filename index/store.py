@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .lexical import LexicalIndex
 from .lexicon import Lexicon
-from .snapshot import Batch
+from .parts import Batch
 
 if TYPE_CHECKING:
     from .ingest import Progress
