@@ -289,7 +289,7 @@ class QA:
             for p in picks:
                 p.passage = same[p.passage]
         if focus and not picks:
-            in_lang = [result.snap.meta(h.pos).get("lang") == lang for h in result.hits[: len(top)]]
+            in_lang = [result.snap.passage(h.pos).lang == lang for h in result.hits[: len(top)]]
             picks = quote_passage([c.text for c in top], result.query_terms, priors, prefer, in_lang)
         picks = picks or pick_sentences([c.text for c in top], result.query_terms, priors)
         numbers: dict[int, int] = {}
