@@ -113,7 +113,7 @@ def ingest(store: PassageStore, items: Iterable[Article | LoadError], max_chars:
         seen_ids[aid] = origin
         seen_norm[norm_hash] = origin
         old = snap.article(aid)
-        if old and old["content_hash"] == content_hash:
+        if old and old.content_hash == content_hash:
             report.unchanged += 1
             continue
         pending = _Pending(item, passages, content_hash, norm_hash)
@@ -186,7 +186,7 @@ def remove_articles(store: PassageStore, keys: list[str]) -> list[str]:
     for key in keys:
         aid = key if snap.article(key) else None
         if aid is None:  # a URL: article ids are URLs when known, else look through the summaries
-            aid = next((a for a, s in snap.articles().items() if s.get("url") == key), None)
+            aid = next((a for a, s in snap.articles().items() if s.url == key), None)
         if aid is None:
             raise NotFound(key)
         ids.append(aid)

@@ -1,4 +1,5 @@
-"""Plain data records of the index: Article (as loaded), Passage (as chunked), StoredPassage (as stored)."""
+"""Plain data records of the index: Article (as loaded), Passage (as chunked), StoredPassage and
+ArticleSummary (as stored and read back)."""
 from __future__ import annotations
 
 import hashlib
@@ -84,3 +85,29 @@ class StoredPassage:
     def to_meta(self) -> dict[str, Any]:
         """Chroma metadata: every field plus `date_num` (no None values: Chroma refuses them)."""
         return {**asdict(self), "date_num": self.date_num}
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    """One live article as the index knows it (read through this record, not dict keys)."""
+
+    article_id: str
+    title: str = ""
+    date: str = ""  # ISO YYYY-MM-DD or ""
+    url: str = ""
+    source: str = ""
+    lang: str = "fa"
+    content_hash: str = ""
+    norm_hash: str = ""
+    n_passages: int = 0
+    paragraphs: int = 0  # the highest paragraph number among its passages
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> ArticleSummary:
+        """The record for a stored summary (unknown keys ignored, missing or None ones defaulted)."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in meta.items() if k in known and v is not None})
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as a JSON object (`khabar index list --json`)."""
+        return asdict(self)

@@ -18,7 +18,7 @@ import numpy as np
 from .commitlog import Record
 from .lexical import EMPTY, LexicalIndex, Postings, Vocabulary, add_tiered
 from .lexicon import Lexicon, block, df_bounds, lexicon_words, merge_blocks
-from .models import StoredPassage
+from .models import ArticleSummary, StoredPassage
 from .normalizer import tokenize_words, words
 from .parts import GROWN, Batch, Chunk, Column, id_hash, iso_ordinal
 
@@ -123,14 +123,17 @@ class Snapshot:
         """Positions of all live passages, in position order."""
         return np.flatnonzero(self.alive)
 
-    def articles(self) -> dict[str, dict]:
+    def articles(self) -> dict[str, ArticleSummary]:
         """One summary per live article: title, date, url, source, lang, hashes, passage count."""
-        return {a: dict(s) for a, s in zip(self._art_ids, self._summaries, strict=True) if s is not None}
+        return {a: ArticleSummary.from_meta(s) for a, s in zip(self._art_ids, self._summaries, strict=True)
+                if s is not None}
 
-    def article(self, aid: str) -> dict | None:
+    def article(self, aid: str) -> ArticleSummary | None:
         """Summary of the live article `aid`, None if absent."""
         i = self._art_index.get(aid)
-        return dict(self._summaries[i]) if i is not None and i < len(self._summaries) and self._summaries[i] else None
+        if i is None or i >= len(self._summaries) or not self._summaries[i]:
+            return None
+        return ArticleSummary.from_meta(self._summaries[i])
 
     def article_by_norm(self, norm_hash: str) -> str | None:
         """Id of a live article with this normalized-content hash."""

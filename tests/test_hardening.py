@@ -239,7 +239,7 @@ def test_a_huge_article_is_embedded_in_batches_and_over_the_limit_refused(tmp_pa
     assert "KHABAR_MAX_ARTICLE_PASSAGES" in report.errors[0]
     arts = store.snapshot().articles()
     assert set(arts) == {"https://example.org/big", "https://example.org/small"}
-    assert arts["https://example.org/big"]["n_passages"] == 40 == store.count() - 2
+    assert arts["https://example.org/big"].n_passages == 40 == store.count() - 2
 
 
 def test_too_many_paragraphs_is_refused_at_load(tmp_path):

@@ -55,7 +55,7 @@ def test_changed_article_replaces_its_passages(tmp_path, embedder, samples_copy)
     assert (rep.updated, rep.unchanged, rep.added) == (1, 5, 0)
     snap = store.snapshot()
     art = snap.article("https://example.org/en/news/tehran-air-quality")
-    texts = snap.texts(snap.article_positions(art["article_id"]))
+    texts = snap.texts(snap.article_positions(art.article_id))
     assert len(texts) == 2 and "Monday after" in texts[0]
     assert store.count() == snap.n_alive  # stale passages are gone from Chroma too
 
@@ -90,8 +90,8 @@ def test_bad_input_is_reported_and_the_index_kept(tmp_path, embedder, samples_co
 def test_remove_by_url_and_id(tmp_path, embedder, samples_copy):
     store, _ = build_store(tmp_path / "data", embedder, [str(samples_copy)])
     arts = store.snapshot().articles()
-    seedless = [a for a in arts.values() if a["article_id"].startswith("sha1:")][0]
-    removed = remove_articles(store, ["https://example.org/fa/news/parand-train", seedless["article_id"]])
+    seedless = [a for a in arts.values() if a.article_id.startswith("sha1:")][0]
+    removed = remove_articles(store, ["https://example.org/fa/news/parand-train", seedless.article_id])
     assert len(removed) == 2
     assert store.snapshot().n_articles == 4 and store.count() == store.snapshot().n_alive
     with pytest.raises(NotFound):

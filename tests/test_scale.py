@@ -113,7 +113,7 @@ def test_watch_feeds_new_changed_removed_and_errors(tmp_path, embedder):
         srv.set("/feed.xml", rss([one, three]), ctype="application/rss+xml")
         rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
         assert (rep.added, rep.updated, removed) == (1, 1, 1)
-        titles = {a["title"] for a in store.snapshot().articles().values()}
+        titles = {a.title for a in store.snapshot().articles().values()}
         assert titles == {"Kish ferry adds night trips", "Lahijan tea harvest begins"}
         srv.set("/feed.xml", "<html><body>maintenance</body></html>", ctype="text/html")
         rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)

@@ -121,16 +121,15 @@ def list_articles(ctx: typer.Context, limit: int = typer.Option(50, help="How ma
                   as_json: bool = typer.Option(False, "--json")) -> None:
     """List indexed articles, newest first."""
     store = open_store(settings_of(ctx))
-    arts = sorted(store.snapshot().articles().values(), key=lambda a: a.get("date") or "", reverse=True)
+    arts = sorted(store.snapshot().articles().values(), key=lambda a: a.date, reverse=True)
     shown = arts if limit == 0 else arts[:limit]
     if as_json:
-        sys.stdout.write(json.dumps(shown, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps([a.to_json() for a in shown], ensure_ascii=False, indent=2) + "\n")
         return
     table = Table("date", "lang", "paras", "title", "id / url", show_lines=False)
     for a in shown:
-        table.add_row(a.get("date") or "—", a.get("lang", ""), str(a["paragraphs"]),
-                      Text(a.get("title") or "", justify="right" if a.get("lang") == "fa" else "left"),
-                      a.get("url") or a["article_id"])
+        table.add_row(a.date or "—", a.lang, str(a.paragraphs),
+                      Text(a.title, justify="right" if a.lang == "fa" else "left"), a.url or a.article_id)
     out.print(table)
     if len(shown) < len(arts):
         out.print(f"… {len(arts) - len(shown)} more (use --limit 0)")
@@ -142,8 +141,8 @@ def index_stats(store: PassageStore) -> dict:
     arts = snap.articles()
     langs: dict[str, int] = {}
     for a in arts.values():
-        langs[a["lang"]] = langs.get(a["lang"], 0) + 1
-    dates = sorted(a["date"] for a in arts.values() if a.get("date"))
+        langs[a.lang] = langs.get(a.lang, 0) + 1
+    dates = sorted(a.date for a in arts.values() if a.date)
     return {"articles": len(arts), "passages": snap.n_alive, "languages": langs,
             "date_range": [dates[0], dates[-1]] if dates else [None, None],
             "embedder": store.embedder.name,

@@ -127,8 +127,8 @@ class QA:
             arts = snap.articles()
             langs: dict[str, int] = {}
             for a in arts.values():
-                langs[a["lang"]] = langs.get(a["lang"], 0) + 1
-            dates = sorted(a["date"] for a in arts.values() if a.get("date"))
+                langs[a.lang] = langs.get(a.lang, 0) + 1
+            dates = sorted(a.date for a in arts.values() if a.date)
             snap.cache["stats"] = (len(arts), langs, dates[:1] + dates[-1:])
         n_articles, langs, dates = snap.cache["stats"]
         return {"articles": n_articles, "passages": snap.n_alive, "embedder": self.embedder.name,
