@@ -30,6 +30,8 @@ from pathlib import Path
 import httpx
 from _common import ROOT, percentile, summary
 
+from tests.localhttp import free_port, wait_http  # the same helpers the tests start servers with
+
 QUESTIONS = [
     "What is Russia seeking in Tartus?", "روسیه در طرطوس به دنبال چیست؟",
     "Why were schools closed in Tehran?", "چرا مدارس رشت تعطیل شدند؟",
@@ -37,24 +39,6 @@ QUESTIONS = [
     "قطار پرند چند دقیقه طول می‌کشد؟", "Which airport is Russia withdrawing its forces from?",
     "پسکوف درباره استرداد بشار اسد چه گفت؟", "Who won the football match?",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 300) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{url} did not come up")
 
 
 class Servers:
@@ -88,7 +72,7 @@ class Servers:
         self.spawn([str(chroma), "run", "--path", str(Path(data_dir) / "chroma"), "--host", "127.0.0.1",
                     "--port", str(port)], {**os.environ, "ANONYMIZED_TELEMETRY": "False"})
         url = f"http://127.0.0.1:{port}"
-        wait_http(url + "/api/v2/heartbeat")
+        wait_http(url + "/api/v2/heartbeat", timeout=300)
         return url
 
     def worker(self, env: dict) -> str:
@@ -147,7 +131,7 @@ def run_setup(name: str, args) -> dict:
     try:
         urls = start_setup(name, args.data_dir, servers)
         for url in urls:
-            wait_http(url + "/api/health")
+            wait_http(url + "/api/health", timeout=300)
             for q in QUESTIONS[:3]:  # warm: model, index caches, Redis scripts
                 httpx.post(url + "/api/ask", json={"question": q, "conversation_id": "warm"}, timeout=120)
         state = httpx.get(urls[0] + "/api/health").json().get("state", "?")
