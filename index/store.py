@@ -95,7 +95,9 @@ class PassageStore:
         # no read-back from Chroma (an update's cost stays independent of the server's size)
         self._written: dict[str, tuple[str, dict]] = {}
         self.last_apply: dict = {}
+        self._foreign = 0  # passages of other processes applied since the last refresh
         self._snap = self._open_snapshot()
+        self._foreign = 0  # opening read them with a fresh Chroma system: nothing to reopen
 
     # ---- collection -------------------------------------------------------------------------
     def _open_collection(self, create: bool) -> Any:
@@ -205,6 +207,7 @@ class PassageStore:
             if hit is not None:
                 out[pid] = hit
         pids = [pid for pid in pids if pid not in out]
+        self._foreign += len(pids)  # passages another process wrote
         for i in range(0, len(pids), 500):
             got = self.collection.get(ids=pids[i:i + 500], include=["documents", "metadatas"])
             for pid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
@@ -319,8 +322,30 @@ class PassageStore:
                 log.warning("could not apply new commits", exc_info=True)
                 return False
             changed = snap is not self._snap
+            if self._foreign and changed and not self.settings.chroma_url:
+                self._reopen_chroma()
+            self._foreign = 0
             self._snap = snap
             return changed
+
+    def _reopen_chroma(self) -> None:
+        """Embedded Chroma keeps each collection's vector index in memory, per process: after another
+        process added passages, this process's queries miss them and reading their vectors fails
+        ("Error finding id"). A fresh Chroma system for the same path reads them from disk. Requests
+        still holding the old collection finish on it."""
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        # private registry of one system per path: dropping this path's entry makes the next
+        # PersistentClient load a new system (clearing the whole cache would break other stores)
+        ident: str = getattr(self.client, "_identifier", "")
+        SharedSystemClient._identifier_to_system.pop(ident, None)
+        SharedSystemClient._identifier_to_refcount.pop(ident, None)
+        client = open_client(self.settings)
+        self.collection = client.get_collection(self.name, embedding_function=None)
+        self.client = client
+        self.log = CommitLog(client, self.name)
+        self._words = None  # reopened on first use
+        log.info("reopened the embedded Chroma store to see other processes' passages")
 
     # ---- writes -------------------------------------------------------------------------------
     def begin_write(self) -> None:

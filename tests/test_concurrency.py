@@ -298,3 +298,32 @@ def test_two_concurrent_ingests_through_a_chroma_server_and_two_workers(tmp_path
         for w in workers:
             w.send_signal(signal.SIGTERM)
             w.wait(20)
+
+
+def test_an_embedded_reader_finds_another_processs_passages_by_vector(tmp_path, embedder):
+    """Embedded Chroma keeps its vector index per process: once the reader applied another process's
+    commit, dense search must find the new passages and their vectors must be readable (before the
+    fix: the query missed them and reading their vectors raised "Error finding id")."""
+    from .conftest import build_store
+
+    store, _ = build_store(tmp_path / "data", embedder, [str(SAMPLES)])
+    before = store.snapshot()
+    store.dense_search(before, embedder.encode_query("Why were schools closed?"), 3)  # vectors loaded here
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "lithium.md").write_text(
+        "title: Lithium brine found under a Bolivian salt flat\n\n"
+        "Engineers found lithium brine under the Uyuni salt flat in Bolivia, the mining ministry said.\n\n"
+        "The brine lies forty metres deep and could be pumped within three years, according to the survey.\n")
+    env = {**os.environ, "KHABAR_DATA_DIR": str(tmp_path / "data")}
+    add = khabar("index", "add", "-q", str(tmp_path / "new"), env=env)
+    assert add.returncode == 0 and "added 1" in add.stdout, add.stdout + add.stderr
+    assert store.refresh()
+    snap = store.snapshot()
+    q = embedder.encode_query("Where was lithium brine found in Bolivia?")
+    top = store.dense_search(snap, q, 3)
+    assert top and snap.passage(top[0][0]).title.startswith("Lithium brine")
+    aid = snap.passage(top[0][0]).article_id
+    new = list(snap.article_positions(aid))
+    assert set(store.similarities(snap, q, new)) == set(new)
+    answer = QA(store.settings, store=store).answer("Where was lithium brine found in Bolivia?")
+    assert not answer.refused and any(c.title.startswith("Lithium brine") for c in answer.citations)

@@ -94,23 +94,6 @@ def test_cli_eval_prints_the_table_per_half(full_store):
     assert table.returncode == 0 and "held-out" in table.stdout and "art@5" in table.stdout, table.stdout
 
 
-def test_cli_add_all_corpora_then_rerun_adds_nothing(full_store):
-    """Last on purpose: it adds PersianQA to the shared full index."""
-    cmd = [sys.executable, "-m", "bot", "--data-dir", str(full_store.settings.data_dir), "index", "add",
-           str(SHARED / "corpora")]
-    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert first.returncode == 0, first.stderr
-    assert "added 93" in first.stdout and "unchanged 1490" in first.stdout and "duplicate 10" in first.stdout
-    assert first.stdout.count("duplicate of") == 10
-    t = time.perf_counter()
-    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and "added 0 · updated 0 · unchanged 1583" in again.stdout, again.stdout
-    assert time.perf_counter() - t < 60
-    stats = json.loads(subprocess.run(cmd[:5] + ["index", "stats", "--json"], cwd=ROOT, capture_output=True,
-                                      text=True, timeout=120).stdout)
-    assert stats["articles"] == 1583 and stats["languages"]["fa"] == 1583 and stats["date_range"][0] < "2004"
-
-
 # held-out refusal (benchmarks/refusal.py --split held-out): measured en 0.949 answered / 0.90 refused,
 # fa 0.99 / 1.00 (README, retrieval), less a margin
 REFUSAL_TARGETS = {"en": (0.93, 0.85), "fa": (0.97, 0.95)}
@@ -134,3 +117,20 @@ def test_refusal_held_out_targets(full_store):
               for i in split_half(off, "held-out") if i.lang == lang]
         rates[lang] = (sum(ok) / len(ok), sum(no) / len(no))
         assert rates[lang][0] >= answered and rates[lang][1] >= refused, rates
+
+
+def test_cli_add_all_corpora_then_rerun_adds_nothing(full_store):
+    """Last on purpose: it adds PersianQA to the shared full index."""
+    cmd = [sys.executable, "-m", "bot", "--data-dir", str(full_store.settings.data_dir), "index", "add",
+           str(SHARED / "corpora")]
+    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stderr
+    assert "added 93" in first.stdout and "unchanged 1490" in first.stdout and "duplicate 10" in first.stdout
+    assert first.stdout.count("duplicate of") == 10
+    t = time.perf_counter()
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "added 0 · updated 0 · unchanged 1583" in again.stdout, again.stdout
+    assert time.perf_counter() - t < 60
+    stats = json.loads(subprocess.run(cmd[:5] + ["index", "stats", "--json"], cwd=ROOT, capture_output=True,
+                                      text=True, timeout=120).stdout)
+    assert stats["articles"] == 1583 and stats["languages"]["fa"] == 1583 and stats["date_range"][0] < "2004"
