@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field
 
-from index.settings import IndexSettings
+from index.settings import IndexSettings, split_list
 
 
 class Settings(IndexSettings):
@@ -79,8 +79,12 @@ class Settings(IndexSettings):
 
     def trusted_proxy_list(self) -> list[str]:
         """KHABAR_TRUSTED_PROXIES as a list of IPs/CIDRs."""
-        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+        return split_list(self.trusted_proxies)
+
+    def telegram_allow_set(self) -> set[str]:
+        """KHABAR_TELEGRAM_ALLOWLIST as a set of user/chat ids (empty: everyone)."""
+        return set(split_list(self.telegram_allowlist))
 
     def origins(self) -> list[str]:
         """The CORS allowlist as a list."""
-        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+        return split_list(self.allowed_origins)

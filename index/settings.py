@@ -6,6 +6,11 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def split_list(value: str) -> list[str]:
+    """A comma-separated setting (KHABAR_ALLOWED_ORIGINS, …) as its non-empty, trimmed items."""
+    return [x.strip() for x in value.split(",") if x.strip()]
+
+
 class IndexSettings(BaseSettings):
     """Where the index lives and how articles are read, embedded and stored (KHABAR_* variables)."""
 
@@ -30,4 +35,4 @@ class IndexSettings(BaseSettings):
 
     def fetch_allowed_host_list(self) -> list[str]:
         """KHABAR_FETCH_ALLOWED_HOSTS as lower-case host names."""
-        return [h.strip().lower().rstrip(".") for h in self.fetch_allowed_hosts.split(",") if h.strip()]
+        return [h.lower().rstrip(".") for h in split_list(self.fetch_allowed_hosts)]

@@ -59,7 +59,7 @@ class KhabarBot:
         self.state = state or build_state(settings)
         self.conversations = self.state.conversations("telegram")
         self.limiter = self.state.limiter("telegram", settings.telegram_rate_per_minute)
-        self.allow = {x.strip() for x in settings.telegram_allowlist.split(",") if x.strip()}
+        self.allow = settings.telegram_allow_set()
         self.buttons = self.state.values("tg-sources", settings.telegram_sources_ttl_seconds, 2000)
         self.langs = self.state.values("tg-lang", settings.telegram_lang_ttl_seconds, 100_000)
 
