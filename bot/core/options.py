@@ -32,6 +32,11 @@ class SearchOptions:
     # crowd out real answers ("hubness"); their dense similarity is lowered by up to this much.
     short_penalty: float = 0.03
     short_words: int = 20
+    # English questions are ranked by their vector minus this share of the mean vector of generic
+    # English questions (bot/core/data/english_questions.txt): the direction all English questions
+    # share otherwise pulls them to the same "hub" passages. 0 = off. The refusal signals still read
+    # the plain vector's similarities (their thresholds are on that scale).
+    english_centering: float = 0.5
     dense_pool: int = 200  # dense candidates fetched before the penalty re-orders them
     complete_dense: bool = True  # score keyword-only candidates densely too, so fusion sees both signals
     primary: str | None = None  # a follow-up's own words; words carried over from history weigh less

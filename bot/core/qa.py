@@ -47,7 +47,7 @@ DENSE_WITH_NAMES = 0.75  # a name of the question, in the other script, found in
 # (off-topic hits scatter over unrelated articles).
 EN_DENSE_LONG = 0.81
 EN_DENSE_WITH_NAMES = 0.78
-EN_DENSE_WITH_COUNTERPART, EN_DENSE_WITH_LEAD, EN_ARTICLE_LEAD = 0.795, 0.79, 0.4
+EN_DENSE_WITH_COUNTERPART, EN_DENSE_WITH_LEAD, EN_ARTICLE_LEAD = 0.795, 0.79, 0.5
 # English news (same language): the question's own IDF-weighted keywords in the top passages; this
 # also answers from a short paragraph, which `top_dense_long` leaves out
 EN_DENSE_WITH_WORDS, EN_IDF_COVERAGE = 0.78, 0.3

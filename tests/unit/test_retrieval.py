@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot.core.options import SearchOptions
-from bot.core.retrieval import RRF_K, HybridSearcher, _date_where, _top, name_like
+from bot.core.retrieval import RRF_K, HybridSearcher, _date_where, _top, english_questions, name_like
 from index.ingest import ingest
 from index.models import Article
 from index.settings import IndexSettings
@@ -162,3 +162,19 @@ def test_a_follow_ups_own_words_weigh_more(searcher: HybridSearcher) -> None:
     res = searcher.search("and Rasht? oil prices", opts)
     assert res.query_terms["rasht"] == 1.0 and res.query_terms["oil"] == pytest.approx(0.4)
     assert res.query_terms["oilprices"] == pytest.approx(0.4)
+
+
+def test_english_questions_are_centered_and_persian_ones_are_not(searcher: HybridSearcher) -> None:
+    bank = english_questions()
+    assert len(bank) >= 50 and all(q.isascii() and q.endswith("?") for q in bank)
+    q = searcher.store.embedder.encode_query("When will the water reach Khaju Bridge?")
+    c = searcher._centered(q, 0.5)
+    assert abs(float(np.linalg.norm(c)) - 1.0) < 1e-5 and float(c @ q) < 0.999
+    # the ranking vector changes the English search's dense scores, not the refusal signals
+    en = "When will the water reach Khaju Bridge?"
+    plain = searcher.search(en, SearchOptions(mode="dense", english_centering=0.0))
+    centered = searcher.search(en, SearchOptions(mode="dense"))
+    assert centered.top_dense == plain.top_dense and centered.hits[0].dense != plain.hits[0].dense
+    fa = "پایگاه طرطوس روسیه"
+    assert searcher.search(fa, SearchOptions(mode="dense")).hits[0].dense == \
+        searcher.search(fa, SearchOptions(mode="dense", english_centering=0.0)).hits[0].dense
