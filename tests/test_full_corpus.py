@@ -109,7 +109,7 @@ def test_cli_eval_prints_the_table_per_half(full_store):
     assert table.returncode == 0 and "held-out" in table.stdout and "art@5" in table.stdout, table.stdout
 
 
-# held-out refusal (benchmarks/refusal.py --split held-out): measured en 0.949 answered / 0.90 refused,
+# held-out refusal (benchmarks/refusal.py --split held-out): measured en 0.949 answered / 0.875 refused,
 # fa 0.99 / 1.00 (README, retrieval), less a margin
 REFUSAL_TARGETS = {"en": (0.93, 0.85), "fa": (0.97, 0.95)}
 
