@@ -17,8 +17,8 @@ from .conftest import EVAL, ROOT, SHARED, needs_shared
 
 pytestmark = [needs_shared, pytest.mark.slow]
 TARTUS = "بازتعریف وضعیت حضور نظامی روسیه در طرطوس"
-# held-out half of fars_qa_dev: measured fa 0.92 / 0.76, en 0.74 / 0.52 (README, retrieval), less a margin
-FA_HIT5, FA_HIT1, EN_HIT5, EN_HIT1 = 0.88, 0.72, 0.68, 0.48
+# held-out half of fars_qa_dev: measured fa 0.96 / 0.76, en 0.74 / 0.52 (README, retrieval), less a margin
+FA_HIT5, FA_HIT1, EN_HIT5, EN_HIT1 = 0.92, 0.72, 0.68, 0.48
 
 
 def modes(searcher, items, k=5):
@@ -109,7 +109,7 @@ def test_cli_eval_prints_the_table_per_half(full_store):
     assert table.returncode == 0 and "held-out" in table.stdout and "art@5" in table.stdout, table.stdout
 
 
-# held-out refusal (benchmarks/refusal.py --split held-out): measured en 0.949 answered / 0.875 refused,
+# held-out refusal (benchmarks/refusal.py --split held-out): measured en 0.949 answered / 0.90 refused,
 # fa 0.99 / 1.00 (README, retrieval), less a margin
 REFUSAL_TARGETS = {"en": (0.93, 0.85), "fa": (0.97, 0.95)}
 

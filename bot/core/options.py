@@ -58,7 +58,7 @@ class SearchOptions:
     # one article clearly ahead (its score at least this share above the next one's) may fill
     # up to `dominant_cap` of the k slots instead of `per_article`
     dominant_margin: float = 0.3
-    dominant_cap: int = 4
+    dominant_cap: int = 5
     # Other renderings of the same question, searched too (an LLM's Persian search terms for an
     # English question); each candidate keeps its best normalized score across the renderings.
     alt_queries: list[str] = field(default_factory=list)
@@ -95,3 +95,5 @@ class SearchResult:
     # the best dense similarity among passages of at least `short_words` words: one-line headlines
     # sit close to every question ("hubs"), so off-topic questions reach their best score on them
     top_dense_long: float = 0.0
+    # how far the best article's score leads the next article's, before selection (None: not computed)
+    article_lead: float | None = None

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from bot.core.dates import parse_user_date
 from bot.core.extractive import REFUSAL, frame, pick_sentences, quote_passage
 from bot.core.followup import Followup, rewrite_followup
-from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult, name_like
+from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult, article_lead, name_like
 from bot.core.retriever import HybridRetriever
 from bot.core.schema import Answer, Citation, Context
 from bot.errors import EmptyQuestion, NoWords, QuestionTooLong
@@ -225,10 +225,8 @@ class QA:
         out["names"] = float(any(c in named for cands in names.values() for c in cands))
         near = result.counterparts
         out["counterpart_names"] = float(any(n in named or (near.get(n) and near[n][0][0] in named) for n in asked))
-        first = result.hits[0]
-        top_article = int(snap.article_idx[first.pos])
-        other = next((h.score for h in result.hits if int(snap.article_idx[h.pos]) != top_article), 0.0)
-        out["lead"] = float(1.0 - other / first.score) if first.score > 0 else 0.0
+        lead = result.article_lead
+        out["lead"] = lead if lead is not None else article_lead(result.hits, snap.article_idx)
         toks = {w for w in tokenize(question) if " " not in w}
         if toks:
             out["coverage"] = len(toks & seen) / len(toks)

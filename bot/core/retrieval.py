@@ -110,13 +110,15 @@ class HybridSearcher:
             t = time.perf_counter()
             hits = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap)
             timings["paragraphs"] = elapsed_ms(t)
+            lead = article_lead(hits, snap.article_idx)
             hits = select_hits(hits, snap.article_idx, opts)
         else:
+            lead = article_lead(hits, snap.article_idx)
             hits = cap_per_article(hits, snap.article_idx, opts.per_article, opts.k)
         margin = signals[0][1] - signals[-1][1] if len(signals) >= 2 else 0.0
         long_ = max((s for p, s in signals if snap.lengths[p] >= opts.short_words), default=0.0)
         return SearchResult(hits, weights, signals[0][1] if signals else 0.0, margin, timings, snap,
-                            top_dense_long=long_, counterparts=counterparts)
+                            top_dense_long=long_, counterparts=counterparts, article_lead=lead)
 
     def _dense(self, vector: np.ndarray, opts: SearchOptions, mask: np.ndarray, where: dict | None,
                snap: Snapshot) -> Ranked:
@@ -361,6 +363,16 @@ class HybridSearcher:
                     # mild: at most +3 %, halving every 2 years, so it only breaks near-ties
                     h.score *= 1.0 + 0.03 * 2.0 ** (-max(age, 0.0) / 2.0)
         return sorted(hits.values(), key=lambda h: -h.score), norm
+
+
+def article_lead(hits: list[Hit], articles: np.ndarray) -> float:
+    """How far the best article's score leads the next article's (0 = a tie, 1 = no other article),
+    read before selection, so an article allowed to fill every slot does not hide its runner-up."""
+    if not hits or hits[0].score <= 0:
+        return 0.0
+    top = int(articles[hits[0].pos])
+    other = next((h.score for h in hits if int(articles[h.pos]) != top), 0.0)
+    return float(1.0 - other / hits[0].score)
 
 
 @functools.cache

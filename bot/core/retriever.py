@@ -42,6 +42,7 @@ class HybridRetriever(BaseRetriever):
         snap = result.snap
         # the snapshot travels with the Documents (in-process only): hit positions refer to it
         shared = {"top_dense": result.top_dense, "top_dense_long": result.top_dense_long,
+                  "article_lead": result.article_lead,
                   "counterparts": result.counterparts, "query_terms": result.query_terms,
                   "timings_ms": result.timings_ms, "snapshot": snap}
         return [Document(page_content=snap.text(h.pos),
@@ -64,4 +65,4 @@ def result_from_documents(docs: list[Document]) -> SearchResult:
     return SearchResult(hits, dict(m.get("query_terms") or {}), float(m.get("top_dense", 0.0)),
                         timings_ms=dict(m.get("timings_ms") or {}), snap=m.get("snapshot") or Snapshot.empty(""),
                         top_dense_long=float(m.get("top_dense_long", 0.0)),
-                        counterparts=dict(m.get("counterparts") or {}))
+                        counterparts=dict(m.get("counterparts") or {}), article_lead=m.get("article_lead"))

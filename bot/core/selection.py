@@ -41,7 +41,8 @@ def select_hits(hits: list[Hit], articles: np.ndarray, opts: SearchOptions) -> l
     seen: dict[int, int] = {}
     for h in hits:
         a = int(articles[h.pos])
-        cap = opts.dominant_cap if dominant and a == top_article else opts.per_article
+        # the dominant article's allowance never falls below the plain cap ("What else…?" sets it to k)
+        cap = max(opts.dominant_cap, opts.per_article) if dominant and a == top_article else opts.per_article
         if seen.get(a, 0) >= cap:
             continue
         seen[a] = seen.get(a, 0) + 1

@@ -52,3 +52,25 @@ def test_a_single_article_is_dominant() -> None:
 # HybridSearcher only calls select_hits with hits, but the function is public and cap_per_article takes []
 def test_no_hits_select_nothing() -> None:
     assert select_hits([], ARTICLES, SearchOptions()) == []
+
+
+def test_what_else_lifts_the_dominant_cap_too() -> None:
+    # "What else…?" sets per_article to k; a dominant article must not be held to the smaller dominant cap
+    opts = SearchOptions(k=5, per_article=5, dominant_margin=0.3, dominant_cap=3)
+    hits = _hits([(0, 1.0), (1, 0.95), (2, 0.9), (3, 0.85), (4, 0.8), (5, 0.6)])
+    assert [h.pos for h in select_hits(hits, ARTICLES, opts)] == [0, 1, 2, 3, 4]
+
+
+def test_the_default_lets_a_dominant_article_fill_every_slot() -> None:
+    hits = _hits([(0, 1.0), (1, 0.95), (2, 0.9), (3, 0.85), (4, 0.8), (5, 0.6)])
+    assert [h.pos for h in select_hits(hits, ARTICLES, SearchOptions(k=5))] == [0, 1, 2, 3, 4]
+
+
+def test_the_article_lead_reads_the_runner_up_before_selection() -> None:
+    from bot.core.retrieval import article_lead
+
+    hits = _hits([(0, 1.0), (1, 0.95), (2, 0.9), (3, 0.85), (4, 0.8), (5, 0.6)])
+    chosen = select_hits(hits, ARTICLES, SearchOptions(k=5))
+    assert article_lead(chosen, ARTICLES) == 1.0  # the runner-up is not in the final list
+    assert abs(article_lead(hits, ARTICLES) - 0.4) < 1e-9
+    assert article_lead([], ARTICLES) == 0.0
