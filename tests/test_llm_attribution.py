@@ -145,8 +145,10 @@ def test_persian_numbered_list_without_markers(llm_store, server):
 def test_english_question_also_searched_in_its_persian_rendering(llm_store, server):
     server.reply = scripted(lambda m: f"Schools in Rasht closed after heavy rain [{source_number(m, 'رشت')}].",
                             translation="علت تعطیلی مدارس رشت")
-    qa = qa_for(llm_store, server)
     question = "What happened to classes after the downpour?"
+    assert "alt_queries" not in qa_for(llm_store, server).retrieve(question).timings_ms  # off by default
+    assert not server.requests
+    qa = qa_for(llm_store, server, llm_translate_timeout=10.0)
     result = qa.retrieve(question)
     assert "alt_queries" in result.timings_ms and "expand" in result.timings_ms
     assert question in last_user(server.requests[0]["messages"])

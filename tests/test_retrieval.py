@@ -29,11 +29,11 @@ def test_detail_question_puts_its_paragraph_first(sample_store, question, needle
 def test_a_dominant_article_may_fill_more_than_two_slots(sample_store):
     """One article far ahead of the rest: its paragraphs are ranked, not cut at two."""
     _, res = top_texts(sample_store, "Tehran schools closed air quality index temperature inversion trucks Karaj",
-                       k=5, dominant_margin=0.0)
+                       k=5, dominant_margin=0.0, per_article=2)
     arts = [res.snap.passage(h.pos).article_id for h in res.hits]
     assert arts.count(arts[0]) > 2, arts
     capped = HybridSearcher(sample_store).search("Tehran schools closed air quality index temperature inversion",
-                                                 SearchOptions(k=5, dominant_margin=1.0))
+                                                 SearchOptions(k=5, dominant_margin=1.0, per_article=2))
     arts = [capped.snap.passage(h.pos).article_id for h in capped.hits]
     assert max(arts.count(a) for a in arts) <= 2, arts
 

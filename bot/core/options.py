@@ -57,6 +57,10 @@ class SearchOptions:
     paragraph_lexical_en: float = 0.1
     # one article clearly ahead (its score at least this share above the next one's) may fill
     # up to `dominant_cap` of the k slots instead of `per_article`
+    # the refusal signals (bot/core/qa.py) read the top 5 under the caps they were calibrated with,
+    # whatever the caps above show the user (SearchResult.signal_hits)
+    signal_per_article: int = 2
+    signal_dominant_cap: int = 5
     dominant_margin: float = 0.3
     dominant_cap: int = 5
     # Other renderings of the same question, searched too (an LLM's Persian search terms for an
@@ -97,3 +101,5 @@ class SearchResult:
     top_dense_long: float = 0.0
     # how far the best article's score leads the next article's, before selection (None: not computed)
     article_lead: float | None = None
+    # the passages the refusal signals read: the top 5 under fixed caps (None: read `hits`)
+    signal_hits: list[Hit] | None = None

@@ -213,11 +213,12 @@ class QA:
         if not result.hits:
             return out
         snap = result.snap
+        view = result.signal_hits if result.signal_hits else result.hits
         seen: set[str] = set()
-        for h in result.hits[:3]:
+        for h in view[:3]:
             seen |= set(tokenize(snap.text(h.pos)))
         named = set(seen)
-        for h in result.hits[3:5]:
+        for h in view[3:5]:
             named |= set(tokenize(snap.text(h.pos)))
         lex = snap.lexical
         asked = name_like(question)

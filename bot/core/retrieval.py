@@ -19,6 +19,7 @@ from index.snapshot import Snapshot
 from index.store import PassageStore
 
 RRF_K = 60
+SIGNAL_K = 5  # passages the refusal signals read (SearchResult.signal_hits)
 Ranked = list[tuple[int, float]]  # (position, score), best first
 WORD_CACHE = 50_000  # English word vectors kept (about 1.5 KB each)
 
@@ -111,14 +112,17 @@ class HybridSearcher:
             hits = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap)
             timings["paragraphs"] = elapsed_ms(t)
             lead = article_lead(hits, snap.article_idx)
+            view = select_hits(hits, snap.article_idx, replace(opts, k=SIGNAL_K, per_article=opts.signal_per_article,
+                                                                 dominant_cap=opts.signal_dominant_cap))
             hits = select_hits(hits, snap.article_idx, opts)
         else:
             lead = article_lead(hits, snap.article_idx)
+            view = cap_per_article(hits, snap.article_idx, opts.signal_per_article, SIGNAL_K)
             hits = cap_per_article(hits, snap.article_idx, opts.per_article, opts.k)
         margin = signals[0][1] - signals[-1][1] if len(signals) >= 2 else 0.0
         long_ = max((s for p, s in signals if snap.lengths[p] >= opts.short_words), default=0.0)
         return SearchResult(hits, weights, signals[0][1] if signals else 0.0, margin, timings, snap,
-                            top_dense_long=long_, counterparts=counterparts, article_lead=lead)
+                            top_dense_long=long_, counterparts=counterparts, article_lead=lead, signal_hits=view)
 
     def _dense(self, vector: np.ndarray, opts: SearchOptions, mask: np.ndarray, where: dict | None,
                snap: Snapshot) -> Ranked:

@@ -178,3 +178,11 @@ def test_english_questions_are_centered_and_persian_ones_are_not(searcher: Hybri
     fa = "پایگاه طرطوس روسیه"
     assert searcher.search(fa, SearchOptions(mode="dense")).hits[0].dense == \
         searcher.search(fa, SearchOptions(mode="dense", english_centering=0.0)).hits[0].dense
+
+
+def test_refusal_reads_the_same_passages_whatever_the_display_caps(searcher: HybridSearcher) -> None:
+    q = "When will the water reach Khaju Bridge and close the dam gates?"
+    views = [searcher.search(q, SearchOptions(per_article=cap, dominant_cap=cap)) for cap in (1, 2, 5)]
+    assert all(v.signal_hits is not None for v in views)
+    assert len({tuple(h.pos for h in v.signal_hits or []) for v in views}) == 1
+    assert len({tuple(h.pos for h in v.hits) for v in views}) > 1  # what is shown did change
