@@ -6,7 +6,7 @@ from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 from langchain_openai import ChatOpenAI
 
-from bot.core.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain, citable_sources, cited_sources
+from bot.core.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain, citable_sources
 from bot.core.citations import (
     SupportCheck,
     check_answer,
@@ -243,20 +243,32 @@ def test_quoted_fallback_cites_only_the_passage_that_answers(llm_store, server):
     check_integrity_llm(ans)
 
 
-def test_quoted_fallback_prefers_the_passage_the_model_cited_only_in_a_near_tie():
+def test_quoted_fallback_quotes_retrievals_first_passage():
     question = "Which schools were closed in Tehran on Monday?"
     weights = {t: 1.0 for t in tokenize(question)}
-    passages = ["Schools in Tehran were closed on Monday after the smog.",
-                "Schools in Tehran were closed on Monday, officials said.",
+    passages = ["Schools in Tehran were closed.", "Schools in Tehran were closed on Monday, officials said.",
                 "Trucks were barred from the city."]
-    assert [p.passage for p in quote_passage(passages, weights, [1.0, 0.99, 0.98])] == [0]
-    # the model cited the second one for its (rejected) answer: it wins the near tie …
-    assert [p.passage for p in quote_passage(passages, weights, [1.0, 0.99, 0.98], prefer=(1,))] == [1]
-    # … but a passage that does not answer is not quoted because the model pointed at it
-    assert [p.passage for p in quote_passage(passages, weights, [1.0, 0.99, 0.98], prefer=(2,))] == [0]
-    # retrieval's first passage leads unless another answers more than twice as well
-    assert [p.passage for p in quote_passage(passages[::-1], weights, [1.0, 0.99, 0.98])] == [1]
-    assert quote_passage([], weights, []) == []
+    assert [(p.passage, p.text) for p in quote_passage(passages, weights)] == [(0, passages[0])]
+    assert [p.passage for p in quote_passage(passages[::-1], weights)] == [0]
+    assert quote_passage([], weights) == []
+
+
+def test_the_passage_a_rejected_answer_cited_does_not_steer_the_quote(llm_store, server):
+    """A small model cites a wrong passage for an answer the checks reject; the quote still comes from
+    retrieval's first passage (with a 1.5 B model that passage was right whenever the model's was wrong)."""
+    seen = {}
+
+    def answer(m):  # it cites the closure's other paragraph (its words answer too, but not the why)
+        seen["karaj"] = source_number(m, "Karaj")
+        return f"The schools were closed by the Moon [{seen['karaj']}]."
+    server.reply = scripted(answer)
+    qa = qa_for(llm_store, server)
+    first = qa.retrieve("Why were schools closed in Tehran?")
+    ans = qa.answer("Why were schools closed in Tehran?")
+    assert seen["karaj"] not in (99, 1), "the Karaj paragraph should be a later source for this test"
+    assert ans.mode == "extractive" and len(ans.citations) == 1, ans
+    assert ans.citations[0].text == first.snap.text(first.hits[0].pos)
+    check_integrity_llm(ans)
 
 
 def test_sentence_copied_from_a_low_scored_passage_is_not_cited(llm_store, server):
@@ -305,8 +317,6 @@ def test_sentences_that_only_repeat_the_question_are_not_answers(embedder):
     echo = "Ayatollah Arafi does expect a public transport project to open in Qom this year."
     assert not support.supported(echo, passages[:1]) and support.attribute(echo) == []
     assert support.supported("Arafi expects the Qom metro line to open this year.", passages[:1])
-    # nor does an echo's marker count as the model's choice when the answer is quoted instead
-    assert cited_sources(f"{echo} [2]. The metro line opens this year [1].", 2, question) == (0,)
 
 
 def test_answer_resting_only_on_a_side_passage_is_quoted_instead(llm_store, server):
@@ -318,11 +328,3 @@ def test_answer_resting_only_on_a_side_passage_is_quoted_instead(llm_store, serv
     assert ans.mode == "extractive" and ans.note == UNVERIFIED_NOTE["en"] and not ans.refused, ans
     assert "hatchery" not in ans.answer and len(ans.citations) == 1 and "400,000" in ans.citations[0].text
 
-
-def test_quoted_passage_within_a_language_is_judged_by_its_words():
-    question = "Which schools were closed in Tehran on Monday?"
-    weights = {t: 1.0 for t in tokenize(question)}
-    passages = ["Schools in Tehran were closed.", "Schools in Tehran were closed on Monday."]
-    assert [p.passage for p in quote_passage(passages, weights, [1.0, 0.99], same_language=[True, True])] == [1]
-    # across languages the words rarely match: retrieval's first passage is quoted
-    assert [p.passage for p in quote_passage(passages, weights, [1.0, 0.99], same_language=[False, False])] == [0]

@@ -20,9 +20,6 @@ from bot.core.citations import (
     CheckedAnswer,
     SupportCheck,
     check_answer,
-    content_words,
-    flatten_markdown,
-    repeats_question,
     split_claims,
     strip_markers,
 )
@@ -77,7 +74,7 @@ class Answering(Protocol):
         """The retrieved passages as numbered sources."""
 
     def extractive(self, question: str, lang: str, result: SearchResult, standalone: str, *,
-                   focus: bool = False, prefer: tuple[int, ...] = ()) -> Answer:
+                   focus: bool = False) -> Answer:
         """The offline answer: quoted sentences with their citations (`focus`: of one passage)."""
 
 
@@ -198,14 +195,6 @@ def check_text(text: str, docs: list[Document], embedder: VectorEmbeddings, ques
             return CheckedAnswer("", [], checked.dropped + len(split_claims(checked.text)), checked.dangling,
                                  checked.cited, no_answer=checked.no_answer)
     return checked
-
-
-def cited_sources(text: str, n: int, question: str = "") -> tuple[int, ...]:
-    """The sources (0-based, in order of first use) a model's reply cites, supported or not; the
-    markers of sentences that only repeat the question say nothing about where the answer is."""
-    asked = content_words(question)
-    return tuple(dict.fromkeys(x - 1 for c in split_claims(flatten_markdown(text)) for x in c.sources
-                               if 1 <= x <= n and not repeats_question(c.text, asked)))
 
 
 def build_retrieval_chain(retriever: BaseRetriever, model: BaseChatModel, embedder: VectorEmbeddings, lang: str = "en",
@@ -348,9 +337,7 @@ class AnswerChain:
                 yield self._done(ans, t0)
                 return
             note = NO_ANSWER_NOTE if checked.no_answer else UNVERIFIED_NOTE
-            # the passages the model pointed at lead the choice of the one passage quoted
-            prefer = cited_sources(text, len(docs), f"{question} {standalone}")
-            yield from self._fallback(qa, question, lang, docs, standalone, note, t0, prefer)
+            yield from self._fallback(qa, question, lang, docs, standalone, note, t0)
             return
         ans = Answer(question=question, language=lang, answer=checked.text, contexts=contexts, mode="llm",
                      timings_ms={**result.timings_ms, "llm": llm_ms}, dropped_sentences=checked.dropped,
@@ -369,9 +356,9 @@ class AnswerChain:
         return not plain.strip() or detect_language(plain, default=lang) == lang
 
     def _fallback(self, qa: Answering, question: str, lang: str, docs: list[Document], standalone: str,
-                  notes: dict[str, str], t0: float, prefer: tuple[int, ...] = ()) -> Iterator[str | Answer]:
-        """The quoted answer instead of the model's: the sentences of the one passage that answers."""
-        ans = qa.extractive(question, lang, result_from_documents(docs), standalone, focus=True, prefer=prefer)
+                  notes: dict[str, str], t0: float) -> Iterator[str | Answer]:
+        """The quoted answer instead of the model's: the sentences of retrieval's first passage."""
+        ans = qa.extractive(question, lang, result_from_documents(docs), standalone, focus=True)
         ans.note = notes[lang]
         yield "\n" + ans.answer
         yield self._done(ans, t0)

@@ -265,11 +265,10 @@ class QA:
         return out
 
     def extractive(self, question: str, lang: str, result: SearchResult, standalone: str,
-                   avoid: str = "", focus: bool = False, prefer: tuple[int, ...] = ()) -> Answer:
+                   avoid: str = "", focus: bool = False) -> Answer:
         """Compose the offline answer: chosen sentences, each followed by its [n] (sentences in
         `avoid`, already given in the conversation, only when nothing else is left). `focus` (the
-        LLM's quoted fallback): quote only the passage that answers, led by `prefer` (0-based hit
-        indexes the model cited), see `extractive.quote_passage`."""
+        LLM's quoted fallback): quote only retrieval's first passage, see `extractive.quote_passage`."""
         t = time.perf_counter()
         contexts = self.contexts(result)
         ans = Answer(question=question, language=lang, answer="", contexts=contexts, mode="extractive",
@@ -288,8 +287,7 @@ class QA:
             for p in picks:
                 p.passage = same[p.passage]
         if focus and not picks:
-            in_lang = [result.snap.passage(h.pos).lang == lang for h in result.hits[: len(top)]]
-            picks = quote_passage([c.text for c in top], result.query_terms, priors, prefer, in_lang)
+            picks = quote_passage([c.text for c in top], result.query_terms)
         picks = picks or pick_sentences([c.text for c in top], result.query_terms, priors)
         numbers: dict[int, int] = {}
         parts = []
