@@ -226,7 +226,8 @@ def main() -> None:
     ap.add_argument("--fa", type=int, default=15, help="Persian fars_qa_dev questions")
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--max-tokens", type=int, default=200)
-    ap.add_argument("--translate-timeout", type=float, default=20.0)
+    ap.add_argument("--translate-timeout", type=float, default=0.0,
+                    help="seconds for the Persian rendering of English questions (0 = off, the product's default)")
     ap.add_argument("--translation", action="store_true", help="measure retrieval with the Persian rendering")
     ap.add_argument("--json", help="write rows and summaries here")
     ap.add_argument("--renderings", help="with --translation: reuse the renderings in this --json output")

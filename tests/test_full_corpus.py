@@ -33,7 +33,7 @@ def test_first_ingest_reports_duplicates_and_failures(full_store):
     assert rep.added == 1490 and full_store.snapshot().n_articles == 1490
 
 
-def test_seed_dev_questions_hit_at_3(full_store):
+def test_seed_dev_questions_hit_at_1(full_store):
     searcher = HybridSearcher(full_store)
     ranks = {}
     for item in load_eval_set(EVAL / "seed_dev.jsonl"):

@@ -186,6 +186,11 @@ def test_hybrid_retriever_is_a_langchain_retriever(llm_store):
     assert "air quality" in docs[0].page_content and docs[0].metadata["url"].endswith("tehran-air-quality")
     result = result_from_documents(docs)
     assert [h.pos for h in result.hits] == [d.metadata["pos"] for d in docs] and result.top_dense > 0.7
+    # the refusal signals survive the trip through the Documents (the chain decides refusal from them)
+    direct = retriever.search("Why were schools closed in Tehran?")
+    assert result.article_lead == direct.article_lead is not None
+    assert result.signal_hits is not None and direct.signal_hits is not None
+    assert [h.pos for h in result.signal_hits] == [h.pos for h in direct.signal_hits]
     # composes like any retriever in a user's own LCEL chain
     titles = (retriever | RunnableLambda(lambda ds: [d.metadata["title"] for d in ds])).invoke("Caspian sturgeon")
     assert any("sturgeon" in t.lower() for t in titles)

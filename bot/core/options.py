@@ -57,12 +57,12 @@ class SearchOptions:
     paragraph_lexical_en: float = 0.1
     # one article clearly ahead (its score at least this share above the next one's) may fill
     # up to `dominant_cap` of the k slots instead of `per_article`
+    dominant_margin: float = 0.3
+    dominant_cap: int = 5
     # the refusal signals (bot/core/qa.py) read the top 5 under the caps they were calibrated with,
     # whatever the caps above show the user (SearchResult.signal_hits)
     signal_per_article: int = 2
     signal_dominant_cap: int = 5
-    dominant_margin: float = 0.3
-    dominant_cap: int = 5
     # Other renderings of the same question, searched too (an LLM's Persian search terms for an
     # English question); each candidate keeps its best normalized score across the renderings.
     alt_queries: list[str] = field(default_factory=list)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
 import time
 from dataclasses import replace
 from datetime import date
@@ -31,6 +32,7 @@ class HybridSearcher:
         self.store = store
         self._word_cache: dict[str, np.ndarray] = {}
         self._english_mean: np.ndarray | None = None  # computed on the first English question
+        self._mean_lock = threading.Lock()
 
     def search(self, query: str, opts: SearchOptions | None = None) -> SearchResult:
         """Return the top passages for `query` under `opts`."""
@@ -62,6 +64,8 @@ class HybridSearcher:
             timings["embed"] = elapsed_ms(t)
         if qvec is not None and rvec is not None and opts.mode in ("hybrid", "dense"):
             t = time.perf_counter()
+            # the refusal signals read the plain question's own list: their thresholds were calibrated on
+            # it (not on centered similarities, nor on an LLM rendering merged in below)
             dense = signals = self._dense(rvec, opts, mask, where, snap)
             if rvec is not qvec:
                 signals = self._dense(qvec, opts, mask, where, snap)
@@ -142,7 +146,9 @@ class HybridSearcher:
         alone, weight 0.5: English paragraph hit@1 0.26 → 0.46 tuning half, 0.34 → 0.48 held-out;
         Persian questions lose with the same treatment, so only English is centered)."""
         if self._english_mean is None:
-            self._english_mean = self.store.embedder.encode_queries(english_questions()).mean(axis=0)
+            with self._mean_lock:  # web workers' threads: encode the bank once
+                if self._english_mean is None:
+                    self._english_mean = self.store.embedder.encode_queries(english_questions()).mean(axis=0)
         v = np.asarray(qvec, dtype=np.float32) - weight * self._english_mean
         return (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
 

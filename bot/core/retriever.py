@@ -17,8 +17,11 @@ from index.snapshot import Snapshot
 
 class HybridRetriever(BaseRetriever):
     """The hybrid search as a LangChain retriever: Documents carry the citation metadata plus the
-    search signals (`score`, `dense`, `pos`, `top_dense`, `query_terms`), so a chain built on it can
-    judge relevance and fall back to quoting without searching again (see `result_from_documents`)."""
+    search signals (`score`, `dense`, `pos`, `top_dense`, `top_dense_long`, `article_lead`,
+    `signal_positions`, `query_terms`), so a chain built on it can judge relevance and fall back to
+    quoting without searching again (see `result_from_documents`). For English questions `dense` is the
+    similarity to the centered question vector (`SearchOptions.english_centering`), on another scale
+    than `top_dense`, which is the plain vector's."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     searcher: HybridSearcher

@@ -23,7 +23,7 @@ def cap_per_article(hits: list[Hit], articles: np.ndarray, per_article: int, k: 
 
 def select_hits(hits: list[Hit], articles: np.ndarray, opts: SearchOptions) -> list[Hit]:
     """The final k: at most `per_article` passages of an article, except that an article scoring
-    clearly above every other (by `dominant_margin`) may fill up to `dominant_cap` slots."""
+    clearly above every other (by `dominant_margin`) may fill up to max(`dominant_cap`, `per_article`) slots."""
     if not hits:
         return []
     firsts: list[float] = []

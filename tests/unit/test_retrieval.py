@@ -186,3 +186,18 @@ def test_refusal_reads_the_same_passages_whatever_the_display_caps(searcher: Hyb
     assert all(v.signal_hits is not None for v in views)
     assert len({tuple(h.pos for h in v.signal_hits or []) for v in views}) == 1
     assert len({tuple(h.pos for h in v.hits) for v in views}) > 1  # what is shown did change
+
+
+def test_refusal_signals_come_from_the_fixed_view(searcher: HybridSearcher) -> None:
+    from dataclasses import replace
+
+    from bot.core.qa import QA
+    from bot.settings import Settings
+
+    q = "When will the water reach Khaju Bridge and close the dam gates?"
+    res = searcher.search(q, SearchOptions())
+    qa = QA(Settings(data_dir=searcher.store.settings.data_dir), store=searcher.store)
+    # whatever is shown (here: nothing but the Oil passage), names and keywords are read from signal_hits
+    oil = next(p for p in range(res.snap.size) if "Oil prices" in res.snap.text(p))
+    shown_elsewhere = replace(res, hits=[type(res.hits[0])(oil, 1.0)])
+    assert qa.relevance(shown_elsewhere, q) == qa.relevance(res, q)
