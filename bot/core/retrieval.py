@@ -163,9 +163,7 @@ class HybridSearcher:
         l_lists = [(lexical, 1.0)]
         for alt in opts.alt_queries:
             avec = self.store.embedder.encode_query(alt)
-            pool = self.store.dense_search(snap, avec, max(opts.depth, opts.dense_pool if opts.short_penalty else 0), where)
-            pool = sorted(((p, self._penalized(s, p, opts, snap)) for p, s in pool), key=lambda x: -x[1])
-            d_lists.append((avec, [(p, s) for p, s in pool if mask[p]][: opts.depth], opts.alt_weight))
+            d_lists.append((avec, self._dense(avec, opts, mask, where, snap), opts.alt_weight))
             aw = {tok: 1.0 for tok in tokenize(alt)}
             if opts.transliterate:
                 for _, cands in snap.lexical.transliterations(name_like(alt)).items():
