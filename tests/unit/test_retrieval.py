@@ -201,3 +201,14 @@ def test_refusal_signals_come_from_the_fixed_view(searcher: HybridSearcher) -> N
     oil = next(p for p in range(res.snap.size) if "Oil prices" in res.snap.text(p))
     shown_elsewhere = replace(res, hits=[type(res.hits[0])(oil, 1.0)])
     assert qa.relevance(shown_elsewhere, q) == qa.relevance(res, q)
+
+
+def test_english_centering_setting_is_a_share() -> None:
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    assert Settings(english_centering=0.0).english_centering == 0.0
+    for bad in (-5.0, 2.0, float("inf")):
+        with pytest.raises(ValidationError):
+            Settings(english_centering=bad)
