@@ -15,8 +15,9 @@ free for `chroma run --path` on them in server mode). At each size it reports:
   after opening and searching), snapshot_mb, search_p50_ms / search_p95_ms (hybrid search in the worker,
   in-process). Medians over --updates updates; the first update after (re)starting Chroma is reported
   apart (cold_*: Chroma loads its index files then).
-With --mode server the index is served by a `chroma run` started here (the worker holds no vectors);
---embedded-worker also opens a worker on the same files embedded (Chroma's vectors in its RSS);
+With --mode server the index is served by a `chroma run` started here (up to KHABAR_EXACT_DENSE_MAX
+passages the worker holds the vectors it searches exactly, read from the server once);
+--embedded-worker also opens a worker on the same files embedded;
 --first-open also times a worker with an empty data dir replaying the whole commit log.
 """
 from __future__ import annotations

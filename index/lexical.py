@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -157,6 +158,20 @@ class LexicalIndex:
                     touched = True
         if touched:
             out[~self.alive] = 0.0
+        return out
+
+    def score_tokens(self, weights: dict[str, float], tokens: list[str]) -> float:
+        """BM25 score of a document that is not in the index (its tokens), under this index's statistics."""
+        if not self.n_alive or not tokens:
+            return 0.0
+        n, avgdl = self.n_alive, self.total_len / self.n_alive
+        tf = Counter(tokens)
+        norm = K1 * (1 - B + B * len(tokens) / avgdl)
+        out = 0.0
+        for tok, w in weights.items():
+            d = self.df(tok)
+            if d > 0 and tok in tf:
+                out += w * math.log(1 + (n - d + 0.5) / (d + 0.5)) * tf[tok] / (tf[tok] + norm)
         return out
 
     def transliterations(self, tokens: list[str], limit: int = 3) -> dict[str, list[str]]:

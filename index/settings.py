@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +33,9 @@ class IndexSettings(BaseSettings):
     max_json_depth: int = 64  # nesting of arrays/objects in a JSON document
     max_article_paragraphs: int = 200_000
     max_article_passages: int = 20_000  # a longer article is refused (it would take hours to embed)
+    # dense search is exact (a matrix product over every vector, 1.5 KB of memory per passage) up to
+    # this many passages, then Chroma's approximate HNSW search; see index/vectors.py. 0 = always HNSW
+    exact_dense_max: int = Field(default=200_000, ge=0)
 
     def fetch_allowed_host_list(self) -> list[str]:
         """KHABAR_FETCH_ALLOWED_HOSTS as lower-case host names."""

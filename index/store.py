@@ -36,6 +36,7 @@ from .embeddings import VectorEmbeddings
 from .errors import EmbedderMismatch, IndexMissing, StoreUnavailable
 from .settings import IndexSettings
 from .snapshot import Snapshot
+from .vectors import PassageVectors
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class PassageStore:
         # passages this process stored and has not applied yet: applying its own commit then needs
         # no read-back from Chroma (an update's cost stays independent of the server's size)
         self._written: dict[str, tuple[str, dict]] = {}
+        self._vectors = PassageVectors(self._fetch_vectors)  # exact dense search (index/vectors.py)
         self.last_apply: dict = {}
         self._foreign = 0  # passages of other processes applied since the last refresh
         self._snap = self._open_snapshot()
@@ -382,11 +384,22 @@ class PassageStore:
         """Number of passages in the collection."""
         return self.collection.count()
 
-    def dense_search(self, snap: Snapshot, vector: np.ndarray, k: int, where: dict | None = None
-                     ) -> list[tuple[int, float]]:
-        """Nearest live passages of `snap` to `vector` as (position, cosine similarity), best first."""
+    def _exact(self, snap: Snapshot) -> bool:
+        return snap.size <= self.settings.exact_dense_max
+
+    def _fetch_vectors(self, pids: list[str]) -> dict[str, np.ndarray]:
+        got = self.collection.get(ids=pids, include=["embeddings"])
+        return dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32), strict=True))
+
+    def dense_search(self, snap: Snapshot, vector: np.ndarray, k: int, where: dict | None = None,
+                     mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Nearest live passages of `snap` to `vector` as (position, cosine similarity), best first:
+        exact over the snapshot's vectors (within `mask`), or Chroma's approximate search (`where`)
+        above `exact_dense_max` passages. Give both filters: each path reads its own."""
         if snap.n_alive == 0:
             return []
+        if self._exact(snap):
+            return self._vectors.search(snap, vector, k, mask)
         res = self.collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
                                     n_results=min(k, snap.n_alive), where=where, include=["distances"])
         out = []
@@ -397,9 +410,11 @@ class PassageStore:
         return out
 
     def similarities(self, snap: Snapshot, vector: np.ndarray, positions: list[int]) -> dict[int, float]:
-        """Cosine similarity of `vector` to the given passages of `snap` (vectors read from Chroma)."""
+        """Cosine similarity of `vector` to the given passages of `snap`."""
         if not positions:
             return {}
+        if self._exact(snap):
+            return self._vectors.similarities(snap, vector, positions)
         by_id = {snap.id(p): p for p in positions}
         got = self.collection.get(ids=list(by_id), include=["embeddings"])
         if not len(got["ids"]):

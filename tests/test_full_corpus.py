@@ -65,6 +65,19 @@ def test_fars_titles_targets_and_hybrid_beats_both(full_store):
     assert res["hybrid"]["hit@5"] >= res["dense"]["hit@5"] and res["hybrid"]["hit@5"] > res["bm25"]["hit@5"]
 
 
+def test_dense_search_is_exact_over_the_full_index(full_store):
+    """Chroma's HNSW graph is approximate and, for its newest records, rebuilt differently in each
+    process; the dense candidates must be the true nearest, the same in every process."""
+    from .test_vectors import brute_force
+
+    snap = full_store.snapshot()
+    for q in ["What did the ministry announce about fuel prices?", "قیمت بنزین چقدر افزایش یافت؟",
+              "Who won the football match?"]:
+        vec = full_store.embedder.encode_query(q)
+        got = full_store.dense_search(snap, vec, 200)
+        assert [p for p, _ in got] == [p for p, _ in brute_force(full_store, snap, vec, 200)]
+
+
 def test_persianqa_targets_and_hybrid_beats_both(pqa_store):
     res = modes(HybridSearcher(pqa_store), load_eval_set(EVAL / "persianqa_dev.jsonl"))
     assert res["hybrid"]["hit@5"] >= 0.99

@@ -22,6 +22,9 @@ from index.store import PassageStore
 RRF_K = 60
 SIGNAL_K = 5  # passages the refusal signals read (SearchResult.signal_hits)
 Ranked = list[tuple[int, float]]  # (position, score), best first
+# an article whose whole text is at most this many words (a dateline, a score line) is its title:
+# keyword search reads the title for it, as the dense side embeds it with the title
+BODYLESS_WORDS = 5
 WORD_CACHE = 50_000  # English word vectors kept (about 1.5 KB each)
 
 
@@ -89,6 +92,8 @@ class HybridSearcher:
             if opts.feedback and dense and opts.mode == "hybrid":
                 weights = self._feedback(weights, [p for p, _ in dense[: opts.feedback_docs]], opts, snap)
             scores = snap.lexical.scores(weights)
+            for p, toks in _bodyless(snap):
+                scores[p] = max(float(scores[p]), snap.lexical.score_tokens(weights, toks))
             scores[~mask] = 0.0
             lexical = _top(scores, opts.depth)
             timings["bm25"] = elapsed_ms(t)
@@ -132,7 +137,7 @@ class HybridSearcher:
                snap: Snapshot) -> Ranked:
         """Dense candidates for `vector`: very short passages lowered, filtered passages dropped."""
         pool = self.store.dense_search(snap, vector, max(opts.depth, opts.dense_pool if opts.short_penalty else 0),
-                                       where)
+                                       where, mask)
         if opts.short_penalty:
             pool = sorted(((p, self._penalized(s, p, opts, snap)) for p, s in pool), key=lambda x: -x[1])
         return [(p, s) for p, s in pool if mask[p]][: opts.depth]
@@ -402,6 +407,21 @@ def name_like(query: str) -> list[str]:
         elif len(raw) > 2:
             out.extend(w for w in tokenize(raw) if " " not in w)
     return list(dict.fromkeys(out))
+
+
+def _bodyless(snap: Snapshot) -> list[tuple[int, list[str]]]:
+    """Live passages that are the whole of a body-less article, with the tokens of title and text
+    (found once per snapshot). Their text alone — "Fars News Agency:" — gives keyword search nothing."""
+    got = snap.cache.get("bodyless")
+    if got is None:
+        got = []
+        for p in np.flatnonzero(snap.alive & (snap.lengths <= BODYLESS_WORDS)):
+            a = int(snap.article_idx[p])
+            start, n = int(snap.art_start[a]), int(snap.art_count[a])
+            if int(snap.alive[start:start + n].sum()) == 1:
+                got.append((int(p), tokenize(f"{snap.passage(int(p)).title}\n{snap.text(int(p))}")))
+        snap.cache["bodyless"] = got
+    return got
 
 
 def _top(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
