@@ -160,18 +160,19 @@ class LexicalIndex:
             out[~self.alive] = 0.0
         return out
 
-    def score_tokens(self, weights: dict[str, float], tokens: list[str]) -> float:
-        """BM25 score of a document that is not in the index (its tokens), under this index's statistics."""
-        if not self.n_alive or not tokens:
+    def score_tokens(self, weights: dict[str, float], tf: Counter) -> float:
+        """BM25 score of a document that is not in the index (its token counts), as if it were one
+        more passage: its own words count in their document frequency, so a word found nowhere else
+        (a title's name) scores highest instead of not at all."""
+        if not tf:
             return 0.0
-        n, avgdl = self.n_alive, self.total_len / self.n_alive
-        tf = Counter(tokens)
-        norm = K1 * (1 - B + B * len(tokens) / avgdl)
+        n = self.n_alive + 1
+        avgdl = (self.total_len + sum(tf.values())) / n
+        norm = K1 * (1 - B + B * sum(tf.values()) / avgdl)
         out = 0.0
-        for tok, w in weights.items():
-            d = self.df(tok)
-            if d > 0 and tok in tf:
-                out += w * math.log(1 + (n - d + 0.5) / (d + 0.5)) * tf[tok] / (tf[tok] + norm)
+        for tok in tf.keys() & weights.keys():
+            d = self.df(tok) + 1
+            out += weights[tok] * math.log(1 + (n - d + 0.5) / (d + 0.5)) * tf[tok] / (tf[tok] + norm)
         return out
 
     def transliterations(self, tokens: list[str], limit: int = 3) -> dict[str, list[str]]:

@@ -96,6 +96,7 @@ class PassageStore:
         # no read-back from Chroma (an update's cost stays independent of the server's size)
         self._written: dict[str, tuple[str, dict]] = {}
         self._vectors = PassageVectors(self._fetch_vectors)  # exact dense search (index/vectors.py)
+        self._pre_compaction: Snapshot | None = None
         self.last_apply: dict = {}
         self._foreign = 0  # passages of other processes applied since the last refresh
         self._snap = self._open_snapshot()
@@ -281,6 +282,7 @@ class PassageStore:
         batch = fresh.build_batch([Record(snap.seq, live, [])], local, self._word_vectors)
         out = fresh.with_batch(batch)
         self._save(batch, restart=True)
+        self._pre_compaction = snap  # the vector matrix carries its rows from this one (refresh)
         log.info("compacted the snapshot: %d masked passages dropped in %.1f s", dead, time.perf_counter() - t0)
         return out
 
@@ -312,6 +314,7 @@ class PassageStore:
         """Apply commits made since the current snapshot (by any process); True if there were any.
         The new snapshot is built aside and swapped in at the end: readers never wait."""
         with self._apply_lock:
+            self._pre_compaction = None
             try:
                 if self.log.uid != CommitLog(self.client, self.name).uid:
                     self.log = CommitLog(self.client, self.name)
@@ -327,6 +330,13 @@ class PassageStore:
             if self._foreign and changed and not self.settings.chroma_url:
                 self._reopen_chroma()
             self._foreign = 0
+            if changed and self._vectors.active and self._exact(snap):
+                try:  # this process searches: its vector matrix follows the snapshots in order
+                    pre = self._pre_compaction  # compacted: grow to the snapshot before, carry from it
+                    for a, b in ([(self._snap, pre), (pre, snap)] if pre is not None else [(self._snap, snap)]):
+                        self._vectors.advance(a, b)
+                except Exception:  # noqa: BLE001 - the first search reads them instead
+                    log.warning("could not read the new passages' vectors", exc_info=True)
             self._snap = snap
             return changed
 
@@ -385,11 +395,15 @@ class PassageStore:
         return self.collection.count()
 
     def _exact(self, snap: Snapshot) -> bool:
-        return snap.size <= self.settings.exact_dense_max
+        if snap.n_alive <= self.settings.exact_dense_max:
+            return True
+        if self._vectors.active:
+            self._vectors.clear()  # outgrown: Chroma's search from now on, and the memory returned
+        return False
 
-    def _fetch_vectors(self, pids: list[str]) -> dict[str, np.ndarray]:
+    def _fetch_vectors(self, pids: list[str]) -> tuple[list[str], np.ndarray]:
         got = self.collection.get(ids=pids, include=["embeddings"])
-        return dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32), strict=True))
+        return list(got["ids"]), np.asarray(got["embeddings"], dtype=np.float32)
 
     def dense_search(self, snap: Snapshot, vector: np.ndarray, k: int, where: dict | None = None,
                      mask: np.ndarray | None = None) -> list[tuple[int, float]]:
@@ -399,7 +413,9 @@ class PassageStore:
         if snap.n_alive == 0:
             return []
         if self._exact(snap):
-            return self._vectors.search(snap, vector, k, mask)
+            found = self._vectors.search(snap, vector, k, mask)
+            if found is not None:
+                return found
         res = self.collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
                                     n_results=min(k, snap.n_alive), where=where, include=["distances"])
         out = []
@@ -414,7 +430,9 @@ class PassageStore:
         if not positions:
             return {}
         if self._exact(snap):
-            return self._vectors.similarities(snap, vector, positions)
+            exact = self._vectors.similarities(snap, vector, positions)
+            if exact is not None:
+                return exact
         by_id = {snap.id(p): p for p in positions}
         got = self.collection.get(ids=list(by_id), include=["embeddings"])
         if not len(got["ids"]):

@@ -12,6 +12,7 @@ from pathlib import Path
 import bm25s
 import httpx
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from bot.core.qa import QA
@@ -300,13 +301,15 @@ def test_two_concurrent_ingests_through_a_chroma_server_and_two_workers(tmp_path
             w.wait(20)
 
 
-def test_an_embedded_reader_finds_another_processs_passages_by_vector(tmp_path, embedder):
+@pytest.mark.parametrize("exact_dense_max", [200_000, 0], ids=["exact", "chroma-hnsw"])
+def test_an_embedded_reader_finds_another_processs_passages_by_vector(tmp_path, embedder, exact_dense_max):
     """Embedded Chroma keeps its vector index per process: once the reader applied another process's
     commit, dense search must find the new passages and their vectors must be readable (before the
-    fix: the query missed them and reading their vectors raised "Error finding id")."""
+    fix: the query missed them and reading their vectors raised "Error finding id") — with the exact
+    search's own matrix and with Chroma's search."""
     from .conftest import build_store
 
-    store, _ = build_store(tmp_path / "data", embedder, [str(SAMPLES)])
+    store, _ = build_store(tmp_path / "data", embedder, [str(SAMPLES)], exact_dense_max=exact_dense_max)
     before = store.snapshot()
     store.dense_search(before, embedder.encode_query("Why were schools closed?"), 3)  # vectors loaded here
     (tmp_path / "new").mkdir()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from bot.core.evaluation import evaluate, is_hit, load_eval_set, split_half
@@ -74,8 +75,10 @@ def test_dense_search_is_exact_over_the_full_index(full_store):
     for q in ["What did the ministry announce about fuel prices?", "قیمت بنزین چقدر افزایش یافت؟",
               "Who won the football match?"]:
         vec = full_store.embedder.encode_query(q)
-        got = full_store.dense_search(snap, vec, 200)
-        assert [p for p, _ in got] == [p for p, _ in brute_force(full_store, snap, vec, 200)]
+        got, truth = full_store.dense_search(snap, vec, 200), brute_force(full_store, snap, vec, 200)
+        assert np.allclose([s for _, s in got], [s for _, s in truth], atol=1e-5)
+        # the same passages, up to near-ties at the cut (two matrix products may round differently)
+        assert all(s >= truth[-1][1] - 1e-5 for p, s in got if p not in {q for q, _ in truth})
 
 
 def test_persianqa_targets_and_hybrid_beats_both(pqa_store):

@@ -35,6 +35,7 @@ def test_dense_search_is_the_exact_nearest_and_chroma_search_stays_above_the_lim
         # above the limit Chroma's HNSW answers; on a small index it agrees with the exact search
         hnsw = approx.dense_search(approx.snapshot(), vec, 10)
         assert [p for p, _ in hnsw][:3] == [p for p, _ in exact][:3]
+    assert sample_store._vectors.active and not approx._vectors.active  # each took its own path
     # a mask (date filter) is applied before the k best are taken, not after
     vec = embedder.encode_query(QUESTIONS[0])
     mask = snap.alive.copy()
@@ -53,7 +54,8 @@ def test_dense_vectors_follow_a_replaced_article(tmp_path, embedder):
     shutil.copytree(SAMPLES, samples_copy)
     store, _ = build_store(tmp_path / "data", embedder, [str(samples_copy)])
     vec = embedder.encode_query("How long will Tehran schools stay closed?")
-    before = store.dense_search(store.snapshot(), vec, 5)
+    first = store.snapshot()
+    before = store.dense_search(first, vec, 5)
     f = samples_copy / "tehran-air-quality-en.md"
     paras = f.read_text().split("\n\n")
     f.write_text("\n\n".join(paras[:-1] + ["Tehran schools will stay closed for nine more days, the governor said."]))
@@ -64,6 +66,28 @@ def test_dense_vectors_follow_a_replaced_article(tmp_path, embedder):
     assert all(snap.alive[p] for p, _ in after)
     assert after != before
     assert [p for p, _ in after] == [p for p, _ in brute_force(store, snap, vec, 5)]
+    # the new snapshot's vectors were read when it was published; a search still holding the one
+    # before reads the same (grown) buffer and still finds the passages that were live for it
+    assert "vectors" in snap.cache
+    assert store.dense_search(first, vec, 5) == before
+
+
+def test_dense_search_moves_to_chroma_when_the_index_outgrows_the_limit(tmp_path, embedder):
+    samples_copy = tmp_path / "articles"
+    shutil.copytree(SAMPLES, samples_copy)
+    store, _ = build_store(tmp_path / "data", embedder, [str(samples_copy)])
+    limit = store.snapshot().n_alive
+    store = PassageStore(make_settings(tmp_path / "data", exact_dense_max=limit), embedder)
+    vec = embedder.encode_query("Why were schools closed in Tehran?")
+    exact = store.dense_search(store.snapshot(), vec, 3)
+    assert store._vectors.active
+    (samples_copy / "lithium.md").write_text("title: Lithium brine found under a Bolivian salt flat\n\n"
+                                             "Engineers found lithium brine under the Uyuni salt flat.\n")
+    reingest(store, [samples_copy])
+    assert store.snapshot().n_alive > limit
+    hnsw = store.dense_search(store.snapshot(), vec, 3)
+    assert not store._vectors.active  # the matrix is dropped, Chroma's search answers
+    assert [p for p, _ in hnsw] == [p for p, _ in exact]
 
 
 def test_an_article_without_a_body_is_found_by_its_title(tmp_path, embedder):
@@ -77,9 +101,10 @@ def test_an_article_without_a_body_is_found_by_its_title(tmp_path, embedder):
         "The harbour master said salt spray and storms delay the ferries between the islands every winter.\n")
     store, rep = build_store(tmp_path / "data", embedder, [str(src)])
     assert rep.added == 2
-    for mode in ("bm25", "hybrid"):
-        res = HybridSearcher(store).search("lithium brine Uyuni salt flat", SearchOptions(mode=mode))
-        assert res.hits and res.snap.passage(res.hits[0].pos).title.startswith("Lithium brine"), mode
+    for q in ("lithium brine Uyuni", "Uyuni"):  # words found in no passage's text, only in the title
+        for mode in ("bm25", "hybrid"):
+            res = HybridSearcher(store).search(q, SearchOptions(mode=mode))
+            assert res.hits and res.snap.passage(res.hits[0].pos).title.startswith("Lithium brine"), (q, mode)
 
 
 TOPICS = ["ferry timetable harbour storms", "wheat harvest after spring rain", "football match ends with a late goal",
@@ -116,6 +141,7 @@ def test_dense_search_through_a_compaction_and_on_the_snapshot_before_it(tmp_pat
     store.refresh()
     new = store.snapshot()
     assert new.size == new.n_alive == 20
+    assert "vectors" in new.cache  # carried over from the snapshot before, not read at the next search
     top = store.dense_search(new, vec, 20)
     assert new.text(top[0][0]).endswith("report v1") or "(v1)" in new.text(top[0][0])
     assert [p for p, _ in top] == [p for p, _ in brute_force(store, new, vec, 20)]

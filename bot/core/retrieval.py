@@ -6,6 +6,7 @@ import math
 import re
 import threading
 import time
+from collections import Counter
 from dataclasses import replace
 from datetime import date
 from importlib import resources
@@ -91,10 +92,7 @@ class HybridSearcher:
                 counterparts = self._expand(weights, qvec, query, opts, snap)
             if opts.feedback and dense and opts.mode == "hybrid":
                 weights = self._feedback(weights, [p for p, _ in dense[: opts.feedback_docs]], opts, snap)
-            scores = snap.lexical.scores(weights)
-            for p, toks in _bodyless(snap):
-                scores[p] = max(float(scores[p]), snap.lexical.score_tokens(weights, toks))
-            scores[~mask] = 0.0
+            scores = _keyword_scores(weights, mask, snap)
             lexical = _top(scores, opts.depth)
             timings["bm25"] = elapsed_ms(t)
 
@@ -174,8 +172,7 @@ class HybridSearcher:
                 for _, cands in snap.lexical.transliterations(name_like(alt)).items():
                     for c in cands:
                         aw.setdefault(c, 0.8 / len(cands) ** 0.5)
-            scores = snap.lexical.scores(aw)
-            scores[~mask] = 0.0
+            scores = _keyword_scores(aw, mask, snap)
             l_lists.append((_top(scores, opts.depth), opts.alt_weight))
             for tok, w in aw.items():  # the answer step weighs sentences by these terms too
                 weights.setdefault(tok, 0.8 * w)
@@ -409,17 +406,26 @@ def name_like(query: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _bodyless(snap: Snapshot) -> list[tuple[int, list[str]]]:
-    """Live passages that are the whole of a body-less article, with the tokens of title and text
-    (found once per snapshot). Their text alone — "Fars News Agency:" — gives keyword search nothing."""
+def _keyword_scores(weights: dict[str, float], mask: np.ndarray, snap: Snapshot) -> np.ndarray:
+    """BM25 of every passage for weighted query tokens; a body-less article's passage is scored on
+    its title and text (`_bodyless`); passages outside `mask` score 0."""
+    scores = snap.lexical.scores(weights)
+    for p, tf in _bodyless(snap):
+        if tf.keys() & weights.keys():
+            scores[p] = max(float(scores[p]), snap.lexical.score_tokens(weights, tf))
+    scores[~mask] = 0.0
+    return scores
+
+
+def _bodyless(snap: Snapshot) -> list[tuple[int, Counter]]:
+    """Live passages that are the whole of a body-less article, with the token counts of title and
+    text (found once per snapshot). Their text alone — "Fars News Agency:" — gives keyword search nothing."""
     got = snap.cache.get("bodyless")
     if got is None:
-        got = []
-        for p in np.flatnonzero(snap.alive & (snap.lengths <= BODYLESS_WORDS)):
-            a = int(snap.article_idx[p])
-            start, n = int(snap.art_start[a]), int(snap.art_count[a])
-            if int(snap.alive[start:start + n].sum()) == 1:
-                got.append((int(p), tokenize(f"{snap.passage(int(p)).title}\n{snap.text(int(p))}")))
+        short = np.flatnonzero(snap.alive & (snap.lengths <= BODYLESS_WORDS))
+        # a live position's article range holds only that article's live passages
+        short = short[snap.art_count[snap.article_idx[short]] == 1]
+        got = [(int(p), Counter(tokenize(f"{snap.passage(int(p)).title}\n{snap.text(int(p))}"))) for p in short]
         snap.cache["bodyless"] = got
     return got
 
