@@ -100,6 +100,7 @@ class PassageStore:
         self.last_apply: dict = {}
         self._foreign = 0  # passages of other processes applied since the last refresh
         self._snap = self._open_snapshot()
+        self._pre_compaction = None  # an opening compaction has no vector matrix to carry
         self._foreign = 0  # opening read them with a fresh Chroma system: nothing to reopen
 
     # ---- collection -------------------------------------------------------------------------
@@ -333,10 +334,14 @@ class PassageStore:
             if changed and self._vectors.active and self._exact(snap):
                 try:  # this process searches: its vector matrix follows the snapshots in order
                     pre = self._pre_compaction  # compacted: grow to the snapshot before, carry from it
-                    for a, b in ([(self._snap, pre), (pre, snap)] if pre is not None else [(self._snap, snap)]):
-                        self._vectors.advance(a, b)
+                    if pre is not None:
+                        self._vectors.advance(self._snap, pre)
+                        self._vectors.advance(pre, snap, compacted=True)
+                    else:
+                        self._vectors.advance(self._snap, snap)
                 except Exception:  # noqa: BLE001 - the first search reads them instead
                     log.warning("could not read the new passages' vectors", exc_info=True)
+            self._pre_compaction = None
             self._snap = snap
             return changed
 
@@ -395,7 +400,9 @@ class PassageStore:
         return self.collection.count()
 
     def _exact(self, snap: Snapshot) -> bool:
-        if snap.n_alive <= self.settings.exact_dense_max:
+        # the current snapshot decides: a search still holding an older, smaller one must not
+        # restart the matrix once the index has outgrown the limit
+        if max(snap.n_alive, self._snap.n_alive) <= self.settings.exact_dense_max:
             return True
         if self._vectors.active:
             self._vectors.clear()  # outgrown: Chroma's search from now on, and the memory returned

@@ -77,25 +77,32 @@ class PassageVectors:
                     snap.cache["vectors"] = got
         return got
 
-    def advance(self, old: Snapshot, new: Snapshot) -> None:
+    def advance(self, old: Snapshot, new: Snapshot, compacted: bool = False) -> None:
         """Before `new` replaces `old` as the store's snapshot: its matrix, built now (only if this
-        process searches), so requests never read Chroma and buffers grow in publication order."""
+        process searches), so requests never read Chroma and buffers grow in publication order.
+        `compacted`: `new` is `old` without its masked passages, so its rows are carried over."""
         if not self.active or "vectors" in new.cache:
             return
         with self._lock:
-            got = self._view(new, old)
+            if "vectors" not in old.cache and self._lineage(old):
+                # published without a matrix (the first search was still reading, or a read failed):
+                # its passages are read as live in it, before `new` masks some of them
+                got = self._view(old, None)
+                if got is not None:
+                    old.cache["vectors"] = got
+            got = self._view(new, old if compacted else None, force=True)
             if got is not None:
                 new.cache["vectors"] = got
 
     def _lineage(self, snap: Snapshot) -> bool:
         return bool(snap.chunks) and self._first is not None and self._first() is snap.chunks[0]
 
-    def _view(self, snap: Snapshot, old: Snapshot | None) -> Matrix | None:
+    def _view(self, snap: Snapshot, old: Snapshot | None, force: bool = False) -> Matrix | None:
         n = snap.size
         if not n:
             return np.zeros((0, 0), np.float32), np.zeros(0, bool)
         if not self._lineage(snap):
-            if self.active and snap.log_uid == self._log_uid and snap.seq <= self._seq and old is None:
+            if self.active and not force and snap.log_uid == self._log_uid and snap.seq <= self._seq:
                 return None  # an older lineage (before a compaction) that a search still holds
             self._restart(snap, old)
         elif n > self._n:
@@ -106,7 +113,8 @@ class PassageVectors:
     def _restart(self, snap: Snapshot, old: Snapshot | None) -> None:
         """A new lineage (first search, compaction, recreated index): a new buffer — the old one stays
         with the snapshots that view it. A compaction's rows come from the snapshot before it."""
-        carried = old.cache.get("vectors") if old is not None and self._lineage(old) else None
+        same_index = old is not None and old.log_uid == snap.log_uid and self._lineage(old)
+        carried = old.cache.get("vectors") if old is not None and same_index else None
         n = snap.size
         self._first, self._log_uid, self._seq = weakref.ref(snap.chunks[0]), snap.log_uid, snap.seq
         self._rows, self._have, self._n, self._missing = np.zeros((0, 0), np.float32), np.zeros(0, bool), 0, set()
@@ -126,7 +134,7 @@ class PassageVectors:
     def _reserve(self, n: int, dim: int) -> None:
         if n <= len(self._rows) and self._rows.shape[1] == dim:
             return
-        cap = max(n, int(len(self._rows) * GROWTH), 1024)
+        cap = max(int(n * GROWTH), 1024)  # room for the next updates without copying
         rows, have = np.zeros((cap, dim), np.float32), np.zeros(cap, bool)
         if self._n and self._rows.shape[1] == dim:
             rows[:self._n], have[:self._n] = self._rows[:self._n], self._have[:self._n]
@@ -138,7 +146,7 @@ class PassageVectors:
         n = snap.size if n is None else n
         want = [p for p in positions if snap.alive[p]]
         retry = sorted(p for p in self._missing if p < n and snap.alive[p])
-        self._missing -= set(retry)
+        self._missing = set()  # retried below, or no longer live
         want = retry + want
         for i in range(0, len(want), FETCH_IDS):
             part = want[i:i + FETCH_IDS]
