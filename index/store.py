@@ -412,6 +412,12 @@ class PassageStore:
         got = self.collection.get(ids=pids, include=["embeddings"])
         return list(got["ids"]), np.asarray(got["embeddings"], dtype=np.float32)
 
+    def warm(self) -> None:
+        """Read what the first search would otherwise wait for: the current snapshot's vectors."""
+        snap = self._snap
+        if snap.n_alive and self._exact(snap):
+            self._vectors.matrix(snap)
+
     def dense_search(self, snap: Snapshot, vector: np.ndarray, k: int, where: dict | None = None,
                      mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Nearest live passages of `snap` to `vector` as (position, cosine similarity), best first:

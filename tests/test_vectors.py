@@ -148,3 +148,19 @@ def test_dense_search_through_a_compaction_and_on_the_snapshot_before_it(tmp_pat
     # the snapshot from before the compaction still searches its own positions
     before = store.dense_search(old, vec, 1)
     assert old.id(before[0][0]).startswith("c2-") and "v0" in old.text(before[0][0])
+
+
+def test_a_server_reads_the_vectors_before_its_first_question(tmp_path, embedder):
+    """`khabar serve` and the Telegram bot warm up in the background: the vector matrix and the English
+    bank's mean are ready before the first question; with nothing indexed yet, warming just gives up."""
+    from bot.core.qa import QA
+
+    empty = QA(make_settings(tmp_path / "nothing"), embedder=embedder)
+    empty.warm().join(60)  # IndexMissing is logged, not raised
+    store, _ = build_store(tmp_path / "data", embedder, [str(SAMPLES)])
+    qa = QA(store.settings, embedder=embedder)
+    assert qa.warm().join(120) is None
+    snap = qa.store().snapshot()
+    assert "vectors" in snap.cache and qa.searcher()._english_mean is not None
+    ans = qa.answer("Why were schools closed in Tehran?")
+    assert not ans.refused and snap is qa.store().snapshot()

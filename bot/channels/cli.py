@@ -179,7 +179,9 @@ def serve(ctx: typer.Context, host: str = typer.Option(None, help="Bind address 
 
     settings: Settings = ctx.obj["settings"]
     setup_logging(settings, console=True)
-    app_ = create_app(settings, build_qa(settings, lazy=True))
+    qa = build_qa(settings, lazy=True)
+    qa.warm()  # the index's vectors are read while the server starts, not on the first question
+    app_ = create_app(settings, qa)
     out.print(f"Khabar is serving on http://{host or settings.host}:{port or settings.port}/", highlight=False)
     # header/body limits and timeouts, and X-Forwarded-For only from KHABAR_TRUSTED_PROXIES
     uvicorn.Server(server_config(app_, settings, host, port)).run()
@@ -192,7 +194,9 @@ def telegram(ctx: typer.Context) -> None:
 
     settings: Settings = ctx.obj["settings"]
     setup_logging(settings, console=True)
-    run_telegram(settings, build_qa(settings, lazy=True))
+    qa = build_qa(settings, lazy=True)
+    qa.warm()
+    run_telegram(settings, qa)
 
 
 def main() -> None:

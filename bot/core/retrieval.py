@@ -140,6 +140,19 @@ class HybridSearcher:
             pool = sorted(((p, self._penalized(s, p, opts, snap)) for p, s in pool), key=lambda x: -x[1])
         return [(p, s) for p, s in pool if mask[p]][: opts.depth]
 
+    def warm(self) -> None:
+        """Read and compute what the first question would wait for: the vector matrix of the current
+        snapshot and the English question bank's mean vector (a serving process calls this at start)."""
+        self.store.warm()
+        self._english_bank_mean()
+
+    def _english_bank_mean(self) -> np.ndarray:
+        if self._english_mean is None:
+            with self._mean_lock:  # web workers' threads: encode the bank once
+                if self._english_mean is None:
+                    self._english_mean = self.store.embedder.encode_queries(english_questions()).mean(axis=0)
+        return self._english_mean
+
     def _centered(self, qvec: np.ndarray, weight: float) -> np.ndarray:
         """`qvec` minus `weight` × the mean vector of generic English questions, renormalized.
 
@@ -148,11 +161,7 @@ class HybridSearcher:
         removing that shared direction leaves what this question asks (measured on fars_qa_dev, dense
         alone, weight 0.5: English paragraph hit@1 0.26 → 0.46 tuning half, 0.34 → 0.48 held-out;
         Persian questions lose with the same treatment, so only English is centered)."""
-        if self._english_mean is None:
-            with self._mean_lock:  # web workers' threads: encode the bank once
-                if self._english_mean is None:
-                    self._english_mean = self.store.embedder.encode_queries(english_questions()).mean(axis=0)
-        v = np.asarray(qvec, dtype=np.float32) - weight * self._english_mean
+        v = np.asarray(qvec, dtype=np.float32) - weight * self._english_bank_mean()
         return (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
 
     # ---- alternative renderings (SearchOptions.alt_queries): one self-contained step ----------------
