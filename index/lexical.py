@@ -166,9 +166,8 @@ class LexicalIndex:
         (a title's name) scores highest instead of not at all."""
         if not tf:
             return 0.0
-        n = self.n_alive + 1
-        avgdl = (self.total_len + sum(tf.values())) / n
-        norm = K1 * (1 - B + B * sum(tf.values()) / avgdl)
+        n, length = self.n_alive + 1, sum(tf.values())
+        norm = K1 * (1 - B + B * length / ((self.total_len + length) / n))
         out = 0.0
         for tok in tf.keys() & weights.keys():
             d = self.df(tok) + 1

@@ -315,7 +315,6 @@ class PassageStore:
         """Apply commits made since the current snapshot (by any process); True if there were any.
         The new snapshot is built aside and swapped in at the end: readers never wait."""
         with self._apply_lock:
-            self._pre_compaction = None
             try:
                 if self.log.uid != CommitLog(self.client, self.name).uid:
                     self.log = CommitLog(self.client, self.name)
@@ -325,23 +324,23 @@ class PassageStore:
                 else:
                     snap = self._catch_up(self._snap, progress)
             except Exception:  # noqa: BLE001 - keep serving the snapshot we have
+                self._pre_compaction = None
                 log.warning("could not apply new commits", exc_info=True)
                 return False
+            pre, self._pre_compaction = self._pre_compaction, None  # compacted: the snapshot before
             changed = snap is not self._snap
             if self._foreign and changed and not self.settings.chroma_url:
                 self._reopen_chroma()
             self._foreign = 0
             if changed and self._vectors.active and self._exact(snap):
                 try:  # this process searches: its vector matrix follows the snapshots in order
-                    pre = self._pre_compaction  # compacted: grow to the snapshot before, carry from it
-                    if pre is not None:
+                    if pre is not None:  # grow to the snapshot before the compaction, carry from it
                         self._vectors.advance(self._snap, pre)
                         self._vectors.advance(pre, snap, compacted=True)
                     else:
                         self._vectors.advance(self._snap, snap)
                 except Exception:  # noqa: BLE001 - the first search reads them instead
                     log.warning("could not read the new passages' vectors", exc_info=True)
-            self._pre_compaction = None
             self._snap = snap
             return changed
 

@@ -116,8 +116,8 @@ class PassageVectors:
         same_index = old is not None and old.log_uid == snap.log_uid and self._lineage(old)
         carried = old.cache.get("vectors") if old is not None and same_index else None
         n = snap.size
+        self._reset()
         self._first, self._log_uid, self._seq = weakref.ref(snap.chunks[0]), snap.log_uid, snap.seq
-        self._rows, self._have, self._n, self._missing = np.zeros((0, 0), np.float32), np.zeros(0, bool), 0, set()
         todo: Iterable[int] = range(n)
         if carried is not None and old is not None and carried[0].shape[1]:
             rows, have = carried
