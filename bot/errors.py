@@ -1,6 +1,8 @@
 """Answer-side errors with Persian and English user-facing messages (index errors share the base)."""
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from index.errors import (
     EmbedderMismatch,
     EmbedderUnavailable,
@@ -192,6 +194,20 @@ class TelegramConfigError(KhabarError):
     code = "telegram_config"
     fa = "توکن ربات تلگرام تنظیم نشده یا نادرست است؛ KHABAR_TELEGRAM_TOKEN را از BotFather بگیرید."
     en = "The Telegram bot token is missing or malformed: set KHABAR_TELEGRAM_TOKEN to the token BotFather gave you."
+
+class SettingsError(KhabarError):
+    """A KHABAR_* variable holds a value its setting cannot take (a negative bound, a word for a number)."""
+
+    exit_code = 2
+    code = "settings"
+    fa = "مقدار یکی از تنظیم‌های KHABAR_ نادرست است"
+    en = "A KHABAR_ setting has a value it cannot take"
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError) -> SettingsError:
+        """Name each rejected variable and say why (pydantic's reason)."""
+        return cls("; ".join(f"KHABAR_{'_'.join(str(x) for x in e['loc']).upper()}: {e['msg']}" for e in exc.errors()))
+
 
 # index/ knows nothing of HTTP: the status of each of its errors is decided here, at the web boundary
 _INDEX_STATUS: dict[type[KhabarError], int] = {

