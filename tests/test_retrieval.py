@@ -33,9 +33,23 @@ def test_a_dominant_article_may_fill_more_than_two_slots(sample_store):
     arts = [res.snap.passage(h.pos).article_id for h in res.hits]
     assert arts.count(arts[0]) > 2, arts
     capped = HybridSearcher(sample_store).search("Tehran schools closed air quality index temperature inversion",
-                                                 SearchOptions(k=5, dominant_margin=1.0, per_article=2))
+                                                 SearchOptions(k=5, dominant_margin=1.0, per_article=2,
+                                                               per_article_crosslingual=2))
     arts = [capped.snap.passage(h.pos).article_id for h in capped.hits]
     assert max(arts.count(a) for a in arts) <= 2, arts
+
+
+def test_an_article_in_the_other_language_shows_a_third_paragraph(sample_store):
+    """Across languages the paragraph order within an article is weaker: an English question sees up
+    to three paragraphs of a Persian article, still two of an English one."""
+    res = HybridSearcher(sample_store).search("Tehran schools closed air quality index temperature inversion",
+                                              SearchOptions(k=5, dominant_margin=1.0, per_article=2))
+    shown = [(res.snap.passage(h.pos).article_id, res.snap.passage(h.pos).lang) for h in res.hits]
+    counts = {a: sum(x == a for x, _ in shown) for a, _ in shown}
+    langs = dict(shown)
+    assert all(n <= 2 for a, n in counts.items() if langs[a] == "en"), shown
+    assert all(n <= 3 for a, n in counts.items() if langs[a] != "en"), shown
+    assert any(n == 3 and langs[a] == "fa" for a, n in counts.items()), shown
 
 
 def test_paragraph_stage_scores_paragraphs_that_were_not_candidates(sample_store):

@@ -158,6 +158,7 @@ class QA:
         rendering (`AnswerChain.search_terms`)."""
         k = k or self.settings.top_k
         opts = SearchOptions(k=k, per_article=k if more else self.settings.per_article_cap,
+                             per_article_crosslingual=self.settings.per_article_cap_crosslingual,
                              english_centering=self.settings.english_centering,
                              since=parse_user_date(since), until=parse_user_date(until),
                              recency=self.settings.recency, primary=primary)

@@ -121,7 +121,7 @@ class HybridSearcher:
             lead = article_lead(hits, snap.article_idx)
             view = select_hits(hits, snap.article_idx, replace(opts, k=SIGNAL_K, per_article=opts.signal_per_article,
                                                                  dominant_cap=opts.signal_dominant_cap))
-            hits = select_hits(hits, snap.article_idx, opts)
+            hits = select_hits(hits, snap.article_idx, opts, _other_language(hits, snap, english))
         else:
             lead = article_lead(hits, snap.article_idx)
             view = cap_per_article(hits, snap.article_idx, opts.signal_per_article, SIGNAL_K)
@@ -437,6 +437,21 @@ def _bodyless(snap: Snapshot) -> list[tuple[int, Counter]]:
         got = [(int(p), Counter(tokenize(f"{snap.passage(int(p)).title}\n{snap.text(int(p))}"))) for p in short]
         snap.cache["bodyless"] = got
     return got
+
+
+def _other_language(hits: list[Hit], snap: Snapshot, english: bool) -> set[int]:
+    """The articles among `hits` whose language is not the question's (their paragraphs' order is
+    weaker across languages, see SearchOptions.per_article_crosslingual)."""
+    lang = "en" if english else "fa"
+    out: set[int] = set()
+    seen: set[int] = set()
+    for h in hits:
+        a = int(snap.article_idx[h.pos])
+        if a not in seen:
+            seen.add(a)
+            if snap.passage(h.pos).lang != lang:
+                out.add(a)
+    return out
 
 
 def _top(scores: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -1,6 +1,8 @@
 """Which hits make the final list: at most a few passages per article, more for a dominant one."""
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 
 from bot.core.options import Hit, SearchOptions
@@ -21,9 +23,11 @@ def cap_per_article(hits: list[Hit], articles: np.ndarray, per_article: int, k: 
     return out
 
 
-def select_hits(hits: list[Hit], articles: np.ndarray, opts: SearchOptions) -> list[Hit]:
-    """The final k: at most `per_article` passages of an article, except that an article scoring
-    clearly above every other (by `dominant_margin`) may fill up to max(`dominant_cap`, `per_article`) slots."""
+def select_hits(hits: list[Hit], articles: np.ndarray, opts: SearchOptions,
+                crosslingual: Collection[int] = ()) -> list[Hit]:
+    """The final k: at most `per_article` passages of an article (`per_article_crosslingual` for the
+    `crosslingual` articles, those in another language than the question), except that an article
+    scoring clearly above every other (by `dominant_margin`) may fill up to `dominant_cap` slots."""
     if not hits:
         return []
     firsts: list[float] = []
@@ -42,7 +46,8 @@ def select_hits(hits: list[Hit], articles: np.ndarray, opts: SearchOptions) -> l
     for h in hits:
         a = int(articles[h.pos])
         # the dominant article's allowance never falls below the plain cap ("What else…?" sets it to k)
-        cap = max(opts.dominant_cap, opts.per_article) if dominant and a == top_article else opts.per_article
+        plain = max(opts.per_article, opts.per_article_crosslingual) if a in crosslingual else opts.per_article
+        cap = max(opts.dominant_cap, plain) if dominant and a == top_article else plain
         if seen.get(a, 0) >= cap:
             continue
         seen[a] = seen.get(a, 0) + 1

@@ -61,6 +61,17 @@ def test_what_else_lifts_the_dominant_cap_too() -> None:
     assert [h.pos for h in select_hits(hits, ARTICLES, opts)] == [0, 1, 2, 3, 4]
 
 
+def test_an_article_in_the_other_language_may_show_more_passages() -> None:
+    opts = SearchOptions(k=5, per_article=2, per_article_crosslingual=3, dominant_margin=1.0)
+    hits = _hits([(0, 1.0), (1, 0.95), (2, 0.9), (3, 0.88), (5, 0.85), (6, 0.8), (7, 0.75), (8, 0.7)])
+    # article 0 is in the question's language: two passages; article 1 is not: three
+    assert [h.pos for h in select_hits(hits, ARTICLES, opts, crosslingual={1})] == [0, 1, 5, 6, 7]
+    assert [h.pos for h in select_hits(hits, ARTICLES, opts, crosslingual={0})] == [0, 1, 2, 5, 6]
+    # the cross-language allowance never lowers the plain cap ("What else…?" sets per_article to k)
+    wide = SearchOptions(k=5, per_article=5, per_article_crosslingual=3, dominant_margin=1.0)
+    assert [h.pos for h in select_hits(hits, ARTICLES, wide, crosslingual={0})] == [0, 1, 2, 3, 5]
+
+
 def test_the_default_lets_a_dominant_article_fill_every_slot() -> None:
     hits = _hits([(0, 1.0), (1, 0.95), (2, 0.9), (3, 0.85), (4, 0.8), (5, 0.6)])
     assert [h.pos for h in select_hits(hits, ARTICLES, SearchOptions(k=5))] == [0, 1, 2, 3, 4]
