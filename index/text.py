@@ -36,10 +36,18 @@ HARD_STOP = "[.!?؟]"
 _SENTENCE_END = re.compile(STOP + r"+[»\"'”’)\]]*(?=\s+|$)|\n+")
 
 
+# A full stop after a title or an initial ("Dr. Sarabi", "J. Smith", "U.S. envoy") does not end a
+# sentence: a model's answer cut there shows "the main suspect, Dr." as a sentence of its own.
+_ABBREVIATION = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Prof|St|Gen|Col|Lt|Capt|Sgt|Gov|Sen|Rep|Jr|Sr|Mt|No|vs|etc|"
+                           r"e\.g|i\.e)|(?<![^\W\d_])[A-Z])\.$")
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Return (start, end) character spans of the sentences of `text`, whitespace trimmed."""
     spans, start = [], 0
     for m in _SENTENCE_END.finditer(text):
+        if m.group(0) == "." and _ABBREVIATION.search(text, max(0, m.start() - 6), m.end()):
+            continue  # an abbreviation inside the sentence (a line break after it still ends one)
         spans.append((start, m.end()))
         start = m.end()
     if start < len(text):

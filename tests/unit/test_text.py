@@ -68,3 +68,12 @@ def test_persian_share_counts_letters_only() -> None:
     assert persian_share("abc سلام") == 4 / 7
     assert persian_share("سلام ۱۲۳!") == 1.0
     assert persian_share("123 !?") == 0.0
+
+
+def test_a_title_or_an_initial_does_not_end_a_sentence() -> None:
+    text = "Police arrested the suspect, Dr. Sarabi, in Bushehr. The U.S. envoy met J. Smith. Next"
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "Police arrested the suspect, Dr. Sarabi, in Bushehr.", "The U.S. envoy met J. Smith.", "Next"]
+    for text, want in (("ask Dr.\nNew line", ["ask Dr.", "New line"]),  # a line break still ends it
+                       ("I saw it. A cat ran.", ["I saw it.", "A cat ran."])):  # a short word is no initial
+        assert [text[s:e] for s, e in split_sentences(text)] == want
