@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from bot.core.dates import parse_user_date
 from bot.core.extractive import REFUSAL, frame, pick_sentences, quote_passage
 from bot.core.followup import Followup, rewrite_followup
-from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult, article_lead, name_like
+from bot.core.keywords import name_like
+from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult, article_lead
 from bot.core.retriever import HybridRetriever
 from bot.core.schema import Answer, Citation, Context
 from bot.errors import EmptyQuestion, NoWords, QuestionTooLong

@@ -3,29 +3,25 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 import threading
 import time
-from collections import Counter
 from dataclasses import replace
 from datetime import date
 from importlib import resources
 
 import numpy as np
 
+from bot.core.keywords import expand_terms, feedback_terms, keyword_scores, name_like, top_scores
 from bot.core.options import Hit, SearchOptions, SearchResult
 from bot.core.selection import cap_per_article, select_hits
 from index.language import detect_language
-from index.normalizer import content_words, tokenize
+from index.normalizer import tokenize
 from index.snapshot import Snapshot
 from index.store import PassageStore
 
 RRF_K = 60
 SIGNAL_K = 5  # passages the refusal signals read (SearchResult.signal_hits)
 Ranked = list[tuple[int, float]]  # (position, score), best first
-# an article whose whole text is at most this many words (a dateline, a score line) is its title:
-# keyword search reads the title for it, as the dense side embeds it with the title
-BODYLESS_WORDS = 5
 WORD_CACHE = 50_000  # English word vectors kept (about 1.5 KB each)
 
 
@@ -89,11 +85,11 @@ class HybridSearcher:
                     for c in cands:
                         weights.setdefault(c, base / len(cands) ** 0.5)
             if qvec is not None and opts.mode == "hybrid":
-                counterparts = self._expand(weights, qvec, query, opts, snap)
+                counterparts = expand_terms(weights, qvec, query, opts, snap, self._word_vectors)
             if opts.feedback and dense and opts.mode == "hybrid":
-                weights = self._feedback(weights, [p for p, _ in dense[: opts.feedback_docs]], opts, snap)
-            scores = _keyword_scores(weights, mask, snap)
-            lexical = _top(scores, opts.depth)
+                weights = feedback_terms(weights, [p for p, _ in dense[: opts.feedback_docs]], opts, snap)
+            scores = keyword_scores(weights, mask, snap)
+            lexical = top_scores(scores, opts.depth)
             timings["bm25"] = elapsed_ms(t)
 
         extra: dict[int, float] = {}
@@ -181,8 +177,8 @@ class HybridSearcher:
                 for _, cands in snap.lexical.transliterations(name_like(alt)).items():
                     for c in cands:
                         aw.setdefault(c, 0.8 / len(cands) ** 0.5)
-            scores = _keyword_scores(aw, mask, snap)
-            l_lists.append((_top(scores, opts.depth), opts.alt_weight))
+            scores = keyword_scores(aw, mask, snap)
+            l_lists.append((top_scores(scores, opts.depth), opts.alt_weight))
             for tok, w in aw.items():  # the answer step weighs sentences by these terms too
                 weights.setdefault(tok, 0.8 * w)
 
@@ -216,39 +212,6 @@ class HybridSearcher:
                     new_extra[p] = max(new_extra.get(p, 0.0), d_lo + v * d_span)
         return new_dense, new_lexical, new_extra
 
-    def _expand(self, weights: dict[str, float], qvec: np.ndarray, query: str, opts: SearchOptions,
-                snap: Snapshot) -> dict[str, list[tuple[str, float]]]:
-        """Add the index words nearest to the question's vector, from the other language (and
-        optionally the same one), weighted by how close they are; return each English content
-        word's nearest Persian index words with their similarity (refusal reads them)."""
-        counterparts: dict[str, list[tuple[str, float]]] = {}
-        lang = detect_language(query)
-        other = "fa" if lang == "en" else "en"
-        plan = [(other, opts.lexicon_terms)] + ([(lang, opts.same_language_terms)] if opts.same_language_terms else [])
-        for script, k in plan:
-            near = snap.lexicon.nearest(qvec, script, k + 20)
-            if len(near) < 2:
-                continue
-            top, floor = near[0][1], near[-1][1]
-            span = (top - floor) or 1.0
-            for word, sim in near[:k]:
-                weights.setdefault(word, opts.lexicon_weight * (sim - floor) / span)
-        if opts.word_terms and lang == "en":
-            # word by word too: the question's vector blurs its words, and a detail question's
-            # rarer words ("hexane", "kidney") deserve their own Persian counterparts
-            own = [w for w in dict.fromkeys(content_words(query)) if w.isalpha() and len(w) > 3]
-            if own:
-                for w, v in zip(own, self._word_vectors(own), strict=True):
-                    near = snap.lexicon.nearest(v, other, opts.word_terms + 10)
-                    counterparts[w] = near[: opts.word_terms]
-                    if len(near) < 2:
-                        continue
-                    top, floor = near[0][1], near[-1][1]
-                    span = (top - floor) or 1.0
-                    for word, sim in near[: opts.word_terms]:
-                        weights[word] = max(weights.get(word, 0.0), opts.word_weight * (sim - floor) / span)
-        return counterparts
-
     def _word_vectors(self, words_: list[str]) -> list[np.ndarray]:
         """Query-role vectors of single words, cached (questions share most of their words)."""
         missing = [w for w in words_ if w not in self._word_cache]
@@ -258,39 +221,6 @@ class HybridSearcher:
             while len(self._word_cache) > WORD_CACHE:
                 self._word_cache.pop(next(iter(self._word_cache)))
         return [self._word_cache[w] for w in words_]
-
-    def _feedback(self, weights: dict[str, float], positions: list[int], opts: SearchOptions, snap: Snapshot
-                  ) -> dict[str, float]:
-        """Add the most distinctive terms of the top dense passages to the BM25 query.
-
-        This is what lets an English question use Persian keyword search: the dense model
-        finds Persian paragraphs about Tartus, and their rare words (طرطوس, حمیمیم) join the query.
-        """
-        lex = snap.lexical
-        if not lex.n_alive:
-            return weights
-        idf_cache: dict[str, float] = {}
-        tf: dict[str, float] = {}
-        for rank, p in enumerate(positions):
-            for tok in set(tokenize(snap.text(p))):
-                if " " in tok or tok in weights:
-                    continue
-                tf[tok] = tf.get(tok, 0.0) + 1.0 / (1 + rank)
-        n_docs = lex.n_alive
-        for tok in tf:
-            df = lex.df(tok)
-            idf_cache[tok] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) if df else 0.0
-        scored = sorted(((tf[t] * idf_cache[t], t) for t in tf if idf_cache[t] > 0), reverse=True)
-        extra = scored[: opts.feedback_terms]
-        if not extra:
-            return weights
-        top = extra[0][0]
-        out = dict(weights)
-        # a plain-language query keeps its terms dominant; feedback terms are weaker
-        scale = 0.5 if weights else 1.0
-        for s, t in extra:
-            out[t] = scale * s / top
-        return out
 
     def _paragraphs(self, english: bool, hits: list[Hit], qvec: np.ndarray | None, scores: np.ndarray | None,
                     mask: np.ndarray,
@@ -401,44 +331,6 @@ def english_questions() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def name_like(query: str) -> list[str]:
-    """Words that may be names worth transliterating: capitalized Latin words not opening the
-    question (Tartus, Khaju), and every Persian word (Persian has no capitals; its Latin
-    counterparts in an index are few)."""
-    out = []
-    for i, raw in enumerate(re.findall(r"[^\W\d_]+", query)):
-        if raw.isascii():
-            if raw[0].isupper() and (i > 0 or raw.isupper()) and len(raw) > 2:
-                out.append(raw.lower())
-        elif len(raw) > 2:
-            out.extend(w for w in tokenize(raw) if " " not in w)
-    return list(dict.fromkeys(out))
-
-
-def _keyword_scores(weights: dict[str, float], mask: np.ndarray, snap: Snapshot) -> np.ndarray:
-    """BM25 of every passage for weighted query tokens; a body-less article's passage is scored on
-    its title and text (`_bodyless`); passages outside `mask` score 0."""
-    scores = snap.lexical.scores(weights)
-    for p, tf in _bodyless(snap):
-        if tf.keys() & weights.keys():
-            scores[p] = max(float(scores[p]), snap.lexical.score_tokens(weights, tf))
-    scores[~mask] = 0.0
-    return scores
-
-
-def _bodyless(snap: Snapshot) -> list[tuple[int, Counter]]:
-    """Live passages that are the whole of a body-less article, with the token counts of title and
-    text (found once per snapshot). Their text alone — "Fars News Agency:" — gives keyword search nothing."""
-    got = snap.cache.get("bodyless")
-    if got is None:
-        short = np.flatnonzero(snap.alive & (snap.lengths <= BODYLESS_WORDS))
-        # a live position's article range holds only that article's live passages
-        short = short[snap.art_count[snap.article_idx[short]] == 1]
-        got = [(int(p), Counter(tokenize(f"{snap.passage(int(p)).title}\n{snap.text(int(p))}"))) for p in short]
-        snap.cache["bodyless"] = got
-    return got
-
-
 def _other_language(hits: list[Hit], snap: Snapshot, english: bool) -> set[int]:
     """The articles among `hits` whose language is not the question's (their paragraphs' order is
     weaker across languages, see SearchOptions.per_article_crosslingual)."""
@@ -452,15 +344,6 @@ def _other_language(hits: list[Hit], snap: Snapshot, english: bool) -> set[int]:
             if snap.passage(h.pos).lang != lang:
                 out.add(a)
     return out
-
-
-def _top(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
-    k = min(k, int((scores > 0).sum()))
-    if k <= 0:
-        return []
-    idx = np.argpartition(-scores, k - 1)[:k]
-    idx = idx[np.argsort(-scores[idx])]
-    return [(int(i), float(scores[i])) for i in idx]
 
 
 def _ages(snap: Snapshot) -> np.ndarray:

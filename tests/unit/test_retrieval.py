@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bot.core.keywords import name_like, top_scores
 from bot.core.options import SearchOptions
-from bot.core.retrieval import RRF_K, HybridSearcher, _date_where, _top, english_questions, name_like
+from bot.core.retrieval import RRF_K, HybridSearcher, _date_where, english_questions
 from index.ingest import ingest
 from index.models import Article
 from index.settings import IndexSettings
@@ -101,8 +102,8 @@ def test_helpers() -> None:
     assert name_like("Where is Tartus and the Khaju bridge? NATO said") == ["tartus", "khaju", "nato"]
     assert name_like("Tartus is where?") == []  # the first word is capitalized anyway
     assert name_like("پایگاه طرطوس کجاست") == ["پایگاه", "طرطوس", "کجاست"]
-    assert _top(np.array([0.0, 3.0, 1.0, 2.0, 0.0], np.float32), 10) == [(1, 3.0), (3, 2.0), (2, 1.0)]
-    assert _top(np.zeros(3, np.float32), 2) == []
+    assert top_scores(np.array([0.0, 3.0, 1.0, 2.0, 0.0], np.float32), 10) == [(1, 3.0), (3, 2.0), (2, 1.0)]
+    assert top_scores(np.zeros(3, np.float32), 2) == []
     assert _date_where(None, None) is None
     assert _date_where(20250101, None) == {"date_num": {"$gte": 20250101}}
     assert _date_where(None, 20251231) == {"$and": [{"date_num": {"$lte": 20251231}}, {"date_num": {"$gt": 0}}]}
