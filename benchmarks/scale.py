@@ -150,8 +150,9 @@ def reader(data: str, url: str | None, searches: int) -> None:
 def grow(data: str, size: int, first_article: int, hnsw: dict | None) -> None:
     """Grow the index in `data` to `size` passages through the store's own ingest, embedded (no HTTP
     round trips, large batches), then exit so Chroma's files are free for `chroma run`."""
+    from index.chroma import SCHEMA, open_client
     from index.ingest import ingest
-    from index.store import SCHEMA, PassageStore, open_client
+    from index.store import PassageStore
 
     titles, paras = fars_paragraphs()
     rnd = random.Random(11 * 1_000_003 + first_article)

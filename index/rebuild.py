@@ -1,10 +1,11 @@
 """Re-embedding a whole collection with another embedder (`khabar index rebuild`)."""
 from __future__ import annotations
 
+from .chroma import SCHEMA
 from .embeddings import VectorEmbeddings
 from .ingest import Progress, embedding_text
 from .settings import IndexSettings
-from .store import SCHEMA, PassageStore
+from .store import PassageStore
 
 
 def rebuild_index(settings: IndexSettings, embedder: VectorEmbeddings, progress: Progress | None = None,

@@ -31,6 +31,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from . import segments
+from .chroma import fresh_client, open_client, open_collection
 from .commitlog import CommitLog, Record
 from .embeddings import VectorEmbeddings
 from .errors import EmbedderMismatch, IndexMissing, StoreUnavailable
@@ -40,30 +41,10 @@ from .vectors import PassageVectors
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "2"
 FETCH_PAGE = 2000
 APPLY_RECORDS = 50  # records applied per batch when catching up on a long log
 WRITTEN_MAX = 200_000  # passages remembered between storing and applying them (see `_written`)
 COMPACT_DEAD = (1000, 0.25)  # masked passages that trigger a compaction: at least this many and share
-
-
-def open_client(settings: IndexSettings) -> Any:
-    """A Chroma client: HttpClient when KHABAR_CHROMA_URL is set, else PersistentClient in the data dir."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    try:
-        if settings.chroma_url:
-            u = urlparse(settings.chroma_url)
-            return chromadb.HttpClient(host=u.hostname or "127.0.0.1", port=u.port or 8000,
-                                       ssl=u.scheme == "https", settings=chroma_settings)
-        path = Path(settings.data_dir) / "chroma"
-        path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except Exception as exc:  # noqa: BLE001 - connection and file errors alike
-        where = settings.chroma_url or str(settings.data_dir)
-        raise StoreUnavailable(f"{where}: {exc}") from exc
 
 
 class PassageStore:
@@ -78,7 +59,8 @@ class PassageStore:
             raise IndexMissing(str(self.data_dir))
         self.client = open_client(settings)
         self.name = settings.collection
-        self.collection = self._open_collection(create)
+        self.collection = open_collection(self.client, self.name, embedder.name, create,
+                                          settings.chroma_url or str(self.data_dir))
         built = (self.collection.metadata or {}).get("khabar_embedder")
         if check_embedder and built and built != embedder.name:
             raise EmbedderMismatch(built, embedder.name)
@@ -104,28 +86,6 @@ class PassageStore:
         self._foreign = 0  # opening read them with a fresh Chroma system: nothing to reopen
 
     # ---- collection -------------------------------------------------------------------------
-    def _open_collection(self, create: bool) -> Any:
-        from chromadb.errors import NotFoundError
-
-        try:
-            return self.client.get_collection(self.name, embedding_function=None)
-        except NotFoundError:
-            pass
-        except Exception as exc:  # noqa: BLE001 - server down, corrupt files
-            raise StoreUnavailable(str(exc)) from exc
-        # a rebuild that was interrupted after dropping the old collection: finish the rename
-        try:
-            staged = self.client.get_collection(self.name + "-rebuild", embedding_function=None)
-            staged.modify(name=self.name)
-            return self.client.get_collection(self.name, embedding_function=None)
-        except NotFoundError:
-            pass
-        if not create:
-            raise IndexMissing(self.settings.chroma_url or str(self.data_dir))
-        return self.client.create_collection(
-            self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
-            metadata={"khabar_embedder": self.embedder.name, "khabar_schema": SCHEMA})
-
     # ---- snapshot -----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """The current immutable snapshot: take it once per search and read only from it."""
@@ -349,14 +309,7 @@ class PassageStore:
         process added passages, this process's queries miss them and reading their vectors fails
         ("Error finding id"). A fresh Chroma system for the same path reads them from disk. Requests
         still holding the old collection finish on it."""
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        # private registry of one system per path: dropping this path's entry makes the next
-        # PersistentClient load a new system (clearing the whole cache would break other stores)
-        ident: str = getattr(self.client, "_identifier", "")
-        SharedSystemClient._identifier_to_system.pop(ident, None)
-        SharedSystemClient._identifier_to_refcount.pop(ident, None)
-        client = open_client(self.settings)
+        client = fresh_client(self.client, self.settings)
         self.collection = client.get_collection(self.name, embedding_function=None)
         self.client = client
         self.log = CommitLog(client, self.name)
