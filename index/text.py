@@ -36,18 +36,21 @@ HARD_STOP = "[.!?؟]"
 _SENTENCE_END = re.compile(STOP + r"+[»\"'”’)\]]*(?=\s+|$)|\n+")
 
 
-# A full stop after a title or an initial ("Dr. Sarabi", "J. Smith", "U.S. envoy") does not end a
-# sentence: a model's answer cut there shows "the main suspect, Dr." as a sentence of its own.
-_ABBREVIATION = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Prof|St|Gen|Col|Lt|Capt|Sgt|Gov|Sen|Rep|Jr|Sr|Mt|No|vs|etc|"
-                           r"e\.g|i\.e)|(?<![^\W\d_])[A-Z])\.$")
+# A full stop after a personal title followed by a name ("Dr. Sarabi") does not end a sentence: a
+# model's answer cut there showed "the main suspect, Dr." as a sentence of its own. Only titles, and
+# only before a capitalized word: "the U.S." or "etc." may well end a sentence, and a citation
+# marker after the stop ("Dr. [1]") always ends one.
+_TITLE = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Prof|Gen|Col|Lt|Capt|Sgt|Gov|Sen|Rep)\.$")
+_NAME_NEXT = re.compile(r"\s+[A-Z]")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Return (start, end) character spans of the sentences of `text`, whitespace trimmed."""
     spans, start = [], 0
     for m in _SENTENCE_END.finditer(text):
-        if m.group(0) == "." and _ABBREVIATION.search(text, max(0, m.start() - 6), m.end()):
-            continue  # an abbreviation inside the sentence (a line break after it still ends one)
+        if m.group(0) == "." and _TITLE.search(text, max(0, m.start() - 5), m.end()) \
+                and _NAME_NEXT.match(text, m.end()) and "\n" not in text[m.end():m.end() + 2]:
+            continue  # a title inside the sentence (a line break after it still ends one)
         spans.append((start, m.end()))
         start = m.end()
     if start < len(text):

@@ -70,10 +70,13 @@ def test_persian_share_counts_letters_only() -> None:
     assert persian_share("123 !?") == 0.0
 
 
-def test_a_title_or_an_initial_does_not_end_a_sentence() -> None:
-    text = "Police arrested the suspect, Dr. Sarabi, in Bushehr. The U.S. envoy met J. Smith. Next"
+def test_a_title_before_a_name_does_not_end_a_sentence() -> None:
+    text = "Police arrested the suspect, Dr. Sarabi, in Bushehr. Mr. Smith agreed."
     assert [text[s:e] for s, e in split_sentences(text)] == [
-        "Police arrested the suspect, Dr. Sarabi, in Bushehr.", "The U.S. envoy met J. Smith.", "Next"]
+        "Police arrested the suspect, Dr. Sarabi, in Bushehr.", "Mr. Smith agreed."]
     for text, want in (("ask Dr.\nNew line", ["ask Dr.", "New line"]),  # a line break still ends it
-                       ("I saw it. A cat ran.", ["I saw it.", "A cat ran."])):  # a short word is no initial
+                       ("He blamed the U.S. Oil rose.", ["He blamed the U.S.", "Oil rose."]),  # not a title
+                       ("apples, etc. Then pears.", ["apples, etc.", "Then pears."]),
+                       ("Ask Dr. [1] Next", ["Ask Dr.", "[1] Next"]),  # a citation marker ends it
+                       ("I saw it. A cat ran.", ["I saw it.", "A cat ran."])):
         assert [text[s:e] for s, e in split_sentences(text)] == want
