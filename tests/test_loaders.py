@@ -68,6 +68,13 @@ def test_markdown_header_and_title(tmp_path):
     assert art.paragraphs == ["One bold link.", "two"]
 
 
+def test_a_title_taken_from_the_text_is_its_whole_first_sentence(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("Dr. Sarabi said exports grew by 3.5 percent. Imports fell.\n\nSecond paragraph.\n")
+    (art,), _ = split(load_articles([str(p)]))
+    assert art.title == "Dr. Sarabi said exports grew by 3.5 percent"
+
+
 @pytest.mark.parametrize("name,content,reason", [
     ("empty.txt", b"", "empty"),
     ("blank.txt", b"   \n\n  ", "empty"),

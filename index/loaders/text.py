@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..models import Article
-from ..text import HARD_STOP
+from ..text import HARD_STOP, split_sentences
 
 _DATE_PREFIX = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s*")
 _FIELD = re.compile(r"^(title|date|url|source|lang)\s*:\s*(.+)$", re.IGNORECASE)
@@ -53,7 +53,9 @@ def parse_text_article(text: str, source: str) -> Article:
 
 
 def _first_sentence(text: str, limit: int = 140) -> str:
-    m = re.search(HARD_STOP, text)
-    if m and m.start() <= limit:
-        return text[: m.start()].strip()
+    # the shared sentence rule: "3.5 million" or "Dr. Sarabi" does not end the title
+    spans = split_sentences(text)
+    if spans and spans[0][1] <= limit + 1:
+        s, e = spans[0]
+        return re.sub(HARD_STOP + "+$", "", text[s:e]).strip()
     return text[:limit].strip() + ("…" if len(text) > limit else "")
