@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .language import detect_language
+from .language import detect_language, language_code
 from .models import Article, Passage
 from .normalizer import normalize
 from .text import split_sentences
@@ -81,7 +81,7 @@ def split_paragraphs(article: Article, max_chars: int = 900) -> list[Passage]:
     key = article_key(aid)
     # the language of the text itself: boilerplate ("انتهای پیام" under an English article) does not vote
     body = [p for p in article.paragraphs if p.strip() and not is_boilerplate(p.strip())]
-    lang = article.lang or detect_language(" ".join(body[:3]) or article.title)
+    lang = language_code(article.lang) or detect_language(" ".join(body[:3]) or article.title)
     passages: list[Passage] = []
     numbered: list[tuple[int, str]] = []
     number = 0

@@ -12,3 +12,15 @@ def detect_language(text: str, default: str = "en") -> str:
         return default
     # Persian text often embeds Latin names (ICT, POS); weigh Persian letters a little higher.
     return "fa" if fa * 1.5 >= en else "en"
+
+
+_LABELS = {"en": "en", "eng": "en", "english": "en", "fa": "fa", "fas": "fa", "per": "fa", "persian": "fa",
+           "farsi": "fa", "فارسی": "fa"}
+
+
+def language_code(label: str | None) -> str | None:
+    """'fa' or 'en' for a language label as feeds and files write it ("EN", "fa-IR", "Persian"), None
+    for anything else (the text's script decides then)."""
+    if not label:
+        return None
+    return _LABELS.get(label.strip().lower().replace("_", "-").split("-")[0])

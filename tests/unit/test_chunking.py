@@ -106,3 +106,12 @@ def test_pieces_of_a_long_paragraph_lose_nothing(para: str, max_chars: int) -> N
     assert [p.part for p in ps] == list(range(len(ps)))
     squeeze = lambda t: "".join(t.split())  # noqa: E731 - only whitespace between pieces may go
     assert squeeze("".join(p.text for p in ps)) == squeeze(text)
+
+
+def test_a_language_label_is_read_as_fa_or_en() -> None:
+    """Feeds write "EN", "fa-IR" or "Persian"; passages carry 'en' / 'fa' (retrieval compares them),
+    and an unknown label leaves the decision to the text's script."""
+    text = "The river reached the old bridge after four days of flow from the dam upstream."
+    for label, want in (("EN", "en"), ("en-US", "en"), ("fa-IR", "fa"), ("Persian", "fa"), ("xx", "en")):
+        passages = split_paragraphs(Article(title="T", paragraphs=[text], url="https://x.org/a", lang=label))
+        assert {p.lang for p in passages} == {want}, label
