@@ -121,7 +121,8 @@ class HybridSearcher:
         else:
             lead = article_lead(hits, snap.article_idx)
             view = cap_per_article(hits, snap.article_idx, opts.signal_per_article, SIGNAL_K)
-            hits = cap_per_article(hits, snap.article_idx, opts.per_article, opts.k)
+            hits = cap_per_article(hits, snap.article_idx, opts.per_article, opts.k,
+                                   _other_language(hits, snap, english), opts.per_article_crosslingual)
         margin = signals[0][1] - signals[-1][1] if len(signals) >= 2 else 0.0
         long_ = max((s for p, s in signals if snap.lengths[p] >= opts.short_words), default=0.0)
         return SearchResult(hits, weights, signals[0][1] if signals else 0.0, margin, timings, snap,

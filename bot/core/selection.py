@@ -8,13 +8,15 @@ import numpy as np
 from bot.core.options import Hit, SearchOptions
 
 
-def cap_per_article(hits: list[Hit], articles: np.ndarray, per_article: int, k: int) -> list[Hit]:
-    """Keep at most `per_article` passages of any one article, up to `k` hits."""
+def cap_per_article(hits: list[Hit], articles: np.ndarray, per_article: int, k: int,
+                    crosslingual: Collection[int] = (), per_article_crosslingual: int = 0) -> list[Hit]:
+    """Keep at most `per_article` passages of any one article (of a `crosslingual` one, at most
+    max(`per_article`, `per_article_crosslingual`)), up to `k` hits."""
     out: list[Hit] = []
     seen: dict[int, int] = {}
     for h in hits:
         a = int(articles[h.pos])
-        if seen.get(a, 0) >= per_article:
+        if seen.get(a, 0) >= (max(per_article, per_article_crosslingual) if a in crosslingual else per_article):
             continue
         seen[a] = seen.get(a, 0) + 1
         out.append(h)

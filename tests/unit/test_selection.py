@@ -20,6 +20,9 @@ def test_cap_per_article_keeps_the_best_of_each_up_to_k() -> None:
     assert [h.pos for h in cap_per_article(hits, ARTICLES, 1, 10)] == [0, 5, 8]
     assert [h.pos for h in cap_per_article(hits, ARTICLES, 2, 3)] == [0, 1, 5]
     assert cap_per_article([], ARTICLES, 2, 5) == []
+    # an article in another language than the question may keep more (never fewer)
+    assert [h.pos for h in cap_per_article(hits, ARTICLES, 2, 10, {0}, 3)] == [0, 1, 5, 2, 6, 8]
+    assert [h.pos for h in cap_per_article(hits, ARTICLES, 2, 10, {0}, 1)] == [0, 1, 5, 6, 8]
 
 
 def test_a_dominant_article_fills_more_slots() -> None:
