@@ -63,6 +63,10 @@ _EN_ROMAN = [("kh", "1"), ("sh", "2"), ("ch", "3"), ("zh", "4"), ("gh", "5"), ("
              ("q", "5"), ("x", "ks"), ("c", "k"), ("w", "v"), ("th", "t"), ("ou", "u"), ("ee", "i"), ("oo", "u"),
              ("y", "i")]
 _VOWELS = set("aeiouv")
+# a Latin vowel written with the Persian letter that spells it (o/u as و, e as ی) is evidence for
+# the spelling: cheaper than dropping the vowel, so Mosul prefers موصل to مثل (both `msl`)
+_SAME_VOWEL = {("o", "v"), ("u", "v"), ("e", "i")}
+_WRITTEN_VOWEL = 0.1
 
 
 def _roman_en(word: str) -> str:
@@ -94,7 +98,8 @@ def likeness(latin: str, persian: str) -> float:
         cur = [prev[0] + (0.3 if a[i - 1] in _VOWELS else 1.0)]
         for j in range(1, len(b) + 1):
             x, y = a[i - 1], b[j - 1]
-            sub = 0.0 if x == y else 0.3 if x in _VOWELS and y in _VOWELS else 1.0
+            sub = 0.0 if x == y else _WRITTEN_VOWEL if (x, y) in _SAME_VOWEL else 0.3 if x in _VOWELS and y in _VOWELS \
+                else 1.0
             cur.append(min(prev[j - 1] + sub, prev[j] + (0.3 if x in _VOWELS else 1.0),
                            cur[j - 1] + (0.5 if y in _VOWELS else 1.0)))
         prev = cur

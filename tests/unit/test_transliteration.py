@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from index.lexical import rank_spellings
 from index.transliteration import likeness, skeleton_en, skeleton_fa
 
 
@@ -42,3 +43,11 @@ def test_likeness_prefers_the_right_spelling_among_same_skeletons() -> None:
     assert likeness("delvari", "دلواری") > likeness("delvari", "دلار")  # … but not by full spelling
     assert 0.0 <= likeness("x", "طرطوس") < likeness("tartus", "طرطوس") <= 1.0
     assert likeness("", "طرطوس") == 0.0
+
+
+def test_a_written_vowel_is_evidence_for_a_spelling() -> None:
+    """Mosul, موصل and the common words مثل / مثال share the skeleton `msl`: the و that writes Mosul's
+    o is evidence, so the name ranks with the best spellings instead of after three common words."""
+    assert likeness("mosul", "موصل") > likeness("mosul", "مثل")
+    df = {"مثل": 900, "مسوول": 300, "مثال": 200, "موصل": 4}.get
+    assert "موصل" in rank_spellings("mosul", ["مثل", "مسوول", "مثال", "موصل"], df, 3)
