@@ -85,7 +85,6 @@ class PassageStore:
         self._pre_compaction = None  # an opening compaction has no vector matrix to carry
         self._foreign = 0  # opening read them with a fresh Chroma system: nothing to reopen
 
-    # ---- collection -------------------------------------------------------------------------
     # ---- snapshot -----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """The current immutable snapshot: take it once per search and read only from it."""

@@ -101,8 +101,8 @@ def expand_terms(weights: dict[str, float], qvec: np.ndarray, query: str, opts: 
     return counterparts
 
 
-def feedback_terms(weights: dict[str, float], positions: list[int], opts: SearchOptions, snap: Snapshot
-              ) -> dict[str, float]:
+def feedback_terms(weights: dict[str, float], positions: list[int], opts: SearchOptions,
+                   snap: Snapshot) -> dict[str, float]:
     """Add the most distinctive terms of the top dense passages to the BM25 query.
 
     This is what lets an English question use Persian keyword search: the dense model
