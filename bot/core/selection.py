@@ -1,7 +1,7 @@
 """Which hits make the final list: at most a few passages per article, more for a dominant one."""
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 import numpy as np
 
@@ -12,24 +12,14 @@ def cap_per_article(hits: list[Hit], articles: np.ndarray, per_article: int, k: 
                     crosslingual: Collection[int] = (), per_article_crosslingual: int = 0) -> list[Hit]:
     """Keep at most `per_article` passages of any one article (of a `crosslingual` one, at most
     max(`per_article`, `per_article_crosslingual`)), up to `k` hits."""
-    out: list[Hit] = []
-    seen: dict[int, int] = {}
-    for h in hits:
-        a = int(articles[h.pos])
-        if seen.get(a, 0) >= (max(per_article, per_article_crosslingual) if a in crosslingual else per_article):
-            continue
-        seen[a] = seen.get(a, 0) + 1
-        out.append(h)
-        if len(out) >= k:
-            break
-    return out
+    return _fill(hits, articles, k, lambda a: _plain_cap(a, per_article, crosslingual, per_article_crosslingual))
 
 
 def select_hits(hits: list[Hit], articles: np.ndarray, opts: SearchOptions,
                 crosslingual: Collection[int] = ()) -> list[Hit]:
-    """The final k: at most `per_article` passages of an article (`per_article_crosslingual` for the
-    `crosslingual` articles, those in another language than the question), except that an article
-    scoring clearly above every other (by `dominant_margin`) may fill up to `dominant_cap` slots."""
+    """The final k: at most `per_article` passages of an article (of a `crosslingual` one, in another
+    language than the question, at most max(`per_article`, `per_article_crosslingual`)), except that an
+    article scoring clearly above every other (by `dominant_margin`) may fill up to `dominant_cap` slots."""
     if not hits:
         return []
     firsts: list[float] = []
@@ -42,18 +32,30 @@ def select_hits(hits: list[Hit], articles: np.ndarray, opts: SearchOptions,
             if len(firsts) == 2:
                 break
     dominant = len(firsts) == 1 or (firsts[1] <= firsts[0] * (1 - opts.dominant_margin))
-    top_article = int(articles[hits[0].pos]) if hits else -1
+    top_article = int(articles[hits[0].pos])
+
+    def cap(a: int) -> int:
+        plain = _plain_cap(a, opts.per_article, crosslingual, opts.per_article_crosslingual)
+        # the dominant article's allowance never falls below the plain cap ("What else…?" sets it to k)
+        return max(opts.dominant_cap, plain) if dominant and a == top_article else plain
+
+    return _fill(hits, articles, opts.k, cap)
+
+
+def _plain_cap(a: int, per_article: int, crosslingual: Collection[int], per_article_crosslingual: int) -> int:
+    return max(per_article, per_article_crosslingual) if a in crosslingual else per_article
+
+
+def _fill(hits: list[Hit], articles: np.ndarray, k: int, cap: Callable[[int], int]) -> list[Hit]:
+    """Hits in order, at most `cap(article)` of each article, up to `k`."""
     out: list[Hit] = []
     seen: dict[int, int] = {}
     for h in hits:
         a = int(articles[h.pos])
-        # the dominant article's allowance never falls below the plain cap ("What else…?" sets it to k)
-        plain = max(opts.per_article, opts.per_article_crosslingual) if a in crosslingual else opts.per_article
-        cap = max(opts.dominant_cap, plain) if dominant and a == top_article else plain
-        if seen.get(a, 0) >= cap:
+        if seen.get(a, 0) >= cap(a):
             continue
         seen[a] = seen.get(a, 0) + 1
         out.append(h)
-        if len(out) >= opts.k:
+        if len(out) >= k:
             break
     return out
