@@ -184,7 +184,8 @@ def check_text(text: str, docs: list[Document], embedder: VectorEmbeddings, ques
     headers = [f"{d.metadata.get('title') or ''} {d.metadata.get('date') or ''}" for d in docs]
     citable = citable_sources(docs)
     support = SupportCheck(embedder, texts, headers, citable, question)
-    checked = check_answer(text, texts, support.supported, attribute=support.attribute, citable=citable)
+    checked = check_answer(text, texts, support.supported, attribute=support.attribute, citable=citable,
+                           strength=support.strength)
     weights = docs[0].metadata.get("query_terms") if docs else None
     if checked.text and weights and citable is not None:
         best = max(float(d.metadata["score"]) for d in docs)

@@ -94,7 +94,8 @@ class CheckedAnswer:
 
 def check_answer(text: str, sources: list[str], supported: Callable[[str, list[str]], bool],
                  keep_uncited: bool = False, attribute: Callable[[str], list[int]] | None = None,
-                 citable: set[int] | None = None) -> CheckedAnswer:
+                 citable: set[int] | None = None, strength: Callable[[str, int], float] | None = None
+                 ) -> CheckedAnswer:
     """Keep supported sentences with their sources; renumber markers in order of first use.
 
     `sources[i]` is the text of source i+1; `supported(sentence, [texts]) -> bool` decides support.
@@ -105,6 +106,8 @@ def check_answer(text: str, sources: list[str], supported: Callable[[str, list[s
     only if one does. Uncited, unattributed sentences are removed unless `keep_uncited`.
     `citable` (source numbers; None = all): only these may be cited — markers to other sources are
     treated as wrong (the sentence may still be attributed to a citable one).
+    `strength(sentence, source number)`: of several markers that each support the sentence, only the
+    strongest is kept (one claim, one paragraph).
     """
     claims = split_claims(flatten_markdown(text))
     n = len(sources)
@@ -123,6 +126,11 @@ def check_answer(text: str, sources: list[str], supported: Callable[[str, list[s
         if valid and supported(c.text, [sources[x - 1] for x in valid]):
             if len(valid) > 1:  # "… [1][4]": keep the markers whose passage supports it on its own
                 valid = [x for x in valid if supported(c.text, [sources[x - 1]])] or valid
+            if len(valid) > 1 and strength is not None:
+                # a small model marks every passage of an article ("… three zones [1][2][3]"), and
+                # each passes the loose support check; the one that states it best is the citation
+                power = {x: strength(c.text, x) for x in valid}
+                valid = [x for x in valid if power[x] >= max(power.values())]
             by_model.update(valid)
         else:
             if is_no_answer(c.text):
@@ -278,10 +286,17 @@ class SupportCheck:
             else:
                 ok = sims[i] >= DENSE_SUPPORT_CROSS and i == top and (
                     sims[i] >= DENSE_ATTRIBUTE_CROSS or bool(anchors(sentence) & self._anchors(i)))
-            strength = lex + float(sims[i] - self._bar(sentence, i))
+            strength = self.strength(sentence, i + 1)
             if ok and (best is None or strength > best_strength):
                 best, best_strength = i, strength
         return [] if best is None else [best + 1]
+
+    def strength(self, sentence: str, n: int) -> float:
+        """How strongly source `n` (1-based) supports `sentence`: its word overlap plus how far its E5
+        similarity clears the support bar."""
+        i = n - 1
+        return lexical_support(sentence, self.passages[i]) + float(self._similarities(sentence)[i]
+                                                                   - self._bar(sentence, i))
 
     def echoes(self, sentence: str) -> bool:
         """Whether `sentence` only repeats the question's words (`repeats_question`)."""

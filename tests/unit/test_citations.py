@@ -120,6 +120,20 @@ def test_check_answer_keeps_supported_sentences_renumbered() -> None:
     assert not r.no_answer
 
 
+def test_check_answer_keeps_the_strongest_of_several_supporting_markers() -> None:
+    sources = ["Schools in Rasht closed because of heavy snow on Monday.",
+               "Schools in Rasht closed because of heavy snow.",
+               "In Rasht, schools closed because of snow."]
+    check = SupportCheck(HashEmbedder(), sources)
+    text = "Schools in Rasht closed because of heavy snow [1][2][3]."
+    # each passage supports the sentence on its own: without a strength all three stay …
+    assert check_answer(text, sources, check.supported).used == [1, 2, 3]
+    # … with one, the citation is the passage that states it best (all its words, nothing else)
+    r = check_answer(text, sources, check.supported, strength=check.strength)
+    assert r.text == "Schools in Rasht closed because of heavy snow. [1]" and r.used == [2]
+    assert check.strength(text, 2) > max(check.strength(text, 1), check.strength(text, 3))
+
+
 def test_check_answer_attributes_sentences_without_a_valid_marker() -> None:
     check = SupportCheck(HashEmbedder(), SOURCES)
     r = check_answer("Schools in Rasht closed because of heavy snow. Oil prices rose by 3 percent [9].",
