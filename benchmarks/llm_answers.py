@@ -6,7 +6,8 @@ Usage (any OpenAI-compatible server, e.g. llama.cpp's `python -m llama_cpp.serve
   python benchmarks/llm_answers.py --data-dir FULL_INDEX --base-url http://127.0.0.1:8088/v1 \
       [--model local] [--en 30] [--fa 15] [--json out.json]
   python benchmarks/llm_answers.py --data-dir FULL_INDEX --base-url URL --translation [--en 100]
-FULL_INDEX holds seed + Fars. Questions: seed_dev, then fars_qa_dev by id (English and Persian).
+FULL_INDEX holds seed + Fars. Questions: seed_dev, then fars_qa_dev by id (English and Persian); with
+--set benchmarks/fars_qa_fresh.jsonl, our fresh questions instead (never used to build any rule).
 The answer metrics count only questions whose answer retrieval found (a retrieved passage is a hit,
 as ../shared/README.md defines it), since the model cannot be judged on passages it never saw.
 """
@@ -34,15 +35,17 @@ from index.models import StoredPassage
 from index.store import PassageStore
 
 
-def questions(n_en: int, n_fa: int) -> list[EvalItem]:
-    """seed_dev, then the first `n_en` English and `n_fa` Persian fars_qa_dev questions (by id)."""
+def questions(n_en: int, n_fa: int, dev_set: str | None = None) -> list[EvalItem]:
+    """seed_dev, then the first `n_en` English and `n_fa` Persian fars_qa_dev questions (by id); with
+    `dev_set` (one of our sets, e.g. benchmarks/fars_qa_fresh.jsonl) its questions instead, no seed."""
     ev = SHARED / "eval"
-    fars = sorted(load_eval_set(ev / "fars_qa_dev.jsonl"), key=lambda i: i.id)
+    fars = sorted(load_eval_set(dev_set or ev / "fars_qa_dev.jsonl", ev / "fars_titles_dev.jsonl"),
+                  key=lambda i: i.id)
     en, fa = [i for i in fars if i.lang == "en"][:n_en], [i for i in fars if i.lang == "fa"][:n_fa]
     # interleaved in proportion, so a run cut short still covers both languages
     mixed = sorted(en, key=lambda i: en.index(i) / len(en)) if not fa else sorted(
         en + fa, key=lambda i: (en.index(i) / len(en)) if i.lang == "en" else (fa.index(i) / len(fa)))
-    return load_eval_set(ev / "seed_dev.jsonl") + mixed
+    return mixed if dev_set else load_eval_set(ev / "seed_dev.jsonl") + mixed
 
 
 def hit(item: EvalItem, c) -> bool:
@@ -224,6 +227,8 @@ def main() -> None:
     ap.add_argument("--model", default="local")
     ap.add_argument("--en", type=int, default=30, help="English fars_qa_dev questions")
     ap.add_argument("--fa", type=int, default=15, help="Persian fars_qa_dev questions")
+    ap.add_argument("--set", dest="dev_set", help="ask this set's questions instead of fars_qa_dev "
+                                                  "(e.g. benchmarks/fars_qa_fresh.jsonl)")
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--max-tokens", type=int, default=200)
     ap.add_argument("--translate-timeout", type=float, default=0.0,
@@ -260,7 +265,7 @@ def main() -> None:
         if args.replay:
             with open(args.replay, encoding="utf-8") as fh:
                 replay = {r["id"]: r for r in json.load(fh)["rows"]}
-        items = questions(args.en, args.fa)
+        items = questions(args.en, args.fa, args.dev_set)
         def save(partial: dict) -> None:  # after every question: a run cut short still reports
             if args.json:
                 with open(args.json, "w", encoding="utf-8") as fh:

@@ -124,7 +124,9 @@ def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="D
              as_json: bool = typer.Option(False, "--json"),
              split: str = typer.Option("auto", help="tune | held-out | all | auto (both halves and all, "
                                                     "for sets of 20+ questions)"),
-             limit: int = typer.Option(0, help="Only the first N questions of each set.")) -> None:
+             limit: int = typer.Option(0, help="Only the first N questions of each set."),
+             shared: Path = typer.Option(Path("../shared"), help="The shared data our own sets refer to "
+                                                                "(gold_ref / evidence_ref).")) -> None:
     """Per language: paragraph hit@1/hit@k/MRR, article hit@1/hit@k and the hit@50 ceiling,
     for dense-only, BM25-only and hybrid search, on the tuning and held-out halves."""
     from rich.table import Table
@@ -138,7 +140,7 @@ def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="D
     qa = build_qa(settings) if settings.llm != "none" else None
     report: dict = {}
     for f in files:
-        items = load_eval_set(f)
+        items = load_eval_set(f, refs=shared / "eval" / "fars_titles_dev.jsonl")
         items = items[:limit] if limit else items
         halves = ["tune", "held-out", "all"] if split == "auto" and len(items) >= 20 else \
             ["all"] if split == "auto" else [split]

@@ -37,11 +37,13 @@ class EvalItem:
     answer: str = ""
 
 
-def load_eval_set(path: str | Path, refs: str | Path | None = None) -> list[EvalItem]:
+def load_eval_set(path: str | Path, refs: str | Path | None = None,
+                  corpus: str | Path | None = None) -> list[EvalItem]:
     """Read a dev set (seed_dev, fars_titles_dev, persianqa_dev or our own JSON Lines).
 
-    `gold_ref` fields (our sets) name a fars_titles_dev id whose gold URL is read from `refs`,
-    so no URL or text of the shared data is copied into this repository.
+    Our sets copy no text or URL of the shared data: `gold_ref` names a fars_titles_dev id whose
+    gold URL is read from `refs`, and `evidence_ref` ([[paragraph, start, end], ...]) points into that
+    article's `paragraphs` in the Fars News JSON files of `corpus` (default: beside `refs`).
     """
     ref_urls: dict[str, str] = {}
     if refs and Path(refs).exists():
@@ -49,6 +51,9 @@ def load_eval_set(path: str | Path, refs: str | Path | None = None) -> list[Eval
             if line.strip():
                 rec = json.loads(line)
                 ref_urls[rec["id"]] = rec.get("gold_url", "")
+    if corpus is None and refs:
+        corpus = Path(refs).parent.parent / "corpora" / "fars-news"
+    paragraphs: dict[str, list[str]] | None = None
     items = []
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -59,11 +64,41 @@ def load_eval_set(path: str | Path, refs: str | Path | None = None) -> list[Eval
             except json.JSONDecodeError as exc:
                 raise LoadError(str(path), f"invalid JSON: {exc.msg}", lineno) from exc
             gold = rec.get("gold_source") or rec.get("gold_url") or ref_urls.get(rec.get("gold_ref", ""), "")
+            evidence = rec.get("evidence") or []
+            if rec.get("evidence_ref"):
+                if paragraphs is None:
+                    paragraphs = _article_paragraphs(corpus)
+                evidence = _resolve_evidence(paragraphs.get(gold, []), rec["evidence_ref"], path, lineno)
             items.append(EvalItem(
                 id=str(rec.get("id", lineno)), lang=rec.get("lang", "fa"), question=rec["question"],
-                gold_sources=[g for g in gold.split("|") if g], evidence=rec.get("evidence") or [],
+                gold_sources=[g for g in gold.split("|") if g], evidence=evidence,
                 gold_context=rec.get("gold_context", ""), answer=rec.get("answer", "")))
     return items
+
+
+def _article_paragraphs(corpus: str | Path | None) -> dict[str, list[str]]:
+    """Article link → its paragraphs, from the Fars News JSON files in `corpus`."""
+    out: dict[str, list[str]] = {}
+    for f in sorted(Path(corpus).glob("*.json")) if corpus else []:
+        for art in json.loads(f.read_text(encoding="utf-8")):
+            out.setdefault(art.get("link", ""), art.get("paragraphs") or [])
+    return out
+
+
+def _resolve_evidence(paragraphs: list[str], refs: list, path: str | Path, lineno: int) -> list[str]:
+    """The evidence strings an `evidence_ref` points at (a bad reference is a LoadError naming the line)."""
+    out = []
+    for ref in refs:
+        try:
+            i, start, end = (int(x) for x in ref)
+            text = paragraphs[i][start:end]
+        except (ValueError, TypeError, IndexError) as exc:
+            raise LoadError(str(path), f"evidence_ref {ref!r} points nowhere (is the shared corpus beside it?)",
+                            lineno) from exc
+        if not text.strip():
+            raise LoadError(str(path), f"evidence_ref {ref!r} is empty", lineno)
+        out.append(text)
+    return out
 
 
 def is_hit(item: EvalItem, meta: StoredPassage, text: str) -> bool:
