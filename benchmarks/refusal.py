@@ -1,21 +1,27 @@
 """Calibrate refusal: answerable dev questions should be answered, off-topic ones refused.
 
-Usage: python benchmarks/refusal.py --data-dir DIR [--split tune|held-out|all] [--limit N]
-Prints, per language and half, the share of answerable questions answered (seed_dev, our xling_dev,
-fars_qa_dev, the first N fars_titles_dev) and of off-topic ones refused (benchmarks/offtopic.jsonl), at
-the thresholds in bot/core/qa.py, with the signal distributions to choose them from. Tune on the tuning
-half; report the held-out half.
+Usage: python benchmarks/refusal.py --data-dir DIR [--split tune|held-out|all] [--limit N] [--fit]
+Prints, per language and half, the share of answerable questions answered and of off-topic ones
+refused, at the thresholds in bot/core/qa.py, with the signal distributions to choose them from.
+Tuning data: the tuning halves of seed_dev, our xling_dev, fars_qa_dev, the first N fars_titles_dev and
+benchmarks/offtopic.jsonl, plus all of our fars_qa_tune.jsonl and offtopic_tune.jsonl. Held out: the
+other halves, plus all of our fars_qa_fresh.jsonl (questions no rule was built on). `--fit` fits the
+English weighted sum of bot/core/qa.py (EN_WEIGHTS, EN_BIAS) on the tuning data and prints it.
 """
 from __future__ import annotations
 
 import argparse
 import json
 
+import numpy as np
 from _common import ROOT, SHARED
 
 from bot.core.evaluation import EvalItem, load_eval_set, split_half
 from bot.core.qa import QA
 from bot.settings import Settings
+
+FEATURES = ("dense", "dense_long", "names", "counterpart_names", "lead", "idf_coverage", "sparse")
+ANSWERED_SHARE = 0.96  # the fitted rule's threshold: this share of the tuning answerable questions answered
 
 
 def _dist(values: list[float]) -> str:
@@ -23,24 +29,64 @@ def _dist(values: list[float]) -> str:
     return f"{v[0]}/{v[len(v) // 10]}/{v[len(v) // 2]}/{v[-1]}"
 
 
+def _offtopic(path) -> list[EvalItem]:
+    return [EvalItem(id=r["id"], lang=r["lang"], question=r["question"], gold_sources=[], evidence=[])
+            for r in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if r]
+
+
+def question_sets(half: str, limit: int) -> tuple[list[EvalItem], list[EvalItem]]:
+    """(answerable, off-topic) questions of one half ('tune', 'held-out' or 'all')."""
+    ev, ours, refs = SHARED / "eval", ROOT / "benchmarks", SHARED / "eval" / "fars_titles_dev.jsonl"
+    answerable = load_eval_set(ev / "seed_dev.jsonl") + load_eval_set(ours / "xling_dev.jsonl", refs) + \
+        load_eval_set(ev / "fars_qa_dev.jsonl") + load_eval_set(refs)[:limit]
+    off = _offtopic(ours / "offtopic.jsonl")
+    answerable, off = split_half(answerable, half), split_half(off, half)
+    if half in ("tune", "all"):
+        answerable += load_eval_set(ours / "fars_qa_tune.jsonl", refs)
+        off += _offtopic(ours / "offtopic_tune.jsonl")
+    if half in ("held-out", "all"):
+        answerable += load_eval_set(ours / "fars_qa_fresh.jsonl", refs)
+    return answerable, off
+
+
+def fit(rows: list[tuple[str, str, dict, bool]]) -> tuple[dict[str, float], float]:
+    """Logistic regression (L2, standardized features) on the English rows; the threshold puts
+    ANSWERED_SHARE of the answerable ones above it. Returns raw-scale weights and the bias."""
+    en = [r for r in rows if r[1] == "en"]
+    x = np.array([[r[2][f] for f in FEATURES] for r in en], dtype=np.float64)
+    y = np.array([r[0] == "answerable" for r in en], dtype=np.float64)
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = (x - mu) / sd
+    w, b = np.zeros(len(FEATURES)), 0.0
+    for _ in range(4000):
+        g = 1 / (1 + np.exp(-(z @ w + b))) - y
+        w -= 0.1 * (z.T @ g / len(y) + w / len(y))
+        b -= 0.1 * float(g.mean())
+    scores = z @ w + b
+    threshold = float(np.quantile(scores[y == 1], 1 - ANSWERED_SHARE)) - 1e-6
+    raw = w / sd
+    return {f: round(float(v), 4) for f, v in zip(FEATURES, raw, strict=True)}, \
+        round(float(b - (raw * mu).sum() - threshold), 4)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--split", default="all", choices=["tune", "held-out", "all"])
     ap.add_argument("--limit", type=int, default=150)
+    ap.add_argument("--fit", action="store_true", help="fit EN_WEIGHTS / EN_BIAS on the tuning data")
     args = ap.parse_args()
     qa = QA(Settings(data_dir=args.data_dir))
-    ev = SHARED / "eval"
-    answerable = load_eval_set(ev / "seed_dev.jsonl") + load_eval_set(
-        ROOT / "benchmarks" / "xling_dev.jsonl", ev / "fars_titles_dev.jsonl") + load_eval_set(
-        ev / "fars_qa_dev.jsonl") + load_eval_set(ev / "fars_titles_dev.jsonl")[: args.limit]
-    off = [EvalItem(id=r["id"], lang=r["lang"], question=r["question"], gold_sources=[], evidence=[])
-           for r in map(json.loads, (ROOT / "benchmarks" / "offtopic.jsonl").read_text().splitlines()) if r]
+    answerable, off = question_sets("tune" if args.fit else args.split, args.limit)
     rows = []
     for kind, items in (("answerable", answerable), ("offtopic", off)):
-        for item in split_half(items, args.split):
+        for item in items:
             r = qa.retrieve(item.question)
             rows.append((kind, item.lang, qa.relevance(r, item.question), qa.is_relevant(r, item.question)))
+    if args.fit:
+        weights, bias = fit(rows)
+        print(f"EN_WEIGHTS = {weights!r}\nEN_BIAS = {bias!r}")
+        return
     report = {}
     for kind in ("answerable", "offtopic"):
         for lang in ("en", "fa"):

@@ -140,9 +140,9 @@ def test_cli_eval_prints_the_table_per_half(full_store):
     assert table.returncode == 0 and "held-out" in table.stdout and "art@5" in table.stdout, table.stdout
 
 
-# held-out refusal (benchmarks/refusal.py --split held-out): measured en 0.949 answered / 0.90 refused,
-# fa 0.99 / 1.00 (README, retrieval), less a margin
-REFUSAL_TARGETS = {"en": (0.93, 0.85), "fa": (0.97, 0.95)}
+# held-out refusal (benchmarks/refusal.py --split held-out: the held-out halves and our fresh set):
+# measured en 0.971 answered / 0.975 refused, fa 0.992 / 1.00 (README, retrieval), less a margin
+REFUSAL_TARGETS = {"en": (0.95, 0.92), "fa": (0.97, 0.95)}
 
 
 def test_refusal_held_out_targets(full_store):
@@ -157,8 +157,9 @@ def test_refusal_held_out_targets(full_store):
            for r in map(json.loads, (ROOT / "benchmarks" / "offtopic.jsonl").read_text().splitlines()) if r]
     rates = {}
     for lang, (answered, refused) in REFUSAL_TARGETS.items():
+        fresh = load_eval_set(ROOT / "benchmarks" / "fars_qa_fresh.jsonl", EVAL / "fars_titles_dev.jsonl")
         ok = [qa.is_relevant(qa.retrieve(i.question), i.question)
-              for i in split_half(answerable, "held-out") if i.lang == lang]
+              for i in split_half(answerable, "held-out") + fresh if i.lang == lang]
         no = [not qa.is_relevant(qa.retrieve(i.question), i.question)
               for i in split_half(off, "held-out") if i.lang == lang]
         rates[lang] = (sum(ok) / len(ok), sum(no) / len(no))

