@@ -106,9 +106,11 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
     for k, item in enumerate(items, 1):
         replies.texts.clear()
         old = replay.get(item.id) if replay is not None else None
-        live = replay is not None and (old is None or old["note"] in FALLBACK_NOTE.values())
+        # not asked then, the model unreachable then, or refused before the model was asked: ask it now
+        live = replay is not None and (old is None or old["note"] in FALLBACK_NOTE.values()
+                                       or (old["refused"] and not old.get("model_log")))
         if replay is not None:
-            if live:  # not asked then, or the model was unreachable then: ask it now
+            if live:
                 qa.chain = build_chain(qa.settings)
                 renderings = record_renderings(qa)
             elif old is not None:

