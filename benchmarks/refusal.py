@@ -17,7 +17,7 @@ import numpy as np
 from _common import ROOT, SHARED
 
 from bot.core.evaluation import EvalItem, load_eval_set, split_half
-from bot.core.qa import QA
+from bot.core.qa import EN_DENSE_WITH_WORDS, EN_IDF_COVERAGE, QA
 from bot.settings import Settings
 
 FEATURES = ("dense", "dense_long", "names", "counterpart_names", "lead", "idf_coverage", "sparse")
@@ -50,9 +50,13 @@ def question_sets(half: str, limit: int) -> tuple[list[EvalItem], list[EvalItem]
 
 
 def fit(rows: list[tuple[str, str, dict, bool]]) -> tuple[dict[str, float], float]:
-    """Logistic regression (L2, standardized features) on the English rows; the threshold puts
-    ANSWERED_SHARE of the answerable ones above it. Returns raw-scale weights and the bias."""
-    en = [r for r in rows if r[1] == "en"]
+    """Logistic regression (L2, standardized features) on the English rows the keyword rule leaves
+    to it; the threshold puts ANSWERED_SHARE of their answerable ones above it. Returns raw-scale
+    weights and the bias."""
+    # the English-news rule (the question's own keywords in the top passages) admits before the sum
+    # is read: fit the sum, and set its threshold, on the questions it leaves to the sum
+    en = [r for r in rows if r[1] == "en" and not (r[2]["dense"] >= EN_DENSE_WITH_WORDS
+                                                   and r[2]["idf_coverage"] >= EN_IDF_COVERAGE)]
     x = np.array([[r[2][f] for f in FEATURES] for r in en], dtype=np.float64)
     y = np.array([r[0] == "answerable" for r in en], dtype=np.float64)
     mu, sd = x.mean(0), x.std(0) + 1e-9

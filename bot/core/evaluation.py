@@ -64,6 +64,9 @@ def load_eval_set(path: str | Path, refs: str | Path | None = None,
             except json.JSONDecodeError as exc:
                 raise LoadError(str(path), f"invalid JSON: {exc.msg}", lineno) from exc
             gold = rec.get("gold_source") or rec.get("gold_url") or ref_urls.get(rec.get("gold_ref", ""), "")
+            if rec.get("gold_ref") and not gold:
+                raise LoadError(str(path), f"gold_ref {rec['gold_ref']!r} is not in {refs or 'the refs file'} "
+                                           "(is the shared data beside it? khabar eval --shared DIR)", lineno)
             evidence = rec.get("evidence") or []
             if rec.get("evidence_ref"):
                 if paragraphs is None:
@@ -91,6 +94,8 @@ def _resolve_evidence(paragraphs: list[str], refs: list, path: str | Path, linen
     for ref in refs:
         try:
             i, start, end = (int(x) for x in ref)
+            if min(i, start, end) < 0:
+                raise IndexError(i)
             text = paragraphs[i][start:end]
         except (ValueError, TypeError, IndexError) as exc:
             raise LoadError(str(path), f"evidence_ref {ref!r} points nowhere (is the shared corpus beside it?)",

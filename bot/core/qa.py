@@ -11,7 +11,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from bot.core.dates import parse_user_date
 from bot.core.extractive import REFUSAL, frame, pick_sentences, quote_passage
@@ -59,9 +59,21 @@ EN_DENSE_WITH_WORDS, EN_IDF_COVERAGE = 0.78, 0.3
 # `python benchmarks/refusal.py --fit` on the tuning sets, standardization folded in, threshold at 96 %
 # of the tuning answerable questions answered. The rules above remain for embedders without the head.
 SPARSE_PASSAGES = 3
-EN_WEIGHTS = {"dense": 15.9122, "dense_long": 30.3784, "names": 3.3556, "counterpart_names": 0.7076, "lead": 2.2351,
-              "idf_coverage": 11.2964, "sparse": 42.5929}
-EN_BIAS = -47.5529
+EN_WEIGHTS = {"dense": 15.8923, "dense_long": 19.412, "names": 3.4656, "counterpart_names": 0.6788, "lead": 2.1763,
+              "idf_coverage": 16.9673, "sparse": 42.2591}
+EN_BIAS = -38.9054
+
+
+def first_positive(base: float, weight: float, cosines: Iterable[float]) -> tuple[bool, float, int]:
+    """Whether base + weight × max(cosines) > 0 (weight > 0), reading the cosines only until the sum is
+    positive — the maximum only grows, so the rest cannot change the answer (an answerable question
+    usually stops after the first passage, an encoder pass each). Returns (decision, best read, read)."""
+    best, read = -1.0, 0
+    for c in cosines:
+        best, read = max(best, c), read + 1
+        if base + weight * best > 0:
+            return True, best, read
+    return False, best, read
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -303,22 +315,28 @@ class QA:
             or (d >= EN_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_IDF_COVERAGE)
 
     def _fitted_rule(self, result: SearchResult, question: str, sig: dict[str, float]) -> bool | None:
-        """EN_WEIGHTS · signals + EN_BIAS > 0, with the sparse signal read one top passage at a time:
-        the best cosine only grows, so once the sum is positive the rest cannot change the answer
-        (an answerable question usually stops after the first passage, an encoder pass each).
-        None when the embedder has no sparse head."""
+        """EN_WEIGHTS · signals + EN_BIAS > 0, the sparse signal read one top passage at a time
+        (`first_positive`); None when the embedder has no sparse head."""
+        if not self.embedder.has_sparse:
+            return None
+        base = sum(w * sig[f] for f, w in EN_WEIGHTS.items() if f != "sparse") + EN_BIAS
+        if base > 0:
+            return True  # latent-term codes are ReLU outputs: the cosine is at least 0, nothing to read
         q = self.embedder.sparse_vectors([question], query=True)
         if q is None:
             return None
-        base = sum(w * sig[f] for f, w in EN_WEIGHTS.items() if f != "sparse") + EN_BIAS
         view = result.signal_hits if result.signal_hits else result.hits
-        best = -1.0
-        for h in view[:SPARSE_PASSAGES]:
-            p = self.embedder.sparse_vectors([result.snap.text(h.pos)])
-            best = max(best, float((p @ q[0])[0])) if p is not None else best
-            if base + EN_WEIGHTS["sparse"] * best > 0:
-                return True
-        return False
+        texts = [result.snap.text(h.pos) for h in view[:SPARSE_PASSAGES]]
+
+        def cosines() -> Iterator[float]:
+            for text in texts:
+                p = self.embedder.sparse_vectors([text])
+                yield float((p @ q[0])[0]) if p is not None else -1.0
+
+        decided, best, read = first_positive(base, EN_WEIGHTS["sparse"], cosines())
+        if read == len(texts):  # all read: the signal itself, for whoever asks `relevance` next
+            result.signals[question]["sparse"] = best
+        return decided
 
     def contexts(self, result: SearchResult) -> list[Context]:
         """The retrieved passages as Context records (n filled in once cited)."""

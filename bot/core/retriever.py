@@ -48,7 +48,9 @@ class HybridRetriever(BaseRetriever):
                   "article_lead": result.article_lead,
                   "signal_positions": [h.pos for h in result.signal_hits] if result.signal_hits is not None else None,
                   "counterparts": result.counterparts, "query_terms": result.query_terms,
-                  "timings_ms": result.timings_ms, "snapshot": snap}
+                  "timings_ms": result.timings_ms, "snapshot": snap,
+                  # refusal's signals and decision, made once per result (the same dicts, in-process)
+                  "signals": result.signals, "relevant": result.relevant}
         return [Document(page_content=snap.text(h.pos),
                          metadata={**snap.meta(h.pos), "id": snap.id(h.pos), "pos": h.pos, "score": h.score,
                                    "dense": h.dense, "lexical": h.lexical, **shared})
@@ -71,4 +73,6 @@ def result_from_documents(docs: list[Document]) -> SearchResult:
                         top_dense_long=float(m.get("top_dense_long", 0.0)),
                         counterparts=dict(m.get("counterparts") or {}), article_lead=m.get("article_lead"),
                         signal_hits=[Hit(p, 0.0) for p in signal] if (signal := m.get("signal_positions")) is not None
-                        else None)
+                        else None,
+                        signals=m["signals"] if isinstance(m.get("signals"), dict) else {},
+                        relevant=m["relevant"] if isinstance(m.get("relevant"), dict) else {})

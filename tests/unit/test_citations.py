@@ -132,6 +132,14 @@ def test_check_answer_keeps_the_strongest_of_several_supporting_markers() -> Non
     r = check_answer(text, sources, check.supported, strength=check.strength)
     assert r.text == "Schools in Rasht closed because of heavy snow. [1]" and r.used == [2]
     assert check.strength(text, 2) > max(check.strength(text, 1), check.strength(text, 3))
+    # a sentence that joins two passages, neither enough alone, keeps both markers
+    joined = ["Ali Rezaei won in Tabriz.", "Sara Karimi came second in Shiraz."]
+    check = SupportCheck(HashEmbedder(), joined)
+    claim = "Ali Rezaei won in Tabriz, Sara Karimi came second in Shiraz."
+    assert not check.supported(claim, [joined[0]]) and not check.supported(claim, [joined[1]])
+    assert check.supported(claim, joined)
+    r = check_answer(claim[:-1] + " [1][2].", joined, check.supported, strength=check.strength)
+    assert r.used == [1, 2] and r.text == claim + " [1][2]"
 
 
 def test_check_answer_attributes_sentences_without_a_valid_marker() -> None:

@@ -45,3 +45,15 @@ def test_an_evidence_ref_pointing_nowhere_names_the_line(tmp_path: Path) -> None
     with pytest.raises(LoadError) as err:
         load_eval_set(path, refs=shared / "eval" / "fars_titles_dev.jsonl")
     assert err.value.line == 2 and "points nowhere" in err.value.reason
+    path.write_text(json.dumps({"id": "fr-003", "question": "q", "gold_ref": "fars-title-7",
+                                "evidence_ref": [[-1, 0, 3]]}) + "\n")
+    with pytest.raises(LoadError, match="points nowhere"):
+        load_eval_set(path, refs=shared / "eval" / "fars_titles_dev.jsonl")
+
+
+def test_a_gold_ref_without_the_shared_data_is_an_error_not_a_miss(tmp_path: Path) -> None:
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps({"id": "fr-004", "question": "q", "gold_ref": "fars-title-7"}) + "\n")
+    with pytest.raises(LoadError, match="fars-title-7") as err:
+        load_eval_set(path, refs=tmp_path / "missing" / "fars_titles_dev.jsonl")
+    assert err.value.line == 1
