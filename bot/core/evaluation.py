@@ -37,13 +37,12 @@ class EvalItem:
     answer: str = ""
 
 
-def load_eval_set(path: str | Path, refs: str | Path | None = None,
-                  corpus: str | Path | None = None) -> list[EvalItem]:
+def load_eval_set(path: str | Path, refs: str | Path | None = None) -> list[EvalItem]:
     """Read a dev set (seed_dev, fars_titles_dev, persianqa_dev or our own JSON Lines).
 
     Our sets copy no text or URL of the shared data: `gold_ref` names a fars_titles_dev id whose
     gold URL is read from `refs`, and `evidence_ref` ([[paragraph, start, end], ...]) points into that
-    article's `paragraphs` in the Fars News JSON files of `corpus` (default: beside `refs`).
+    article's `paragraphs` in the Fars News JSON files of ../shared (found beside `refs`).
     """
     ref_urls: dict[str, str] = {}
     if refs and Path(refs).exists():
@@ -51,8 +50,7 @@ def load_eval_set(path: str | Path, refs: str | Path | None = None,
             if line.strip():
                 rec = json.loads(line)
                 ref_urls[rec["id"]] = rec.get("gold_url", "")
-    if corpus is None and refs:
-        corpus = Path(refs).parent.parent / "corpora" / "fars-news"
+    corpus = Path(refs).parent.parent / "corpora" / "fars-news" if refs else None
     paragraphs: dict[str, list[str]] | None = None
     items = []
     with open(path, encoding="utf-8") as fh:

@@ -17,6 +17,7 @@ from bot.core.dates import parse_user_date
 from bot.core.extractive import REFUSAL, frame, pick_sentences, quote_passage
 from bot.core.followup import Followup, rewrite_followup
 from bot.core.keywords import name_like
+from bot.core.options import Hit
 from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult, article_lead
 from bot.core.retriever import HybridRetriever
 from bot.core.schema import Answer, Citation, Context
@@ -74,6 +75,11 @@ def first_positive(base: float, weight: float, cosines: Iterable[float]) -> tupl
         if base + weight * best > 0:
             return True, best, read
     return False, best, read
+
+
+def _signal_view(result: SearchResult) -> list[Hit]:
+    """The passages the refusal signals read: the fixed-cap view when retrieval made one."""
+    return result.signal_hits if result.signal_hits else result.hits
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -252,11 +258,19 @@ class QA:
         out = result.signals.get(question) or self._signals(result, question)
         result.signals[question] = out
         if sparse and out["sparse"] < 0 and result.hits and detect_language(question) == "en":
-            view = result.signal_hits if result.signal_hits else result.hits
-            sims = self.embedder.sparse_similarities(question, [result.snap.text(h.pos)
-                                                                for h in view[:SPARSE_PASSAGES]])
-            out["sparse"] = float(sims.max()) if sims is not None and len(sims) else -1.0
+            cosines = self._sparse_cosines(result, question)
+            out["sparse"] = max(cosines, default=-1.0) if cosines is not None else -1.0
         return dict(out)
+
+    def _sparse_cosines(self, result: SearchResult, question: str) -> Iterator[float] | None:
+        """Cosines of the question's sparse latent terms with each top signal passage's, computed as
+        they are read (an encoder pass each); None when the embedder has no sparse head."""
+        q = self.embedder.sparse_vectors([question])
+        if q is None:
+            return None
+        texts = [result.snap.text(h.pos) for h in _signal_view(result)[:SPARSE_PASSAGES]]
+        return (float((p @ q[0])[0]) if (p := self.embedder.sparse_vectors([t])) is not None else -1.0
+                for t in texts)
 
     def _signals(self, result: SearchResult, question: str) -> dict[str, float]:
         out = {"dense": result.top_dense, "dense_long": result.top_dense_long, "names": 0.0,
@@ -264,7 +278,7 @@ class QA:
         if not result.hits:
             return out
         snap = result.snap
-        view = result.signal_hits if result.signal_hits else result.hits
+        view = _signal_view(result)
         seen: set[str] = set()
         for h in view[:3]:
             seen |= set(tokenize(snap.text(h.pos)))
@@ -311,8 +325,7 @@ class QA:
         return long_ >= EN_DENSE_LONG or (d >= EN_DENSE_WITH_NAMES and named) \
             or (d >= DENSE_WITH_NAMES and named and near) \
             or (long_ >= EN_DENSE_WITH_COUNTERPART and near) \
-            or (long_ >= EN_DENSE_WITH_LEAD and sig["lead"] >= EN_ARTICLE_LEAD) \
-            or (d >= EN_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_IDF_COVERAGE)
+            or (long_ >= EN_DENSE_WITH_LEAD and sig["lead"] >= EN_ARTICLE_LEAD)
 
     def _fitted_rule(self, result: SearchResult, question: str, sig: dict[str, float]) -> bool | None:
         """EN_WEIGHTS · signals + EN_BIAS > 0, the sparse signal read one top passage at a time
@@ -322,19 +335,11 @@ class QA:
         base = sum(w * sig[f] for f, w in EN_WEIGHTS.items() if f != "sparse") + EN_BIAS
         if base > 0:
             return True  # latent-term codes are ReLU outputs: the cosine is at least 0, nothing to read
-        q = self.embedder.sparse_vectors([question], query=True)
-        if q is None:
+        cosines = self._sparse_cosines(result, question)
+        if cosines is None:
             return None
-        view = result.signal_hits if result.signal_hits else result.hits
-        texts = [result.snap.text(h.pos) for h in view[:SPARSE_PASSAGES]]
-
-        def cosines() -> Iterator[float]:
-            for text in texts:
-                p = self.embedder.sparse_vectors([text])
-                yield float((p @ q[0])[0]) if p is not None else -1.0
-
-        decided, best, read = first_positive(base, EN_WEIGHTS["sparse"], cosines())
-        if read == len(texts):  # all read: the signal itself, for whoever asks `relevance` next
+        decided, best, read = first_positive(base, EN_WEIGHTS["sparse"], cosines)
+        if read == len(_signal_view(result)[:SPARSE_PASSAGES]):  # all read: the signal itself, for `relevance`
             result.signals[question]["sparse"] = best
         return decided
 
