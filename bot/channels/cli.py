@@ -20,7 +20,7 @@ from bot.core.schema import Answer
 from bot.errors import SettingsError
 from bot.plumbing.logs import setup_logging
 from bot.settings import Settings
-from index.errors import KhabarError
+from index.errors import KhabarError, LoadError
 from index.language import detect_language
 from index.text import persian_digits
 
@@ -142,6 +142,10 @@ def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="D
     for f in files:
         items = load_eval_set(f, refs=shared / "eval" / "fars_titles_dev.jsonl")
         items = items[:limit] if limit else items
+        for item in items:  # as `ask` would refuse it: a huge question would only stall the search
+            if len(item.question) > settings.max_question_chars:
+                raise LoadError(str(f), f"question {item.id!r} has {len(item.question):,} characters, more than "
+                                        f"KHABAR_MAX_QUESTION_CHARS ({settings.max_question_chars})")
         halves = ["tune", "held-out", "all"] if split == "auto" and len(items) >= 20 else \
             ["all"] if split == "auto" else [split]
         report[f.name] = {}
