@@ -5,7 +5,7 @@ from bot.core.retrieval import HybridSearcher, SearchOptions
 from index.lexical import rank_spellings
 from index.transliteration import likeness
 
-from .conftest import needs_shared
+from .conftest import SAMPLES, build_store, needs_shared
 
 TARTUS = "بازتعریف وضعیت حضور نظامی روسیه در طرطوس"
 
@@ -120,3 +120,32 @@ def test_english_refusal_reads_the_sparse_latent_terms(sample_qa):
     for q, sig in (("What is Russia seeking in Tartus?", near), ("Which glue is best for mending a broken ceramic mug?", far)):
         whole = sum(w * sig[f] for f, w in EN_WEIGHTS.items()) + EN_BIAS > 0
         assert sample_qa.is_relevant(sample_qa.retrieve(q), q) == whole, (q, sig)
+
+
+BRIDGE = """title: Rasht opens a new bridge over the Goharrud river
+date: 2025-11-02
+source: Test News
+
+# Rasht opens a new bridge over the Goharrud river
+
+Rasht opened its new bridge over the Goharrud river on Sunday, and city officials said the new bridge \
+will ease traffic between the old bazaar and the university district of Rasht.
+
+The structure spans 120 metres and cost the municipality 85 billion rials, the mayor said.
+
+Residents welcomed the opening, saying the old crossing had been congested for years.
+"""
+
+
+@pytest.mark.parametrize("question", ["How long is the new Rasht bridge over the Goharrud?",
+                                      "How much did the new bridge in Rasht cost?"])
+def test_a_quantity_question_prefers_the_paragraph_stating_a_number(tmp_path, embedder, question):
+    """The lead repeats the question's words; the paragraph with the figure answers it."""
+    src = tmp_path / "articles"
+    src.mkdir()
+    (src / "rasht-bridge-en.md").write_text(BRIDGE, encoding="utf-8")
+    store, _ = build_store(tmp_path / "index", embedder, [str(src), str(SAMPLES)])
+    texts, _ = top_texts(store, question)
+    assert "120 metres" in texts[0], texts[:2]
+    plain, _ = top_texts(store, question, quantity_bonus=0.0)
+    assert "Goharrud river on Sunday" in plain[0], plain[:2]  # words alone pick the lead

@@ -64,6 +64,11 @@ class SearchOptions:
     paragraph_lexical_en: float = 0.1
     # one article clearly ahead (its score at least this share above the next one's) may fill
     # up to `dominant_cap` of the k slots instead of `per_article`
+    # A question asking for a number ("how many", "what percentage", "which year", چند, چقدر) is
+    # answered by a paragraph that states one: within an article, paragraphs with a number the question
+    # does not contain get this much more paragraph score. English para@1 (fars_qa_dev + our sets):
+    # tuning 0.52 → 0.56 (0.1: 0.53, 0.2: 0.55, 0.8: 0.57), held-out 0.57 → 0.61; Persian unchanged.
+    quantity_bonus: float = 0.4
     dominant_margin: float = 0.3
     dominant_cap: int = 5
     # the refusal signals (bot/core/qa.py) read the top 5 under the caps they were calibrated with,

@@ -11,6 +11,7 @@ from importlib import resources
 
 import numpy as np
 
+from bot.core.answertype import asks_quantity, numbers_in
 from bot.core.keywords import expand_terms, feedback_terms, keyword_scores, name_like, top_scores
 from bot.core.options import Hit, SearchOptions, SearchResult
 from bot.core.selection import cap_per_article, select_hits
@@ -112,7 +113,7 @@ class HybridSearcher:
         timings["fuse"] = elapsed_ms(t)
         if opts.paragraph_stage and opts.mode == "hybrid" and hits and rvec is not None:
             t = time.perf_counter()
-            hits = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap)
+            hits = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap, query)
             timings["paragraphs"] = elapsed_ms(t)
             lead = article_lead(hits, snap.article_idx)
             view = select_hits(hits, snap.article_idx, replace(opts, k=SIGNAL_K, per_article=opts.signal_per_article,
@@ -225,7 +226,8 @@ class HybridSearcher:
 
     def _paragraphs(self, english: bool, hits: list[Hit], qvec: np.ndarray | None, scores: np.ndarray | None,
                     mask: np.ndarray,
-                    norm: tuple[float, float, float], opts: SearchOptions, snap: Snapshot) -> list[Hit]:
+                    norm: tuple[float, float, float], opts: SearchOptions, snap: Snapshot,
+                    query: str = "") -> list[Hit]:
         """Rank the best articles by their evidence, then all of their paragraphs by the question.
 
         An article's score is its best candidate's fused score; each paragraph of the
@@ -261,6 +263,11 @@ class HybridSearcher:
             dn = max(0.0, (d - dmin) / (dmax - dmin)) if dmax > dmin else 0.0
             para[p] = Hit(p, opts.dense_weight * dn + lw * lex / lmax, dense=d, lexical=lex,
                           dense_rank=was.dense_rank if was else None, lexical_rank=was.lexical_rank if was else None)
+        if opts.quantity_bonus and asks_quantity(query):
+            asked = numbers_in(query)
+            for p, h in para.items():
+                if numbers_in(snap.text(p)) - asked:
+                    h.score += opts.quantity_bonus
         # each article's best paragraph gets the whole paragraph share, so the article order is kept
         # for every article's first passage and only weaker paragraphs of one article fall behind another's best
         pmax: dict[int, float] = {}

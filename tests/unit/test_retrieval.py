@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bot.core.answertype import asks_quantity, numbers_in
 from bot.core.keywords import name_like, top_scores
 from bot.core.options import SearchOptions
 from bot.core.retrieval import RRF_K, HybridSearcher, _date_where, english_questions
@@ -213,3 +214,25 @@ def test_english_centering_setting_is_a_share() -> None:
     for bad in (-5.0, 2.0, float("inf")):
         with pytest.raises(ValidationError):
             Settings(english_centering=bad)
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("How many papers were submitted to the conference?", True),
+    ("how much did the new bridge cost?", True),
+    ("What percentage of health costs did Iranians pay?", True),
+    ("In which year were relations restored?", True),
+    ("When will the dam gates close?", True),
+    ("تیم اردبیل چند مدال طلا گرفت؟", True),
+    ("هزینه این طرح چقدر بود؟", True),
+    ("ساخت پل در چه سالی آغاز شد؟", True),
+    ("What is Russia seeking in Tartus?", False),
+    ("Who scored the winning goal?", False),
+    ("چه کسی گل پیروزی را زد؟", False),
+])
+def test_asks_quantity(question, expected):
+    """Questions asking for a number or a date are told from the rest, in both languages."""
+    assert asks_quantity(question) is expected
+
+
+def test_numbers_in_reads_digits_of_both_scripts():
+    assert numbers_in("در ۲۰ سال 31 جام و 4,000 تماشاگر") == {"20", "31", "4", "000"}
