@@ -166,3 +166,19 @@ def test_support_check_rejects_wrong_numbers_and_short_attributions() -> None:
     assert not check.supported("Water reached Khaju Bridge after 41 days.", [SOURCES[0]])
     assert check.attribute("Schools in Rasht closed because of heavy snow.") == [2]
     assert check.attribute("Yes.") == []
+
+
+@pytest.mark.parametrize("sentence,passage,expected", [
+    ("146,000 American troops were serving in Iraq.", "در حال حاضر ۱۴۶ هزار نیروی آمریکایی در عراق خدمت می‌کنند.", True),
+    ("It costs 7.86 billion toman.", "هزینه آن 7 میلیارد و 860 میلیون تومان است.", True),
+    ("Reserves reached $60.85 billion.", "ذخایر به 60/850 میلیارد دلار رسید.", True),
+    ("The deal is worth 1.2 billion dollars.", "ارزش قرارداد 1200 میلیون دلار است.", True),
+    ("4 thousand students gathered.", "4000 دانش‌آموز گرد آمدند.", True),
+    # the scale is part of the figure: 17 billion rials is not $17 million
+    ("The repairs need $17 million.", "برای مرمت آنها 17 میلیارد ریال اعتبار نیاز است.", False),
+    ("Russia sent 30 to 40 million tons.", "روسیه 30 تا 40 تن فرستاد.", False),
+    ("460 patients were treated.", "242 بیمار درمان شدند.", False),
+])
+def test_numbers_with_a_scale_word_compare_by_value(sentence, passage, expected):
+    """Persian news writes "146 هزار", an English answer "146,000": the same figure, by value."""
+    assert numbers_found(sentence, [passage]) is expected
