@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import numpy as np
 
+from bot.core.figures import numbers_found
 from index.embeddings import VectorEmbeddings
 from index.language import detect_language
 from index.normalizer import STOPWORDS, normalize, tokenize, words
@@ -324,63 +324,6 @@ def sentence_names(sentence: str) -> list[str]:
             and t.lower() not in _NOT_NAMES]
 
 
-_NUMBER = re.compile(r"\d+(?:[,٬]\d{3})*(?:[.٫/]\d+)?")
-# Persian news writes large figures with a scale word ("146 هزار", "7 میلیارد و 860 میلیون"), an
-# English answer with digits or its own word ("146,000", "7.86 billion"): both are compared as values
-_SCALES = {"هزار": 3, "thousand": 3, "میلیون": 6, "million": 6, "میلیارد": 9, "billion": 9, "بیلیون": 9,
-           "تریلیون": 12, "trillion": 12}
-_SCALED = re.compile(r"(\d+(?:[,٬]\d{3})*(?:[.٫/]\d+)?)\s*(" + "|".join(_SCALES) + r")\b(\s*(?:و|and)\s*)?",
-                     re.I)
-
-
-def _plain(number: str) -> str:
-    """A number's canonical digits: separators removed, the decimal mark a point, no trailing zeros."""
-    n = re.sub(r"[,٬]", "", number).replace("٫", ".").replace("/", ".")
-    return n.rstrip("0").rstrip(".") if "." in n else n
-
-
-def _scaled_values(text: str) -> tuple[set[str], set[str]]:
-    """(values, numbers consumed): each "N scale" as a whole value ("146 هزار" → 146000), and the sum of
-    a compound joined by و / and ("7 میلیارد و 860 میلیون" → 7860000000)."""
-    values: set[str] = set()
-    consumed: set[str] = set()
-    total: Decimal | None = None
-    for m in _SCALED.finditer(text):
-        num = _plain(m.group(1))
-        value = Decimal(num) * 10 ** _SCALES[m.group(2).lower()]
-        consumed.add(num)
-        values.add(_decimal(value))
-        total = value if total is None else total + value
-        values.add(_decimal(total))
-        if not m.group(3):  # the compound ends here
-            total = None
-    return values, consumed
-
-
-def _decimal(value: Decimal) -> str:
-    """A value's canonical digits (1.2E+9 → "1200000000", 60.850 → "60.85")."""
-    digits = format(value.normalize(), "f")
-    return digits.rstrip("0").rstrip(".") if "." in digits else digits
-
-
-def numbers_of(text: str) -> set[str]:
-    """The numbers in `text`, digits of any script, thousands separators removed ("13,500" → "13500"),
-    and the values of figures written with a scale word ("146 هزار", "1.2 billion")."""
-    norm = normalize(text)
-    values, _ = _scaled_values(norm)
-    return {_plain(n) for n in _NUMBER.findall(norm)} | values
-
-
-def numbers_found(sentence: str, texts: list[str]) -> bool:
-    """Whether every number a sentence states is in the passages: a small model copies the names
-    right and gets the figures wrong ("460 patients" where the article says 242). A figure with a
-    scale word counts by its value ("146,000 troops" is "146 هزار نیرو")."""
-    norm = normalize(sentence)
-    values, consumed = _scaled_values(norm)
-    need = ({_plain(n) for n in _NUMBER.findall(norm)} - consumed) | values
-    return not need or need <= numbers_of(" ".join(texts))
-
-
 def names_found(sentence: str, texts: list[str]) -> bool:
     """Whether every name an English sentence states is in the passages, in either script (by
     consonant skeleton: Tartus/طرطوس, Moscow/مسکو). Small models carry names over from the
@@ -391,7 +334,7 @@ def names_found(sentence: str, texts: list[str]) -> bool:
     pool = set(words(" ".join(texts)))
     skeletons = {sk for w in pool for sk in [skeleton_en(w) if w.isascii() else skeleton_fa(w)] if sk}
     for name in names:
-        n = normalize(name).replace("'", "").replace("-", "")
+        n = re.sub(r"'s$", "", normalize(name)).replace("'", "").replace("-", "")  # Iran's is Iran
         if n in pool or any(p.startswith(n[:5]) for p in pool if len(n) >= 5 and p.isascii()):
             continue
         sk = skeleton_en(re.sub(r"[^a-z]", "", n))

@@ -1,4 +1,4 @@
-"""bot/core/citations.py: markers, claims, Markdown flattening, the support check, numbers and names."""
+"""bot/core/citations.py and figures.py: markers, claims, Markdown flattening, the support check, numbers and names."""
 from __future__ import annotations
 
 import pytest
@@ -13,12 +13,11 @@ from bot.core.citations import (
     lexical_support,
     marker_numbers,
     names_found,
-    numbers_found,
-    numbers_of,
     sentence_names,
     split_claims,
     strip_markers,
 )
+from bot.core.figures import numbers_found, numbers_of
 
 from .fakes import HashEmbedder
 
@@ -182,3 +181,16 @@ def test_support_check_rejects_wrong_numbers_and_short_attributions() -> None:
 def test_numbers_with_a_scale_word_compare_by_value(sentence, passage, expected):
     """Persian news writes "146 هزار", an English answer "146,000": the same figure, by value."""
     assert numbers_found(sentence, [passage]) is expected
+
+
+def test_persian_number_words_count_as_figures():
+    """"چهار هزار نفر" is 4,000 people; punctuation ends a compound."""
+    assert numbers_of("حدود چهار هزار نفر؛ سیصد و چهل و دو نفر؛ دو میلیون و پانصد هزار؛ ده روز") >= {
+        "4000", "342", "2500000", "10"}
+    assert numbers_found("About 4,000 fighters handed over their weapons.", ["حدود چهار هزار نفر سلاح تحویل دادند"])
+    assert not numbers_found("About 5,000 fighters handed over their weapons.", ["حدود چهار هزار نفر سلاح تحویل دادند"])
+
+
+def test_a_possessive_name_is_the_name():
+    assert names_found("The head of Iran's judo team spoke.", ["رئیس تیم جودو ایران"])
+    assert not names_found("The head of Ardabil's judo team spoke.", ["رئیس تیم جودو تبریز"])
