@@ -9,41 +9,50 @@ from index.normalizer import normalize
 
 _NUMBER = re.compile(r"\d+(?:[,٬]\d{3})*(?:[.٫/]\d+)?")
 # Persian news writes large figures with a scale word ("146 هزار", "7 میلیارد و 860 میلیون"), an
-# English answer with digits or its own word ("146,000", "7.86 billion"): both are compared as values
+# English answer with digits or its own word ("146,000", "7.86 billion"): both are compared as values.
+# At most 15 digits are scaled (no figure in the news is larger; Decimal keeps 28 exactly), and a match
+# starts only where a digit run does (else the regex retries every position of a long run).
 _SCALES = {"هزار": 3, "thousand": 3, "میلیون": 6, "million": 6, "میلیارد": 9, "billion": 9, "بیلیون": 9,
            "تریلیون": 12, "trillion": 12}
-_SCALED = re.compile(r"(\d+(?:[,٬]\d{3})*(?:[.٫/]\d+)?)\s*(" + "|".join(_SCALES) + r")\b(\s*(?:و|and)\s*)?",
-                     re.I)
+_SCALED = re.compile(r"(?<![\d,٬.٫/])(\d{1,15}(?:[,٬]\d{3}){0,4}(?:[.٫/]\d{1,6})?)\s*(" + "|".join(_SCALES)
+                     + r")\b", re.I)
+_AND = re.compile(r"\s+(?:و|and)\s+$", re.I)
 
 
 def _plain(number: str) -> str:
-    """A number's canonical digits: separators removed, the decimal mark a point, no trailing zeros."""
-    n = re.sub(r"[,٬]", "", number).replace("٫", ".").replace("/", ".")
+    """A number's canonical digits: separators removed, the decimal mark a point; a decimal ("3.50",
+    "60٫850") loses its trailing zeros, a date ("1399/10/12") keeps them."""
+    n = re.sub(r"[,٬]", "", number).replace("٫", ".")
+    if "/" in n:
+        return n.replace("/", ".")
     return n.rstrip("0").rstrip(".") if "." in n else n
 
 
-def _scaled_values(text: str) -> tuple[set[str], set[str]]:
-    """(values, numbers consumed): each "N scale" as a whole value ("146 هزار" → 146000), and the sum of
-    a compound joined by و / and ("7 میلیارد و 860 میلیون" → 7860000000)."""
-    values: set[str] = set()
-    consumed: set[str] = set()
-    total: Decimal | None = None
+def _compounds(text: str) -> list[tuple[list[Decimal], tuple[int, int]]]:
+    """The figures written with a scale word, as compounds: the values of their parts joined by و /
+    and ("7 میلیارد و 860 میلیون" → [7e9, 8.6e8]) and the span of text they cover."""
+    out: list[tuple[list[Decimal], tuple[int, int]]] = []
     for m in _SCALED.finditer(text):
-        num = _plain(m.group(1))
-        value = Decimal(num) * 10 ** _SCALES[m.group(2).lower()]
-        consumed.add(num)
-        values.add(_decimal(value))
-        total = value if total is None else total + value
-        values.add(_decimal(total))
-        if not m.group(3):  # the compound ends here
-            total = None
-    return values, consumed
+        # in a figure before a scale word, "/" is the Persian decimal mark ("60/850 میلیارد")
+        value = Decimal(_plain(m.group(1).replace("/", "٫"))) * 10 ** _SCALES[m.group(2).lower()]
+        if out and _AND.match(text[out[-1][1][1]:m.start()] or "x"):
+            parts, (a, _) = out[-1]
+            out[-1] = (parts + [value], (a, m.end()))
+        else:
+            out.append(([value], m.span()))
+    return out
 
 
 def _decimal(value: Decimal) -> str:
     """A value's canonical digits (1.2E+9 → "1200000000", 60.850 → "60.85")."""
     digits = format(value.normalize(), "f")
     return digits.rstrip("0").rstrip(".") if "." in digits else digits
+
+
+def _bare(text: str, spans: list[tuple[int, int]]) -> set[str]:
+    """The numbers of `text` outside `spans` (the figures already read with their scale word)."""
+    return {_plain(m.group()) for m in _NUMBER.finditer(text)
+            if not any(a <= m.start() < b for a, b in spans)}
 
 
 # Persian number words (normalized spellings): news writes small and round figures this way
@@ -85,17 +94,26 @@ def _word_values(text: str) -> set[str]:
 def numbers_of(text: str) -> set[str]:
     """The numbers in `text`, digits of any script, thousands separators removed ("13,500" → "13500"),
     and the values of figures written with a scale word ("146 هزار", "1.2 billion") or in Persian
-    words ("چهار هزار")."""
+    words ("چهار هزار"): a compound gives its parts, their sums so far and its total."""
     norm = normalize(text)
-    values, _ = _scaled_values(norm)
-    return {_plain(n) for n in _NUMBER.findall(norm)} | values | _word_values(norm)
+    compounds = _compounds(norm)
+    values = {n for m in _NUMBER.finditer(norm) for n in [_plain(m.group())]}
+    for parts, _ in compounds:
+        for i in range(len(parts)):
+            values |= {_decimal(parts[i]), _decimal(sum(parts[: i + 1], Decimal(0)))}
+    return values | _word_values(norm)
 
 
 def numbers_found(sentence: str, texts: list[str]) -> bool:
     """Whether every number a sentence states is in the passages: a small model copies the names
     right and gets the figures wrong ("460 patients" where the article says 242). A figure with a
-    scale word counts by its value ("146,000 troops" is "146 هزار نیرو")."""
+    scale word counts by its value ("146,000 troops" is "146 هزار نیرو"); two joined by و / and by
+    their total or each on its own ("5 million and 2 billion" may be a list in English)."""
     norm = normalize(sentence)
-    values, consumed = _scaled_values(norm)
-    need = ({_plain(n) for n in _NUMBER.findall(norm)} - consumed) | values
-    return not need or need <= numbers_of(" ".join(texts))
+    compounds = _compounds(norm)
+    need = _bare(norm, [span for _, span in compounds])
+    if not need and not compounds:
+        return True
+    have = numbers_of(" ".join(texts))
+    return need <= have and all(_decimal(sum(parts, Decimal(0))) in have or {_decimal(p) for p in parts} <= have
+                                for parts, _ in compounds)

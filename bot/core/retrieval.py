@@ -113,12 +113,18 @@ class HybridSearcher:
         timings["fuse"] = elapsed_ms(t)
         if opts.paragraph_stage and opts.mode == "hybrid" and hits and rvec is not None:
             t = time.perf_counter()
-            hits = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap, query)
+            # a follow-up asks what its own words ask ("who was the governor?" after "how many…?")
+            bonus = opts.quantity_bonus if opts.quantity_bonus and asks_quantity(opts.primary or query) else 0.0
+            ranked = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap, query, bonus)
+            # the refusal signals read the order they were calibrated on: without the answer-type bonus,
+            # which picks the answering paragraph, not whether any passage is about the question
+            plain = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap, query, 0.0) if bonus \
+                else ranked
             timings["paragraphs"] = elapsed_ms(t)
-            lead = article_lead(hits, snap.article_idx)
-            view = select_hits(hits, snap.article_idx, replace(opts, k=SIGNAL_K, per_article=opts.signal_per_article,
+            lead = article_lead(plain, snap.article_idx)
+            view = select_hits(plain, snap.article_idx, replace(opts, k=SIGNAL_K, per_article=opts.signal_per_article,
                                                                  dominant_cap=opts.signal_dominant_cap))
-            hits = select_hits(hits, snap.article_idx, opts, _other_language(hits, snap, english))
+            hits = select_hits(ranked, snap.article_idx, opts, _other_language(ranked, snap, english))
         else:
             lead = article_lead(hits, snap.article_idx)
             view = cap_per_article(hits, snap.article_idx, opts.signal_per_article, SIGNAL_K)
@@ -227,7 +233,7 @@ class HybridSearcher:
     def _paragraphs(self, english: bool, hits: list[Hit], qvec: np.ndarray | None, scores: np.ndarray | None,
                     mask: np.ndarray,
                     norm: tuple[float, float, float], opts: SearchOptions, snap: Snapshot,
-                    query: str = "") -> list[Hit]:
+                    query: str = "", bonus: float = 0.0) -> list[Hit]:
         """Rank the best articles by their evidence, then all of their paragraphs by the question.
 
         An article's score is its best candidate's fused score; each paragraph of the
@@ -235,7 +241,9 @@ class HybridSearcher:
         score — computed for every paragraph, candidate or not — with a weaker keyword weight for
         English questions (cross-lingual expansions are noisy inside one article). A passage's final
         score mixes the two (article first), so the right article wins first and the right paragraph
-        within it second. (Measured and not kept: the best-sentence score, the neighbours' scores, an
+        within it second; `bonus` is added to the paragraph score of those stating a number the
+        question does not contain (it asks for one: `answertype.asks_quantity`).
+        (Measured and not kept: the best-sentence score, the neighbours' scores, an
         article's second passage, and article evidence spread over all its paragraphs, which lets
         long articles of headlines win; see README, retrieval.)
         """
@@ -263,11 +271,11 @@ class HybridSearcher:
             dn = max(0.0, (d - dmin) / (dmax - dmin)) if dmax > dmin else 0.0
             para[p] = Hit(p, opts.dense_weight * dn + lw * lex / lmax, dense=d, lexical=lex,
                           dense_rank=was.dense_rank if was else None, lexical_rank=was.lexical_rank if was else None)
-        if opts.quantity_bonus and asks_quantity(query):
+        if bonus:  # the question asks for a number: the paragraphs stating one it does not contain
             asked = numbers_in(query)
             for p, h in para.items():
                 if numbers_in(snap.text(p)) - asked:
-                    h.score += opts.quantity_bonus
+                    h.score += bonus
         # each article's best paragraph gets the whole paragraph share, so the article order is kept
         # for every article's first passage and only weaker paragraphs of one article fall behind another's best
         pmax: dict[int, float] = {}

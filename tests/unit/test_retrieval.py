@@ -221,11 +221,17 @@ def test_english_centering_setting_is_a_share() -> None:
     ("how much did the new bridge cost?", True),
     ("What percentage of health costs did Iranians pay?", True),
     ("In which year were relations restored?", True),
-    ("When will the dam gates close?", True),
+    ("When will the dam gates close?", False),  # news answers "when" with words as often as a date
     ("تیم اردبیل چند مدال طلا گرفت؟", True),
     ("هزینه این طرح چقدر بود؟", True),
     ("ساخت پل در چه سالی آغاز شد؟", True),
+    ("در کدام سال ساخته شد؟", True),
     ("What is Russia seeking in Tartus?", False),
+    ("What did Rouhani say when he visited Tabriz?", False),  # "when" as a conjunction
+    ("روابط چندجانبه دو کشور چه شد؟", False),
+    ("کار چندین سال طول کشید؟", False),
+    ("مراسم در چه سالنی برگزار شد؟", False),
+    ("والیبال توسط کی ساخته شد؟", False),  # colloquial "who"
     ("Who scored the winning goal?", False),
     ("چه کسی گل پیروزی را زد؟", False),
 ])
@@ -235,4 +241,4 @@ def test_asks_quantity(question, expected):
 
 
 def test_numbers_in_reads_digits_of_both_scripts():
-    assert numbers_in("در ۲۰ سال 31 جام و 4,000 تماشاگر") == {"20", "31", "4", "000"}
+    assert numbers_in("در ۲۰ سال 31 جام و 4,000 تماشاگر") == {"20", "31", "4000"}
