@@ -137,15 +137,26 @@ Residents welcomed the opening, saying the old crossing had been congested for y
 """
 
 
-@pytest.mark.parametrize("question", ["How long is the new Rasht bridge over the Goharrud?",
-                                      "How much did the new bridge in Rasht cost?"])
-def test_a_quantity_question_prefers_the_paragraph_stating_a_number(tmp_path, embedder, question):
-    """The lead repeats the question's words; the paragraph with the figure answers it."""
-    src = tmp_path / "articles"
+@pytest.fixture(scope="module")
+def bridge_store(tmp_path_factory, embedder):
+    """The samples and one English article whose lead repeats a question's words and whose second
+    paragraph holds the figures."""
+    root = tmp_path_factory.mktemp("bridge")
+    src = root / "articles"
     src.mkdir()
     (src / "rasht-bridge-en.md").write_text(BRIDGE, encoding="utf-8")
-    store, _ = build_store(tmp_path / "index", embedder, [str(src), str(SAMPLES)])
-    texts, _ = top_texts(store, question)
+    store, _ = build_store(root / "index", embedder, [str(src), str(SAMPLES)])
+    return store
+
+
+@pytest.mark.parametrize("question", ["How long is the new Rasht bridge over the Goharrud?",
+                                      "How much did the new bridge in Rasht cost?"])
+def test_a_quantity_question_prefers_the_paragraph_stating_a_number(bridge_store, question):
+    """The lead repeats the question's words; the paragraph with the figure answers it."""
+    texts, res = top_texts(bridge_store, question)
     assert "120 metres" in texts[0], texts[:2]
-    plain, _ = top_texts(store, question, quantity_bonus=0.0)
+    plain, plain_res = top_texts(bridge_store, question, quantity_bonus=0.0)
     assert "Goharrud river on Sunday" in plain[0], plain[:2]  # words alone pick the lead
+    # refusal reads the ranking it was calibrated on, with or without the bonus
+    assert [h.pos for h in res.signal_hits] == [h.pos for h in plain_res.signal_hits]
+    assert res.article_lead == plain_res.article_lead
