@@ -1,9 +1,10 @@
-"""What kind of answer a question asks for: a quantity or a date, which an answer paragraph states as a number."""
+"""What kind of answer a question asks for: a quantity or a year, which an answer paragraph states as a number."""
 from __future__ import annotations
 
 import re
 
 from index.normalizer import normalize
+from index.text import ascii_digits
 
 # English: "how many / how much / what percentage / which year"; not "when", which news answers with
 # words as often as with a date ("until the air improves", "on Monday"). Persian: چند, چقدر, چه تعداد /
@@ -27,4 +28,5 @@ def asks_quantity(question: str) -> bool:
 
 def numbers_in(text: str) -> set[str]:
     """The integers of `text`, digits of any script, thousands separators removed ("4,200" → "4200")."""
-    return {str(int(re.sub(r"[,٬]", "", n))) for n in _NUMBER.findall(text)}
+    # no int(): a long digit run would hit Python's limit on int-from-string conversion
+    return {ascii_digits(re.sub(r"[,٬]", "", n)).lstrip("0") or "0" for n in _NUMBER.findall(text)}
