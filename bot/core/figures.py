@@ -50,7 +50,7 @@ def _decimal(value: Decimal) -> str:
 
 
 def _bare(text: str, spans: list[tuple[int, int]]) -> set[str]:
-    """The numbers of `text` outside `spans` (the figures already read with their scale word)."""
+    """The numbers of `text` as written, outside `spans` (the figures already read with their scale word)."""
     return {_plain(m.group()) for m in _NUMBER.finditer(text)
             if not any(a <= m.start() < b for a, b in spans)}
 
@@ -97,7 +97,7 @@ def numbers_of(text: str) -> set[str]:
     words ("چهار هزار"): a compound gives its parts, their sums so far and its total."""
     norm = normalize(text)
     compounds = _compounds(norm)
-    values = {n for m in _NUMBER.finditer(norm) for n in [_plain(m.group())]}
+    values = _bare(norm, [])
     for parts, _ in compounds:
         for i in range(len(parts)):
             values |= {_decimal(parts[i]), _decimal(sum(parts[: i + 1], Decimal(0)))}

@@ -115,11 +115,9 @@ class HybridSearcher:
             t = time.perf_counter()
             # a follow-up asks what its own words ask ("who was the governor?" after "how many…?")
             bonus = opts.quantity_bonus if opts.quantity_bonus and asks_quantity(opts.primary or query) else 0.0
-            ranked = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap, query, bonus)
-            # the refusal signals read the order they were calibrated on: without the answer-type bonus,
-            # which picks the answering paragraph, not whether any passage is about the question
-            plain = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap, query, 0.0) if bonus \
-                else ranked
+            # the refusal signals read `plain`, the order they were calibrated on: without the answer-type
+            # bonus, which picks the answering paragraph, not whether any passage is about the question
+            plain, ranked = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap, query, bonus)
             timings["paragraphs"] = elapsed_ms(t)
             lead = article_lead(plain, snap.article_idx)
             view = select_hits(plain, snap.article_idx, replace(opts, k=SIGNAL_K, per_article=opts.signal_per_article,
@@ -233,7 +231,7 @@ class HybridSearcher:
     def _paragraphs(self, english: bool, hits: list[Hit], qvec: np.ndarray | None, scores: np.ndarray | None,
                     mask: np.ndarray,
                     norm: tuple[float, float, float], opts: SearchOptions, snap: Snapshot,
-                    query: str = "", bonus: float = 0.0) -> list[Hit]:
+                    query: str = "", bonus: float = 0.0) -> tuple[list[Hit], list[Hit]]:
         """Rank the best articles by their evidence, then all of their paragraphs by the question.
 
         An article's score is its best candidate's fused score; each paragraph of the
@@ -241,8 +239,9 @@ class HybridSearcher:
         score — computed for every paragraph, candidate or not — with a weaker keyword weight for
         English questions (cross-lingual expansions are noisy inside one article). A passage's final
         score mixes the two (article first), so the right article wins first and the right paragraph
-        within it second; `bonus` is added to the paragraph score of those stating a number the
-        question does not contain (it asks for one: `answertype.asks_quantity`).
+        within it second. Returns (plain, ranked): `ranked` also adds `bonus` to the paragraph score of
+        those stating a number the question does not contain (it asks for one: `answertype.asks_quantity`);
+        without a bonus both are the same list.
         (Measured and not kept: the best-sentence score, the neighbours' scores, an
         article's second passage, and article evidence spread over all its paragraphs, which lets
         long articles of headlines win; see README, retrieval.)
@@ -271,25 +270,13 @@ class HybridSearcher:
             dn = max(0.0, (d - dmin) / (dmax - dmin)) if dmax > dmin else 0.0
             para[p] = Hit(p, opts.dense_weight * dn + lw * lex / lmax, dense=d, lexical=lex,
                           dense_rank=was.dense_rank if was else None, lexical_rank=was.lexical_rank if was else None)
-        if bonus:  # the question asks for a number: the paragraphs stating one it does not contain
-            asked = numbers_in(query)
-            for p, h in para.items():
-                if numbers_in(snap.text(p)) - asked:
-                    h.score += bonus
-        # each article's best paragraph gets the whole paragraph share, so the article order is kept
-        # for every article's first passage and only weaker paragraphs of one article fall behind another's best
-        pmax: dict[int, float] = {}
-        for p, h in para.items():
-            a = int(arts[p])
-            pmax[a] = max(pmax.get(a, 0.0), h.score)
-        aw = opts.article_weight
-        for p, h in para.items():
-            a = int(arts[p])
-            h.score = aw * art_score[a] / top + (1 - aw) * h.score / (pmax[a] or 1.0)
-        floor = min((h.score for h in para.values()), default=0.0)
-        rest = [Hit(h.pos, floor * h.score / (hits[0].score or 1.0) - 1e-6, h.dense, h.lexical, h.dense_rank,
-                    h.lexical_rank) for h in hits if h.pos not in para]
-        return sorted(para.values(), key=lambda h: -h.score) + rest
+        score = {p: h.score for p, h in para.items()}
+        plain = _article_first(para, score, art_score, top, hits, opts.article_weight, arts)
+        if not bonus:
+            return plain, plain
+        asked = numbers_in(query)
+        boosted = {p: v + bonus if numbers_in(snap.text(p)) - asked else v for p, v in score.items()}
+        return plain, _article_first(para, boosted, art_score, top, hits, opts.article_weight, arts)
 
     def _penalized(self, sim: float, pos: int, opts: SearchOptions, snap: Snapshot) -> float:
         short = max(0, opts.short_words - int(snap.lengths[pos])) / opts.short_words
@@ -328,6 +315,24 @@ class HybridSearcher:
                     # mild: at most +3 %, halving every 2 years, so it only breaks near-ties
                     h.score *= 1.0 + 0.03 * 2.0 ** (-max(age, 0.0) / 2.0)
         return sorted(hits.values(), key=lambda h: -h.score), norm
+
+
+def _article_first(para: dict[int, Hit], score: dict[int, float], art_score: dict[int, float], top: float,
+                   hits: list[Hit], aw: float, arts: np.ndarray) -> list[Hit]:
+    """The paragraphs ranked by their article's score first (share `aw`) and their own `score` second,
+    then the other candidates below them."""
+    # each article's best paragraph gets the whole paragraph share, so the article order is kept
+    # for every article's first passage and only weaker paragraphs of one article fall behind another's best
+    pmax: dict[int, float] = {}
+    for p, v in score.items():
+        a = int(arts[p])
+        pmax[a] = max(pmax.get(a, 0.0), v)
+    ranked = [replace(h, score=aw * art_score[int(arts[p])] / top + (1 - aw) * score[p] / (pmax[int(arts[p])] or 1.0))
+              for p, h in para.items()]
+    floor = min((h.score for h in ranked), default=0.0)
+    rest = [Hit(h.pos, floor * h.score / (hits[0].score or 1.0) - 1e-6, h.dense, h.lexical, h.dense_rank,
+                h.lexical_rank) for h in hits if h.pos not in para]
+    return sorted(ranked, key=lambda h: -h.score) + rest
 
 
 def article_lead(hits: list[Hit], articles: np.ndarray) -> float:
