@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from itertools import accumulate
 
 from index.normalizer import normalize
 
@@ -99,8 +100,7 @@ def numbers_of(text: str) -> set[str]:
     compounds = _compounds(norm)
     values = _bare(norm, [])
     for parts, _ in compounds:
-        for i in range(len(parts)):
-            values |= {_decimal(parts[i]), _decimal(sum(parts[: i + 1], Decimal(0)))}
+        values |= {_decimal(v) for v in parts} | {_decimal(v) for v in accumulate(parts)}
     return values | _word_values(norm)
 
 
