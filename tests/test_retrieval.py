@@ -136,15 +136,32 @@ The structure spans 120 metres and cost the municipality 85 billion rials, the m
 Residents welcomed the opening, saying the old crossing had been congested for years.
 """
 
+STADIUM = """title: Tabriz opens its new football stadium
+date: 2025-11-03
+source: Test News
+
+# Tabriz opens its new football stadium
+
+Tabriz opened its new football stadium on Friday with a friendly match, and the governor said the city's \
+clubs would play their home games there from next season.
+
+The new football stadium in Tabriz was built over 3 years, the governor of Tabriz told reporters at the \
+opening ceremony on Friday.
+
+Some 240 workers and a dozen engineers from East Azerbaijan took part in the construction, working in \
+two shifts through the winter.
+"""
+
 
 @pytest.fixture(scope="module")
 def bridge_store(tmp_path_factory, embedder):
-    """The samples and one English article whose lead repeats a question's words and whose second
-    paragraph holds the figures."""
+    """The samples and two English articles whose leads repeat a question's words and whose later
+    paragraphs hold the figures."""
     root = tmp_path_factory.mktemp("bridge")
     src = root / "articles"
     src.mkdir()
     (src / "rasht-bridge-en.md").write_text(BRIDGE, encoding="utf-8")
+    (src / "tabriz-stadium-en.md").write_text(STADIUM, encoding="utf-8")
     store, _ = build_store(root / "index", embedder, [str(src), str(SAMPLES)])
     return store
 
@@ -160,3 +177,13 @@ def test_a_quantity_question_prefers_the_paragraph_stating_a_number(bridge_store
     # refusal reads the ranking it was calibrated on, with or without the bonus
     assert [h.pos for h in res.signal_hits] == [h.pos for h in plain_res.signal_hits]
     assert res.article_lead == plain_res.article_lead
+
+
+def test_a_quantity_question_prefers_the_number_of_what_it_counts(bridge_store):
+    """"How many workers…": the paragraph repeating the question's words states a number too (3 years);
+    the one stating a number of workers answers."""
+    question = "How many workers built the new football stadium in Tabriz?"
+    texts, _ = top_texts(bridge_store, question)
+    assert "240 workers" in texts[0], texts[:2]
+    plain, _ = top_texts(bridge_store, question, unit_bonus=0.0)
+    assert "240 workers" not in plain[0], plain[:2]  # any number alone does not tell them apart

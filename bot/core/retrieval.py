@@ -11,7 +11,7 @@ from importlib import resources
 
 import numpy as np
 
-from bot.core.answertype import asks_quantity, numbers_in
+from bot.core.answertype import asks_quantity, counted_words, typed_scores
 from bot.core.keywords import expand_terms, feedback_terms, keyword_scores, name_like, top_scores
 from bot.core.options import Hit, SearchOptions, SearchResult
 from bot.core.selection import cap_per_article, select_hits
@@ -115,9 +115,13 @@ class HybridSearcher:
             t = time.perf_counter()
             # a follow-up asks what its own words ask ("who was the governor?" after "how many…?")
             bonus = opts.quantity_bonus if opts.quantity_bonus and asks_quantity(opts.primary or query) else 0.0
+            named = counted_words(opts.primary or query) if bonus and opts.unit_bonus else []
+            # an English question's counted words in Persian too: their nearest index words
+            units = set(named) | {c for w in named for c, _ in counterparts.get(w, [])}
             # the refusal signals read `plain`, the order they were calibrated on: without the answer-type
             # bonus, which picks the answering paragraph, not whether any passage is about the question
-            plain, ranked = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap, query, bonus)
+            plain, ranked = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap, query, bonus,
+                                             units)
             timings["paragraphs"] = elapsed_ms(t)
             lead = article_lead(plain, snap.article_idx)
             view = select_hits(plain, snap.article_idx, replace(opts, k=SIGNAL_K, per_article=opts.signal_per_article,
@@ -231,7 +235,8 @@ class HybridSearcher:
     def _paragraphs(self, english: bool, hits: list[Hit], qvec: np.ndarray | None, scores: np.ndarray | None,
                     mask: np.ndarray,
                     norm: tuple[float, float, float], opts: SearchOptions, snap: Snapshot,
-                    query: str = "", bonus: float = 0.0) -> tuple[list[Hit], list[Hit]]:
+                    query: str = "", bonus: float = 0.0, units: set[str] | None = None
+                    ) -> tuple[list[Hit], list[Hit]]:
         """Rank the best articles by their evidence, then all of their paragraphs by the question.
 
         An article's score is its best candidate's fused score; each paragraph of the
@@ -240,7 +245,8 @@ class HybridSearcher:
         English questions (cross-lingual expansions are noisy inside one article). A passage's final
         score mixes the two (article first), so the right article wins first and the right paragraph
         within it second. Returns (plain, ranked): `ranked` also adds `bonus` to the paragraph score of
-        those stating a number the question does not contain (it asks for one: `answertype.asks_quantity`);
+        those stating a number the question does not contain (it asks for one: `answertype.asks_quantity`),
+        and `opts.unit_bonus` more when that number counts one of `units` (what the question counts);
         without a bonus both are the same list.
         (Measured and not kept: the best-sentence score, the neighbours' scores, an
         article's second passage, and article evidence spread over all its paragraphs, which lets
@@ -274,8 +280,7 @@ class HybridSearcher:
         plain = _article_first(para, score, art_score, top, hits, opts.article_weight, arts)
         if not bonus:
             return plain, plain
-        asked = numbers_in(query)
-        boosted = {p: v + bonus if numbers_in(snap.text(p)) - asked else v for p, v in score.items()}
+        boosted = typed_scores(score, snap.text, query, bonus, opts.unit_bonus, units or set())
         return plain, _article_first(para, boosted, art_score, top, hits, opts.article_weight, arts)
 
     def _penalized(self, sim: float, pos: int, opts: SearchOptions, snap: Snapshot) -> float:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.core.answertype import asks_quantity, numbers_in
+from bot.core.answertype import asks_quantity, counted_words, counts_in, numbers_in
 from bot.core.keywords import name_like, top_scores
 from bot.core.options import SearchOptions
 from bot.core.retrieval import RRF_K, HybridSearcher, _date_where, english_questions
@@ -242,3 +242,32 @@ def test_asks_quantity(question, expected):
 
 def test_numbers_in_reads_digits_of_both_scripts():
     assert numbers_in("در ۲۰ سال 31 جام و 4,000 تماشاگر") == {"20", "31", "4000"}
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("How many stray dogs were put down in Anar county?", ["stray", "dogs"]),
+    ("How many of the workers were injured?", ["workers"]),
+    ("How much honey was exported?", ["honey"]),
+    ("How much did the new bridge cost?", []),  # the subject follows, not what is counted
+    ("How many Christians had left Egypt?", ["christians"]),
+    ("How long is the bridge?", []),
+    ("تیم اردبیل چند مدال طلا به دست آورد؟", ["مدال"]),  # the Persian noun comes before its modifiers
+    ("چه مقدار حشیش کشف شد؟", ["حشیش"]),
+    ("جابه‌جایی مسافر را به چند میلیون نفر برساند؟", ["نفر"]),
+    ("تعداد پاسگاه‌ها از چند به چند رسید؟", []),
+    ("هزینه این طرح چقدر بود؟", []),
+])
+def test_counted_words_name_what_a_quantity_question_counts(question, expected):
+    assert counted_words(question) == expected
+
+
+@pytest.mark.parametrize("text,units,expected", [
+    ("Some 240 workers and 12 engineers took part.", {"workers"}, True),
+    ("Some 240 skilled workers took part.", {"worker"}, True),  # a word between, a plural
+    ("The work took 3 years and employed many workers.", {"workers"}, False),  # the number counts years
+    ("در هفت سال ۱۶ هزار و ١٤٠ بازرسی انجام شد", {"بازرسی"}, True),
+    ("۱۲ تیم‌ها در این مسابقات حضور دارند", {"تیم"}, True),  # an attached plural
+    ("تیم ملی در ۳ روز تمرین کرد", {"تیم"}, False),
+])
+def test_counts_in_finds_a_number_of_the_counted_thing(text, units, expected):
+    assert counts_in(text, units) is expected
