@@ -6,7 +6,14 @@ from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 from langchain_openai import ChatOpenAI
 
-from bot.core.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain, citable_sources
+from bot.core.chain import (
+    NO_ANSWER_NOTE,
+    UNVERIFIED_NOTE,
+    build_retrieval_chain,
+    check_text,
+    citable_sources,
+    states_asked_figure,
+)
 from bot.core.citations import (
     SupportCheck,
     check_answer,
@@ -16,7 +23,7 @@ from bot.core.citations import (
     numbers_found,
     split_claims,
 )
-from bot.core.extractive import REFUSAL, quote_passage
+from bot.core.extractive import REFUSAL, answering, quote_passage
 from bot.core.qa import QA
 from bot.core.retrieval import HybridSearcher, SearchOptions
 from bot.core.retriever import HybridRetriever, result_from_documents
@@ -335,3 +342,42 @@ def test_answer_resting_only_on_a_side_passage_is_quoted_instead(llm_store, serv
     assert ans.mode == "extractive" and ans.note == UNVERIFIED_NOTE["en"] and not ans.refused, ans
     assert "hatchery" not in ans.answer and len(ans.citations) == 1 and "400,000" in ans.citations[0].text
 
+
+
+STADIUM_DOCS = [
+    ("Tabriz opened its new football stadium on Friday, and the governor of Tabriz said the stadium "
+     "would host the city's clubs from next season.", 1.0),
+    ("Some 240 workers took part in the construction, working in two shifts through the winter.", 0.9),
+]
+
+
+def stadium_docs(question: str) -> list[Document]:
+    weights = {t: 1.0 for t in tokenize(question)}
+    return [Document(page_content=t, metadata={"score": s, "query_terms": weights, "title": "Tabriz stadium"})
+            for t, s in STADIUM_DOCS]
+
+
+def test_a_figure_the_question_asks_for_is_an_answer_in_a_side_passage(embedder):
+    """The question's words describe the article (its lead); the asked number sits in a later paragraph
+    they do not point at. A sentence stating it from there answers a quantity question, while a
+    sentence copied from that paragraph for another question still rests on a side passage."""
+    reply = "Some 240 workers took part in the construction [2]."
+    asked = "How many workers built the new football stadium in Tabriz?"
+    docs = stadium_docs(asked)
+    # the question's words point at the lead only: the figure's paragraph is a side passage
+    assert answering([d.page_content for d in docs], docs[0].metadata["query_terms"], [1.0, 0.9]) == {0}
+    checked = check_text(reply, docs, embedder, asked)
+    assert checked.text == "Some 240 workers took part in the construction. [1]" and checked.used == [2], checked
+    other = "Why did the governor of Tabriz open the new football stadium?"
+    assert check_text(reply, stadium_docs(other), embedder, other).text == ""
+
+
+@pytest.mark.parametrize("text,question,expected", [
+    ("Some 240 workers took part [1].", "How many workers built the stadium?", True),
+    ("It opened in 2006 [1].", "In which year did the stadium open?", True),
+    ("The stadium has 3 stands [1].", "Why did the 3 clubs move to the stadium?", False),  # not a quantity question
+    ("The 3 clubs moved there [1].", "How many fans did the 3 clubs bring?", False),  # only the question's number
+    ("هزینه طرح‌ها 7 میلیارد و 860 میلیون تومان بود [1].", "برای طرح‌ها چه مبلغی هزینه شده است؟", True),
+])
+def test_states_asked_figure(text, question, expected):
+    assert states_asked_figure(text, question) is expected

@@ -16,6 +16,7 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
+from bot.core.answertype import asks_quantity
 from bot.core.citations import (
     CheckedAnswer,
     SupportCheck,
@@ -24,6 +25,7 @@ from bot.core.citations import (
     strip_markers,
 )
 from bot.core.extractive import REFUSAL, answering
+from bot.core.figures import numbers_of
 from bot.core.options import SearchResult
 from bot.core.retriever import result_from_documents
 from bot.core.schema import Answer, Citation, Context
@@ -190,12 +192,22 @@ def check_text(text: str, docs: list[Document], embedder: VectorEmbeddings, ques
     if checked.text and weights and citable is not None:
         best = max(float(d.metadata["score"]) for d in docs)
         answers = answering(texts, weights, [float(d.metadata["score"]) / best for d in docs])
-        if not any(u - 1 in answers for u in checked.used):
+        if not any(u - 1 in answers for u in checked.used) and not states_asked_figure(checked.text, question):
             # every sentence rests on a side passage (a small model copies one): not an answer
             log.info("answer cites no passage that answers the question: %s", checked.used)
             return CheckedAnswer("", [], checked.dropped + len(split_claims(checked.text)), checked.dangling,
                                  checked.cited, no_answer=checked.no_answer)
     return checked
+
+
+def states_asked_figure(text: str, question: str) -> bool:
+    """Whether a checked answer to a question asking for a number ("how many", "which year", چند) states
+    one the question does not: the asked detail, in a passage the question's words do not point at
+    (its words describe the article; the figure sits in a later paragraph)."""
+    if not asks_quantity(question):
+        return False
+    asked = numbers_of(question)
+    return any(numbers_of(c.text) - asked for c in split_claims(text))
 
 
 def build_retrieval_chain(retriever: BaseRetriever, model: BaseChatModel, embedder: VectorEmbeddings, lang: str = "en",

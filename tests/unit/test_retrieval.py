@@ -226,6 +226,8 @@ def test_english_centering_setting_is_a_share() -> None:
     ("هزینه این طرح چقدر بود؟", True),
     ("ساخت پل در چه سالی آغاز شد؟", True),
     ("در کدام سال ساخته شد؟", True),
+    ("دولت چه مبلغی به شهرداری بدهکار است؟", True),  # "what amount", with the indefinite ی
+    ("چه تعدادی از مدارس تعطیل شد؟", True),
     ("What is Russia seeking in Tartus?", False),
     ("What did Rouhani say when he visited Tabriz?", False),  # "when" as a conjunction
     ("روابط چندجانبه دو کشور چه شد؟", False),
