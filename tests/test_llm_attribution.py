@@ -343,41 +343,53 @@ def test_answer_resting_only_on_a_side_passage_is_quoted_instead(llm_store, serv
     assert "hatchery" not in ans.answer and len(ans.citations) == 1 and "400,000" in ans.citations[0].text
 
 
-
 STADIUM_DOCS = [
     ("Tabriz opened its new football stadium on Friday, and the governor of Tabriz said the stadium "
      "would host the city's clubs from next season.", 1.0),
     ("Some 240 workers took part in the construction, working in two shifts through the winter.", 0.9),
+    ("Twelve passengers were unhurt and 12 people were treated when a bus overturned near Shiraz.", 0.8),
 ]
 
 
 def stadium_docs(question: str) -> list[Document]:
     weights = {t: 1.0 for t in tokenize(question)}
-    return [Document(page_content=t, metadata={"score": s, "query_terms": weights, "title": "Tabriz stadium"})
+    return [Document(page_content=t, metadata={"score": s, "query_terms": weights, "date": "2025-11-03",
+                                               "title": "Tabriz opens its new football stadium"})
             for t, s in STADIUM_DOCS]
 
 
 def test_a_figure_the_question_asks_for_is_an_answer_in_a_side_passage(embedder):
     """The question's words describe the article (its lead); the asked number sits in a later paragraph
-    they do not point at. A sentence stating it from there answers a quantity question, while a
-    sentence copied from that paragraph for another question still rests on a side passage."""
-    reply = "Some 240 workers took part in the construction [2]."
+    they do not point at. A sentence restating the question with it answers a quantity question, while
+    the same sentence for another question still rests on a side passage."""
     asked = "How many workers built the new football stadium in Tabriz?"
     docs = stadium_docs(asked)
     # the question's words point at the lead only: the figure's paragraph is a side passage
-    assert answering([d.page_content for d in docs], docs[0].metadata["query_terms"], [1.0, 0.9]) == {0}
+    assert answering([d.page_content for d in docs], docs[0].metadata["query_terms"], [1.0, 0.9, 0.8]) == {0}
+    reply = "Some 240 workers took part in building the new stadium in Tabriz [2]."
     checked = check_text(reply, docs, embedder, asked)
-    assert checked.text == "Some 240 workers took part in the construction. [1]" and checked.used == [2], checked
+    assert checked.text == "Some 240 workers took part in building the new stadium in Tabriz. [1]", checked
+    assert checked.used == [2]
     other = "Why did the governor of Tabriz open the new football stadium?"
     assert check_text(reply, stadium_docs(other), embedder, other).text == ""
+    # another story with a number in it is no answer to "how many": it restates nothing of the question
+    stray = "12 people were treated when a bus overturned near Shiraz [3]."
+    assert check_text(stray, stadium_docs("How many people built the new football stadium in Tabriz?"), embedder,
+                      "How many people built the new football stadium in Tabriz?").text == ""
 
 
 @pytest.mark.parametrize("text,question,expected", [
-    ("Some 240 workers took part [1].", "How many workers built the stadium?", True),
-    ("It opened in 2006 [1].", "In which year did the stadium open?", True),
+    ("Some 240 workers built the stadium [1].", "How many workers built the stadium?", True),
+    ("The stadium opened in 2006 [1].", "In which year did the stadium open?", True),
     ("The stadium has 3 stands [1].", "Why did the 3 clubs move to the stadium?", False),  # not a quantity question
-    ("The 3 clubs moved there [1].", "How many fans did the 3 clubs bring?", False),  # only the question's number
+    ("The 3 clubs brought fans [1].", "How many fans did the 3 clubs bring?", False),  # only the question's number
     ("هزینه طرح‌ها 7 میلیارد و 860 میلیون تومان بود [1].", "برای طرح‌ها چه مبلغی هزینه شده است؟", True),
+    # another story: it restates nothing of the question
+    ("12 people were unhurt when a bus overturned near Shiraz [2].",
+     "How many people died in the fire at the Mashhad shopping centre?", False),
+    ("The report on the fire was published on 12 March [1].", "How many people died in the fire?", False),  # 12 what
+    ("یک اتوبوس در مشهد واژگون شد [2].", "چند نفر در آتش‌سوزی مشهد جان باختند؟", False),  # یک is "a", no figure
+    ("Some 240 skilled workers built the stadium [1].", "How many engineers built the stadium?", False),  # not engineers
 ])
 def test_states_asked_figure(text, question, expected):
     assert states_asked_figure(text, question) is expected

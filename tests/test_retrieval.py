@@ -183,7 +183,10 @@ def test_a_quantity_question_prefers_the_number_of_what_it_counts(bridge_store):
     """"How many workers…": the paragraph repeating the question's words states a number too (3 years);
     the one stating a number of workers answers."""
     question = "How many workers built the new football stadium in Tabriz?"
-    texts, _ = top_texts(bridge_store, question)
+    texts, res = top_texts(bridge_store, question)
     assert "240 workers" in texts[0], texts[:2]
-    plain, _ = top_texts(bridge_store, question, unit_bonus=0.0)
+    plain, plain_res = top_texts(bridge_store, question, unit_bonus=0.0)
     assert "240 workers" not in plain[0], plain[:2]  # any number alone does not tell them apart
+    # refusal reads the ranking without either bonus
+    assert [h.pos for h in res.signal_hits] == [h.pos for h in plain_res.signal_hits]
+    assert res.article_lead == plain_res.article_lead

@@ -33,45 +33,60 @@ def numbers_in(text: str) -> set[str]:
     return {ascii_digits(re.sub(r"[,٬]", "", n)).lstrip("0") or "0" for n in _NUMBER.findall(text)}
 
 
-# the word a quantity question counts: "how many *mosques*", "how much *honey*", چند *تیم*, چه مقدار *حشیش*
-_COUNTED_EN = re.compile(r"\bhow\s+(?:many|much)\s+((?:[a-z][\w'-]*\s+){0,3})", re.I)
-_COUNTED_FA = re.compile(r"(?:^|\s)(?:چند|چه\s*(?:تعداد|میزان|مقدار))\s+((?:\S+\s*){0,3})")
-# words between the question word and what it counts ("how many *of the* …", چند *میلیون* نفر)
-_SKIP = frozenset("of the more less a an tons تا هزار میلیون میلیارد".split())
-# after these the next word is the subject, not the thing counted ("how much *did* Iran pay")
-_VERBS = frozenset("did does do is was were are has have had will would can could should may might "
-                   "must been be".split())
+# the words a quantity question counts: "how many *mosques*", "how much *honey*", چند *تیم*, چه مقدار *حشیش*
+# (read on normalized text, up to the next punctuation)
+_COUNTED_EN = re.compile(r"\bhow\s+(?:many|much)\s+([^?؟.,;:!]{0,80})")
+_COUNTED_FA = re.compile(r"(?:^|\s)(?:چند|چندتا|چه\s*(?:تعداد|تعدادی|میزان|مقدار|مقداری))\s+([^?؟.,;:!،]{0,80})")
+# words between the question word and what it counts ("how many *of the* …", "how many *thousand* people",
+# چه تعداد *از* دانش‌آموزان, چند *میلیون* نفر), and possessives ("how many of *Iran's* players")
+_LEAD = frozenset("of the more less a an thousand thousands hundred hundreds million millions billion dozen "
+                  "تا از صد ده هزار میلیون میلیارد".split())
+# after these the words name no longer what is counted: the verb ("how much *did* Iran pay", "how many
+# teams *took* part")
+_VERBS = frozenset("did does do is was were are has have had will would can could should may might must been "
+                   "be get got gets take took takes make made makes go went come came win won lose lost leave "
+                   "left pay paid spend spent live lives work works play plays hold held run ran see saw die "
+                   "died say said give gave receive keep kept remain remained build built buy bought sell sold "
+                   "bring brought find found fight fought become became begin began break broke cost cut "
+                   "draw drew drive drove fall fell feel felt fly flew grow grew hit know knew lead led meet "
+                   "met send sent shoot shot stand stood tell told write wrote need needs".split())
 _NUMERAL = re.compile(r"\d")
+# a plural or attached suffix: teams, تیمها, کارگران (ان / ی only after 4+ letters: باران is no بار)
+_SUFFIXES = {"s": 3, "es": 3, "ها": 3, "های": 3, "هایی": 3, "ان": 4, "ی": 4}
+_CLAUSE = re.compile(r"[.!?؟;:،,]")
 
 
 def counted_words(question: str) -> list[str]:
-    """The words naming what a quantity question counts, normalized: English, the words after "how
-    many / much" up to a verb or function word ("How many stray dogs were…" → stray, dogs); Persian,
-    the noun after چند / چه تعداد (چند تیم… → تیم). Empty when it names none (how much did…, از چند به چند)."""
-    english = _COUNTED_EN.search(question)
-    found = english or _COUNTED_FA.search(normalize(question))
+    """The normalized words naming what a quantity question counts ("How many stray dogs…" → stray, dogs;
+    چند تیم… → تیم); empty when it names none ("how much did…", از چند به چند)."""
+    norm = normalize(question)
+    english = _COUNTED_EN.search(norm)
+    found = english or _COUNTED_FA.search(norm)
     if not found:
         return []
     out: list[str] = []
     for w in found.group(1).split():
-        w = normalize(w).strip("؟?،,.!:;'\"")
-        if w in _SKIP and not out:
+        w = w.strip("'\"«»()")
+        if not out and (w in _LEAD or w.endswith("'s")):
             continue
-        if w in _VERBS or w in STOPWORDS or len(w) < 2 or _NUMERAL.search(w):
+        if (w in _VERBS or w in STOPWORDS or len(w) < 2 or _NUMERAL.search(w)
+                or english and len(w) > 4 and w.endswith("ed")):
             break
         out.append(w.removesuffix("'s"))
-        if not english:  # a Persian noun comes first, its modifiers after it (چند مدال طلا)
+        if not english or len(out) == 3:  # a Persian noun comes first, its modifiers after it (چند مدال طلا)
             break
     return out
 
 
-def counts_in(text: str, units: set[str], window: int = 3) -> bool:
-    """Whether `text` states a number followed, within `window` words, by one of `units`
-    ("16,140 inspections", "۱۴۰ بازرسی"; a plural or attached suffix counts: teams, تیمها)."""
-    ws = words(text)
-    for i, w in enumerate(ws):
-        if _NUMERAL.search(w) and any(_same_unit(x, u) for x in ws[i + 1:i + 1 + window] for u in units):
-            return True
+def counts_in(text: str, units: set[str], asked: set[str] | frozenset[str] = frozenset(), window: int = 3) -> bool:
+    """Whether `text` states a number not in `asked` followed, within `window` words of the same clause,
+    by one of `units` ("16,140 inspections", "۱۴۰ بازرسی"; plurals and attached suffixes count)."""
+    for clause in _CLAUSE.split(normalize(text)):
+        ws = words(clause)
+        for i, w in enumerate(ws):
+            if (w.isdigit() and (w.lstrip("0") or "0") not in asked
+                    and any(_same_unit(x, u) for x in ws[i + 1:i + 1 + window] for u in units)):
+                return True
     return False
 
 
@@ -79,10 +94,8 @@ def _same_unit(word: str, unit: str) -> bool:
     if word == unit:
         return True
     short, long_ = sorted((word, unit), key=len)
-    return len(short) >= 3 and long_.startswith(short) and long_[len(short):] in _SUFFIXES
-
-
-_SUFFIXES = frozenset("s es ها های ی ان هایی".split())
+    least = _SUFFIXES.get(long_[len(short):])
+    return least is not None and len(short) >= least and long_.startswith(short)
 
 
 def typed_scores(score: dict[int, float], text: Callable[[int], str], question: str, bonus: float,
@@ -94,5 +107,5 @@ def typed_scores(score: dict[int, float], text: Callable[[int], str], question: 
     for p in score:
         body = text(p)
         if numbers_in(body) - asked:
-            out[p] += bonus + (unit_bonus if units and counts_in(body, units) else 0.0)
+            out[p] += bonus + (unit_bonus if units and counts_in(body, units, asked) else 0.0)
     return out

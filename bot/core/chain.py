@@ -16,16 +16,16 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
-from bot.core.answertype import asks_quantity
+from bot.core.answertype import asks_quantity, counted_words, counts_in, numbers_in
 from bot.core.citations import (
     CheckedAnswer,
     SupportCheck,
     check_answer,
+    content_words,
     split_claims,
     strip_markers,
 )
 from bot.core.extractive import REFUSAL, answering
-from bot.core.figures import numbers_of
 from bot.core.options import SearchResult
 from bot.core.retriever import result_from_documents
 from bot.core.schema import Answer, Citation, Context
@@ -201,13 +201,27 @@ def check_text(text: str, docs: list[Document], embedder: VectorEmbeddings, ques
 
 
 def states_asked_figure(text: str, question: str) -> bool:
-    """Whether a checked answer to a question asking for a number ("how many", "which year", چند) states
-    one the question does not: the asked detail, in a passage the question's words do not point at
-    (its words describe the article; the figure sits in a later paragraph)."""
+    """Whether an answer to a quantity question has a sentence that restates the question and adds, in
+    digits, a number it does not contain (of what it counts, when it names it: "240 *workers*")."""
+    # the asked figure often sits in a paragraph the question's words do not point at (they describe the
+    # article); a sentence restating the question with a new figure answers it — one that shares only a
+    # word or two ("12 people were unhurt when a bus overturned…") is another story with a number in it
     if not asks_quantity(question):
         return False
-    asked = numbers_of(question)
-    return any(numbers_of(c.text) - asked for c in split_claims(text))
+    asked, units, topic = numbers_in(question), set(counted_words(question)), content_words(question)
+    return any(numbers_in(c.text) - asked  # digits only: Persian number words include یک ("a") and نه ("not")
+               and (not units or counts_in(c.text, units, asked))
+               and _shared(content_words(c.text), topic) >= RESTATES * len(topic)
+               for c in split_claims(text))
+
+
+RESTATES = 0.5  # share of the question's content words a sentence restating it repeats
+
+
+def _shared(said: set[str], topic: set[str]) -> int:
+    # "opened" restates "open", برگزار شد "برگزاری": a common beginning of 4+ letters is the same word
+    return sum(1 for t in topic if t in said or len(t) >= 4 and any(
+        len(w) >= 4 and (w.startswith(t) or t.startswith(w)) for w in said))
 
 
 def build_retrieval_chain(retriever: BaseRetriever, model: BaseChatModel, embedder: VectorEmbeddings, lang: str = "en",

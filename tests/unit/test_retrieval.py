@@ -253,6 +253,15 @@ def test_numbers_in_reads_digits_of_both_scripts():
     ("How much did the new bridge cost?", []),  # the subject follows, not what is counted
     ("How many Christians had left Egypt?", ["christians"]),
     ("How long is the bridge?", []),
+    ("How many teams took part in the league?", ["teams"]),  # stops at the verb
+    ("How many candidates registered for the election?", ["candidates"]),
+    ("How many of Iran's players scored?", ["players"]),  # a possessive modifies, it is not counted
+    ("How many thousand people attended?", ["people"]),
+    ("How many teams?", ["teams"]),  # the last word, before the question mark
+    ("how many\u00ad teams were there", ["teams"]),  # a soft hyphen
+    ("چه تعداد از کارگران اخراج شدند؟", ["کارگران"]),
+    ("چه تعدادی کارگر اخراج شدند؟", ["کارگر"]),
+    ("چند صد نفر کشته شدند؟", ["نفر"]),
     ("تیم اردبیل چند مدال طلا به دست آورد؟", ["مدال"]),  # the Persian noun comes before its modifiers
     ("چه مقدار حشیش کشف شد؟", ["حشیش"]),
     ("جابه‌جایی مسافر را به چند میلیون نفر برساند؟", ["نفر"]),
@@ -265,11 +274,21 @@ def test_counted_words_name_what_a_quantity_question_counts(question, expected):
 
 @pytest.mark.parametrize("text,units,expected", [
     ("Some 240 workers and 12 engineers took part.", {"workers"}, True),
+    ("In 2023, teams from Iran won.", {"teams"}, False),  # the number ends its clause
+    ("۲۰ میلی‌متر باران بارید", {"بار"}, False),  # باران is no plural of بار
+    ("۱۲ تیمها حضور دارند", {"تیم"}, True),  # an attached plural
+    ("۵ تنها ماند", {"تن"}, False),  # too short a word for a suffix
     ("Some 240 skilled workers took part.", {"worker"}, True),  # a word between, a plural
     ("The work took 3 years and employed many workers.", {"workers"}, False),  # the number counts years
     ("در هفت سال ۱۶ هزار و ١٤٠ بازرسی انجام شد", {"بازرسی"}, True),
-    ("۱۲ تیم‌ها در این مسابقات حضور دارند", {"تیم"}, True),  # an attached plural
+    ("۱۲ تیم‌ها در این مسابقات حضور دارند", {"تیم"}, True),  # a plural after a ZWNJ
     ("تیم ملی در ۳ روز تمرین کرد", {"تیم"}, False),
 ])
 def test_counts_in_finds_a_number_of_the_counted_thing(text, units, expected):
     assert counts_in(text, units) is expected
+
+
+def test_counts_in_skips_the_questions_own_numbers():
+    """"How many of the 29 wounded were soldiers?": "29 wounded" restates the question, it answers nothing."""
+    assert not counts_in("Of the 29 wounded, most were civilians.", {"wounded"}, {"29"})
+    assert counts_in("Of the 29 wounded, 11 wounded were soldiers.", {"wounded"}, {"29"})
