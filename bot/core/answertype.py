@@ -15,9 +15,11 @@ _ENGLISH = re.compile(
     r"|\bwhat\s+(percentage|percent|share|number|amount|proportion|figure|total|sum|price|cost|rate|age"
     r"|speed|capacity|budget|value|volume|size|distance|length|height|weight|score|ranking)\b"
     r"|\b(which|what|in\s+what)\s+(year|month|date|hour|minute)\b", re.I)
+# چه تعداد / میزان / مقدار (and with the indefinite ی) ask an amount of what follows them
+_AMOUNT_FA = "تعداد|تعدادی|میزان|مقدار|مقداری"
 _PERSIAN = re.compile(
     r"(^|\s)(چند|چندم|چندمین|چندتا|چقدر)(\s|$|[؟?،,.])"
-    r"|(^|\s)(چه|کدام)\s*(تعداد|تعدادی|میزان|مقدار|مقداری|سال|سالی|تاریخی|مبلغ|مبلغی|رقمی|درصدی|اندازه)(\s|$|[؟?،,.])")
+    rf"|(^|\s)(چه|کدام)\s*({_AMOUNT_FA}|سال|سالی|تاریخی|مبلغ|مبلغی|رقمی|درصدی|اندازه)(\s|$|[؟?،,.])")
 _NUMBER = re.compile(r"\d+(?:[,٬]\d{3})*")
 
 
@@ -36,7 +38,7 @@ def numbers_in(text: str) -> set[str]:
 # the words a quantity question counts: "how many *mosques*", "how much *honey*", چند *تیم*, چه مقدار *حشیش*
 # (read on normalized text, up to the next punctuation)
 _COUNTED_EN = re.compile(r"\bhow\s+(?:many|much)\s+([^?؟.,;:!]{0,80})")
-_COUNTED_FA = re.compile(r"(?:^|\s)(?:چند|چندتا|چه\s*(?:تعداد|تعدادی|میزان|مقدار|مقداری))\s+([^?؟.,;:!،]{0,80})")
+_COUNTED_FA = re.compile(rf"(?:^|\s)(?:چند|چندتا|چه\s*(?:{_AMOUNT_FA}))\s+([^?؟.,;:!،]{{0,80}})")
 # words between the question word and what it counts ("how many *of the* …", "how many *thousand* people",
 # چه تعداد *از* دانش‌آموزان, چند *میلیون* نفر), and possessives ("how many of *Iran's* players")
 _LEAD = frozenset("of the more less a an thousand thousands hundred hundreds million millions billion dozen "
