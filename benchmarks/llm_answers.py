@@ -8,6 +8,8 @@ Usage (any OpenAI-compatible server, e.g. llama.cpp's `python -m llama_cpp.serve
   python benchmarks/llm_answers.py --data-dir FULL_INDEX --base-url URL --translation [--en 100]
 FULL_INDEX holds seed + Fars. Questions: seed_dev, then fars_qa_dev by id (English and Persian); with
 --set benchmarks/fars_qa_fresh.jsonl, our fresh questions instead (never used to build any rule).
+--half tune|held: only that half of fars_qa_dev (bot.core.evaluation.split_half). --probe-select also
+asks the model, after each answer, which source holds the answer (rows: select_n, select_hit, hits).
 The answer metrics count only questions whose answer retrieval found (a retrieved passage is a hit,
 as ../shared/README.md defines it), since the model cannot be judged on passages it never saw.
 """
@@ -17,17 +19,19 @@ import argparse
 import ast
 import json
 import logging
+import re
 import statistics
 import time
 
 from _common import SHARED, percentile
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, HumanMessage
 
-from bot.core.chain import FALLBACK_NOTE, build_chain
+from bot.core.chain import FALLBACK_NOTE, answer_prompt, build_chain, build_chat_model, format_sources
 from bot.core.citations import SupportCheck, split_claims, strip_markers
-from bot.core.evaluation import EvalItem, is_hit, load_eval_set
+from bot.core.evaluation import EvalItem, is_hit, load_eval_set, split_half
 from bot.core.qa import QA
+from bot.core.retriever import result_from_documents
 from bot.settings import Settings
 from index.embeddings import build_embedder
 from index.language import detect_language
@@ -35,17 +39,18 @@ from index.models import StoredPassage
 from index.store import PassageStore
 
 
-def questions(n_en: int, n_fa: int, dev_set: str | None = None) -> list[EvalItem]:
-    """seed_dev, then the first `n_en` English and `n_fa` Persian fars_qa_dev questions (by id); with
-    `dev_set` (one of our sets, e.g. benchmarks/fars_qa_fresh.jsonl) its questions instead, no seed."""
+def questions(n_en: int, n_fa: int, dev_set: str | None = None, half: str = "all") -> list[EvalItem]:
+    """seed_dev, then the first `n_en` English and `n_fa` Persian fars_qa_dev questions (by id) of
+    `half` (tune / held / all, `split_half`); with `dev_set` (one of our sets, e.g.
+    benchmarks/fars_qa_fresh.jsonl) its questions instead, no seed."""
     ev = SHARED / "eval"
-    fars = sorted(load_eval_set(dev_set or ev / "fars_qa_dev.jsonl", ev / "fars_titles_dev.jsonl"),
-                  key=lambda i: i.id)
+    fars = sorted(split_half(load_eval_set(dev_set or ev / "fars_qa_dev.jsonl", ev / "fars_titles_dev.jsonl"),
+                             half), key=lambda i: i.id)
     en, fa = [i for i in fars if i.lang == "en"][:n_en], [i for i in fars if i.lang == "fa"][:n_fa]
     # interleaved in proportion, so a run cut short still covers both languages
     mixed = sorted(en, key=lambda i: en.index(i) / len(en)) if not fa else sorted(
         en + fa, key=lambda i: (en.index(i) / len(en)) if i.lang == "en" else (fa.index(i) / len(fa)))
-    return mixed if dev_set else load_eval_set(ev / "seed_dev.jsonl") + mixed
+    return mixed if dev_set or half != "all" else load_eval_set(ev / "seed_dev.jsonl") + mixed
 
 
 def hit(item: EvalItem, c) -> bool:
@@ -91,8 +96,27 @@ def replies_of(row: dict) -> list[str]:
     return out
 
 
+SELECT = {"en": "Which one source holds the answer to the question? Reply with its number only, like [2].",
+          "fa": "پاسخ پرسش در کدام یک از منابع است؟ فقط شماره آن را بنویس، مانند [2]."}
+
+
+def probe_select(qa: QA, item: EvalItem, reply: str) -> dict:
+    """Ask the model which source holds the answer, after its (rejected) reply, in the same
+    conversation (the server reuses the cached prompt): a measurement, not a product step."""
+    docs = qa.retriever().invoke(item.question)
+    lang = detect_language(item.question)
+    messages = answer_prompt(lang).invoke({"question": item.question, "sources": format_sources(docs),
+                                           "history": []}).to_messages()
+    out = build_chat_model(qa.settings).invoke(messages + [AIMessage(reply), HumanMessage(SELECT[lang])]).content
+    m = re.search(r"(\d+)", str(out).translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")))
+    n = int(m.group(1)) if m else None
+    hits = [hit(item, c) for c in qa.contexts(result_from_documents(docs))]
+    return {"select_reply": str(out)[:80], "select_n": n,
+            "select_hit": bool(n and 1 <= n <= len(hits) and hits[n - 1]), "hits": hits}
+
+
 def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = None,
-                save=None) -> dict:
+                save=None, probe: bool = False) -> dict:
     """Ask every question; with `replay` (id → row of an earlier --json run) the recorded model replies
     and renderings are fed back instead of asking the model, so changed checks can be re-measured
     on the same real-model output (timings are then the recorded ones); questions not recorded there
@@ -129,6 +153,8 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
         unexpanded.expand = None
         rank_without = rank_of(item, unexpanded.search(item.question))
         cited = [(hit(item, c), c.attributed) for c in ans.citations]
+        where = {(c.article_id, c.paragraph): i for i, c in reversed(list(enumerate(ans.contexts)))}
+        cited_pos = [where.get((c.article_id, c.paragraph)) for c in ans.citations]  # 0 = retrieval's first
         # re-check every shown sentence against the passages it cites
         claims = split_claims(ans.answer.split("\n")[-1])
         by_n = {c.n: c.text for c in ans.citations}
@@ -137,11 +163,16 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
             c.text, [by_n[n] for n in c.sources if n in by_n])) if not ans.refused else 0
         plain = strip_markers(ans.answer)
         rows.append({"id": item.id, "lang": item.lang, "found": found, "refused": ans.refused,
-                     "mode": ans.mode, "note": ans.note, "citations": cited, "sentences": len(claims),
+                     "mode": ans.mode, "note": ans.note, "citations": cited, "cited_pos": cited_pos,
+                     "scores": [c.score for c in ans.contexts], "sentences": len(claims),
                      "unsupported": unsupported, "language_ok": ans.refused or detect_language(plain) == item.lang,
                      "seconds": round(secs, 2), "answer": ans.answer, "rank": rank_with,
                      "rank_without_rendering": rank_without, "rendering": renderings.get(item.question, []),
                      "model_log": list(replies.texts), "replayed": replay is not None and not live})
+        if probe and found and not ans.refused and (replay is None or live):
+            raw = [r for r in replies.texts if r.startswith("model reply")]
+            if raw:
+                rows[-1].update(probe_select(qa, item, ast.literal_eval(raw[-1].split(": ", 1)[1])))
         state = "refused" if ans.refused else ("llm" if ans.mode == "llm" else "fallback")
         if save:
             save(finish(rows))
@@ -231,6 +262,10 @@ def main() -> None:
     ap.add_argument("--fa", type=int, default=15, help="Persian fars_qa_dev questions")
     ap.add_argument("--set", dest="dev_set", help="ask this set's questions instead of fars_qa_dev "
                                                   "(e.g. benchmarks/fars_qa_fresh.jsonl)")
+    ap.add_argument("--half", choices=("tune", "held", "all"), default="all",
+                    help="only this half of the set (split_half; 'all' adds seed_dev to fars_qa_dev)")
+    ap.add_argument("--probe-select", action="store_true",
+                    help="also ask the model which source holds the answer (recorded in the rows)")
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--max-tokens", type=int, default=200)
     ap.add_argument("--translate-timeout", type=float, default=0.0,
@@ -267,7 +302,7 @@ def main() -> None:
         if args.replay:
             with open(args.replay, encoding="utf-8") as fh:
                 replay = {r["id"]: r for r in json.load(fh)["rows"]}
-        items = questions(args.en, args.fa, args.dev_set)
+        items = questions(args.en, args.fa, args.dev_set, args.half)
         def save(partial: dict) -> None:  # after every question: a run cut short still reports
             if args.json:
                 with open(args.json, "w", encoding="utf-8") as fh:
@@ -278,7 +313,7 @@ def main() -> None:
             items = [i for i in items if i.id in replay]
         if replay is not None and args.only_new:  # a held-out check: just the questions not recorded
             items = [i for i in items if i.id not in replay]
-        out = run_answers(qa, items, replay, save)
+        out = run_answers(qa, items, replay, save, args.probe_select)
         print(json.dumps({"answers_whose_evidence_retrieval_found": out["summary"],
                           "all_questions": out["summary_all"], "english_retrieval": out["english_retrieval"]},
                          indent=1, ensure_ascii=False))
