@@ -10,7 +10,6 @@ from index.text import split_sentences
 MAX_SENTENCES = 3
 MAX_CHARS = 700
 NEAR_TIE = 0.8  # passages scored at least this share of the best one each give a sentence
-ANSWERING = 0.5  # a passage whose best sentence scores under this share of the best one's does not answer
 
 FRAMES = {
     # (question language, source language) → the sentence that introduces quoted sources
@@ -48,20 +47,6 @@ def sentence_score(sentence: str, weights: dict[str, float], prior: float) -> fl
     if not toks:
         return 0.0
     return prior * (0.05 + sum(w for t, w in weights.items() if t in toks)) / math.log(3 + len(toks))
-
-
-def passage_relevance(passages: list[str], weights: dict[str, float], priors: list[float]) -> list[float]:
-    """Each passage's best sentence score (`sentence_score`): how directly it answers the query."""
-    return [max((sentence_score(text[s:e], weights, prior) for s, e in split_sentences(text)), default=0.0)
-            for text, prior in zip(passages, priors, strict=True)]
-
-
-def answering(passages: list[str], weights: dict[str, float], priors: list[float]) -> set[int]:
-    """The passages (0-based) that answer the query: their best sentence scores at least ANSWERING
-    of the best passage's (`passage_relevance`)."""
-    rel = passage_relevance(passages, weights, priors)
-    top = max(rel, default=0.0)
-    return {i for i, r in enumerate(rel) if r >= ANSWERING * top}
 
 
 def quote_passage(passages: list[str], weights: dict[str, float]) -> list[Pick]:
