@@ -37,6 +37,7 @@ from index.embeddings import build_embedder
 from index.language import detect_language
 from index.models import StoredPassage
 from index.store import PassageStore
+from index.text import ascii_digits
 
 
 def questions(n_en: int, n_fa: int, dev_set: str | None = None, half: str = "all") -> list[EvalItem]:
@@ -108,7 +109,7 @@ def probe_select(qa: QA, item: EvalItem, reply: str) -> dict:
     messages = answer_prompt(lang).invoke({"question": item.question, "sources": format_sources(docs),
                                            "history": []}).to_messages()
     out = build_chat_model(qa.settings).invoke(messages + [AIMessage(reply), HumanMessage(SELECT[lang])]).content
-    m = re.search(r"(\d+)", str(out).translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")))
+    m = re.search(r"(\d+)", ascii_digits(str(out)))
     n = int(m.group(1)) if m else None
     hits = [hit(item, c) for c in qa.contexts(result_from_documents(docs))]
     return {"select_reply": str(out)[:80], "select_n": n,
@@ -170,9 +171,8 @@ def run_answers(qa: QA, items: list[EvalItem], replay: dict[str, dict] | None = 
                      "rank_without_rendering": rank_without, "rendering": renderings.get(item.question, []),
                      "model_log": list(replies.texts), "replayed": replay is not None and not live})
         if probe and found and not ans.refused and (replay is None or live):
-            raw = [r for r in replies.texts if r.startswith("model reply")]
-            if raw:
-                rows[-1].update(probe_select(qa, item, ast.literal_eval(raw[-1].split(": ", 1)[1])))
+            if raw := replies_of(rows[-1]):
+                rows[-1].update(probe_select(qa, item, raw[-1]))
         state = "refused" if ans.refused else ("llm" if ans.mode == "llm" else "fallback")
         if save:
             save(finish(rows))
