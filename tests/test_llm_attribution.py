@@ -83,6 +83,19 @@ def test_issue_example_tartus_without_marker(llm_store, server):
     assert ans.citations and TARTUS in ans.citations[0].text and ans.citations[0].attributed
 
 
+def test_a_marker_on_no_words_is_no_answer(embedder):
+    """A reply of punctuation or invisible characters with a marker used to pass as "supported" (no
+    word was missing from the passage) and was shown as the answer."""
+    passages = ["Iran released 400,000 young sturgeon into the Caspian Sea on Monday."]
+    support = SupportCheck(embedder, passages)
+    for reply in ("\u202e\u200f [1]", "… [1]", "— [1]. Iran released 400,000 young sturgeon [1]."):
+        checked = check_answer(reply, passages, support.supported, attribute=support.attribute)
+        assert "\u202e" not in checked.text and not checked.text.startswith(("…", "—")), (reply, checked)
+        assert checked.dropped >= 1
+    kept = check_answer("— [1]. Iran released 400,000 young sturgeon [1].", passages, support.supported)
+    assert kept.text == "Iran released 400,000 young sturgeon. [1]" and kept.used == [1], kept
+
+
 def test_unsupported_unmarked_sentences_are_not_attributed(embedder):
     passages = ["بارش شدید باران در استان گیلان موجب آب‌گرفتگی معابر در رشت شد و مدارس تعطیل اعلام شدند.",
                 "Iran released 400,000 young sturgeon into the Caspian Sea on Monday."]

@@ -121,6 +121,9 @@ def check_answer(text: str, sources: list[str], supported: Callable[[str, list[s
     for c in claims:
         valid = list(dict.fromkeys(x for x in c.sources if 1 <= x <= n))
         dangling += len([x for x in c.sources if not 1 <= x <= n])
+        if not words(c.text):  # "… [1]", control characters: no word to support, nothing to show
+            dropped += 1
+            continue
         if valid:
             cited += 1
         valid = [x for x in valid if citable is None or x in citable]
