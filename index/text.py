@@ -33,7 +33,8 @@ def persian_digits(text: str) -> str:
 STOP = "[.!?؟…]"
 HARD_STOP = "[.!?؟]"
 # A sentence ends at . ! ? ؟ … (optionally followed by closing quotes/brackets) and whitespace.
-_SENTENCE_END = re.compile(STOP + r"+[»\"'”’)\]]*(?=\s+|$)|\n+")
+# (only from the first of a run of stops: trying every one of "....a" made splitting quadratic)
+_SENTENCE_END = re.compile(r"(?<![.!?؟…])" + STOP + r"+[»\"'”’)\]]*(?=\s+|$)|\n+")
 
 
 # A full stop after a personal title followed by a name ("Dr. Sarabi") does not end a sentence: a

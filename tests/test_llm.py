@@ -187,8 +187,8 @@ def test_fake_chat_model_chain(llm_store):
 def test_marker_forms():
     claims = split_claims("الف است [۱، ۲]. ب است.[3] ج [1][2] د [4-5]. e 【6】")
     assert [c.sources for c in claims] == [[1, 2], [3], [1, 2, 4, 5], [6]]
-    checked = check_answer("A [2]. B [9]. C [1][2].", ["x", "y"], lambda s, p: True)
-    assert checked.text == "A. [1] C. [2][1]" and checked.used == [2, 1] and checked.dangling == 1
+    checked = check_answer("Alpha [2]. Beta [9]. Gamma [1][2].", ["x", "y"], lambda s, p: True)
+    assert checked.text == "Alpha. [1] Gamma. [2][1]" and checked.used == [2, 1] and checked.dangling == 1
 
 
 def test_cli_ask_with_llm_and_fallback(llm_store, server, tmp_path):

@@ -96,6 +96,28 @@ def test_a_marker_on_no_words_is_no_answer(embedder):
     assert kept.text == "Iran released 400,000 young sturgeon. [1]" and kept.used == [1], kept
 
 
+def test_hostile_reply_text_is_never_shown(embedder):
+    """Red-team replies: stopword fragments with a marker, links and markup riding on a supported
+    sentence, and bidi/zero-width/escape characters inside one."""
+    passages = ["Iran released 400,000 young sturgeon into the Caspian Sea on Monday."]
+    support = SupportCheck(embedder, passages)
+
+    def shown(reply: str) -> str:
+        return check_answer(reply, passages, support.supported, attribute=support.attribute).text
+
+    for fragment in ("The [1].", "After the [1].", "It [1].", "Sources: [1]"):
+        assert shown(fragment) == "", fragment
+    true = "Iran released 400,000 young sturgeon into the Caspian Sea on Monday"
+    for riding in (f"{true}, details at https://evil.example/login [1].", f"[{true}](https://evil.example) [1].",
+                   "Iran released <a href=x>400,000 young sturgeon</a> into the Caspian Sea [1].",
+                   f"{true}, see www.evil.example [1]."):
+        assert shown(riding) == "", riding
+    hidden = shown("Iran released\u200b 400,000\u2063 young sturgeon into the\u202e Caspian Sea\x1b on Monday [1].")
+    assert hidden.endswith("[1]") and all(ch not in hidden for ch in "\u200b\u2063\u202e\x1b"), hidden
+    assert shown("بچه\u200cها 400,000 young sturgeon released [1].").count("\u200c") == 1  # ZWNJ is spelling
+    assert shown("It was 400,000 [1].") == "It was 400,000. [1]"  # a bare figure is an answer
+
+
 def test_unsupported_unmarked_sentences_are_not_attributed(embedder):
     passages = ["بارش شدید باران در استان گیلان موجب آب‌گرفتگی معابر در رشت شد و مدارس تعطیل اعلام شدند.",
                 "Iran released 400,000 young sturgeon into the Caspian Sea on Monday."]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +39,18 @@ class Claim:
     sources: list[int]
 
 
+# A link, an HTML tag or a markdown link/image in a reply sentence is not something a news passage
+# supports, and a channel may render it (Telegram makes URLs clickable): such a sentence is dropped.
+_MARKUP = re.compile(r"https?://|\bwww\.|<\s*/?\s*[a-zA-Z!][^>]*>|\]\(|!\[", re.I)
+
+
+def visible(text: str) -> str:
+    """`text` without control and format characters (bidi overrides, zero-width spaces, escape
+    codes), which the checks never see (normalization removes them) and a reader must not either;
+    the zero-width non-joiner stays, it is part of Persian spelling."""
+    return "".join(ch for ch in text if ch == "\u200c" or unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
 def split_claims(text: str) -> list[Claim]:
     """Split an answer into sentences with their markers; a marker opening a sentence belongs to
     the sentence before it ("… است. [1] بعدی")."""
@@ -50,7 +63,7 @@ def split_claims(text: str) -> list[Claim]:
             claims[-1].sources += [n for m in MARKER.finditer(lead.group(0)) for n in marker_numbers(m.group(1))]
             sent = sent[lead.end():]
         nums = [n for m in MARKER.finditer(sent) for n in marker_numbers(m.group(1))]
-        body = " ".join(MARKER.sub(" ", sent).split())
+        body = " ".join(visible(MARKER.sub(" ", sent)).split())
         body = re.sub(r"\s+([.!?؟،,;:])", r"\1", body)
         if body:
             claims.append(Claim(body, nums))
@@ -58,8 +71,8 @@ def split_claims(text: str) -> list[Claim]:
 
 
 def content_words(text: str) -> set[str]:
-    """The normalized words of `text` that are not stopwords."""
-    return {w for w in words(text) if w not in STOPWORDS}
+    """The normalized words of `text` that are not stopwords or single letters (a digit counts)."""
+    return {w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
 
 
 def repeats_question(sentence: str, asked: set[str]) -> bool:
@@ -121,7 +134,8 @@ def check_answer(text: str, sources: list[str], supported: Callable[[str, list[s
     for c in claims:
         valid = list(dict.fromkeys(x for x in c.sources if 1 <= x <= n))
         dangling += len([x for x in c.sources if not 1 <= x <= n])
-        if not words(c.text):  # "… [1]", control characters: no word to support, nothing to show
+        # "… [1]", "The [1]." (no word a passage could support), or a link or markup: nothing to show
+        if not content_words(c.text) or _MARKUP.search(c.text):
             dropped += 1
             continue
         if valid:

@@ -80,3 +80,11 @@ def test_a_title_before_a_name_does_not_end_a_sentence() -> None:
                        ("Ask Dr. [1] Next", ["Ask Dr.", "[1] Next"]),  # a citation marker ends it
                        ("I saw it. A cat ran.", ["I saw it.", "A cat ran."])):
         assert [text[s:e] for s, e in split_sentences(text)] == want
+
+
+def test_a_run_of_stops_is_split_once() -> None:
+    """A reply of thousands of dots was split in quadratic time (every dot tried as a sentence end)."""
+    text = "." * 20000 + "a"
+    assert [text[s:e] for s, e in split_sentences(text)] == [text]
+    text = "Wait... what?! Yes.» Next"
+    assert [text[s:e] for s, e in split_sentences(text)] == ["Wait...", "what?!", "Yes.»", "Next"]
