@@ -402,6 +402,24 @@ def test_an_answer_must_cite_retrievals_first_passage(embedder):
                       question).used == [2]
 
 
+def test_a_sentence_in_the_other_language_is_not_shown(embedder):
+    """A small model copies a Persian source sentence into its English answer: the language check read the
+    answer as a whole (mostly English) and the copied sentence, supported by its passage, was shown."""
+    docs = [Document(page_content=t, metadata={"score": s}) for t, s in (
+        ("Schools in Rasht were closed on Monday because of heavy rain and flooded streets.", 1.0),
+        ("بارش شدید باران در استان گیلان موجب آب‌گرفتگی معابر در رشت شد و مدارس تعطیل اعلام شدند.", 0.9))]
+    reply = ("Schools in Rasht were closed because of heavy rain [1]. "
+             "بارش شدید باران در استان گیلان موجب آب‌گرفتگی معابر در رشت شد [2].")
+    mixed = check_text(reply, docs, embedder, "Why were schools in Rasht closed?")
+    assert "رشت" in mixed.text  # without the answer's language both sentences pass
+    checked = check_text(reply, docs, embedder, "Why were schools in Rasht closed?", "en")
+    assert checked.text == "Schools in Rasht were closed because of heavy rain. [1]" and checked.used == [1]
+    assert checked.dropped == 1, checked
+    persian = check_text("بارش شدید باران موجب آب‌گرفتگی معابر در رشت شد [1]. Schools in Rasht were closed [2].",
+                         docs[::-1], embedder, "چرا مدارس رشت تعطیل شدند؟", "fa")
+    assert "Schools" not in persian.text and persian.used == [1] and persian.dropped == 1, persian
+
+
 STADIUM_DOCS = [
     ("Tabriz opened its new football stadium on Friday, and the governor of Tabriz said the stadium "
      "would host the city's clubs from next season.", 1.0),

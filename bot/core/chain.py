@@ -22,6 +22,7 @@ from bot.core.citations import (
     SupportCheck,
     check_answer,
     content_words,
+    keep_language,
     split_claims,
     strip_markers,
 )
@@ -29,6 +30,7 @@ from bot.core.extractive import REFUSAL
 from bot.core.options import SearchResult
 from bot.core.retriever import result_from_documents
 from bot.core.schema import Answer, Citation, Context
+from bot.core.streaming import SentenceGate
 from bot.settings import Settings
 from index.embeddings import VectorEmbeddings
 from index.language import detect_language
@@ -177,17 +179,28 @@ def citable_sources(docs: list[Document]) -> set[int] | None:
     return {i for i, s in enumerate(scores, 1) if s >= CITABLE_SCORE * best}
 
 
-def check_text(text: str, docs: list[Document], embedder: VectorEmbeddings, question: str = ""
-               ) -> CheckedAnswer:
-    """Drop dangling markers and unsupported sentences, attribute unmarked ones, renumber; only
-    passages retrieval scored near the best may be cited (`citable_sources`), and an answer that
-    does not cite retrieval's first passage is rejected (`rests_on_first`)."""
+def support_for(docs: list[Document], embedder: VectorEmbeddings, question: str
+                ) -> tuple[list[str], set[int] | None, SupportCheck]:
+    """The passages' texts, which of them may be cited (`citable_sources`) and their support check."""
     texts = [d.page_content for d in docs]
     headers = [f"{d.metadata.get('title') or ''} {d.metadata.get('date') or ''}" for d in docs]
     citable = citable_sources(docs)
-    support = SupportCheck(embedder, texts, headers, citable, question)
+    return texts, citable, SupportCheck(embedder, texts, headers, citable, question)
+
+
+def check_text(text: str, docs: list[Document], embedder: VectorEmbeddings, question: str = "",
+               lang: str | None = None) -> CheckedAnswer:
+    """Drop dangling markers and unsupported sentences (and, given the answer's `lang`, sentences in the
+    other language), attribute unmarked ones, renumber; only passages retrieval scored near the best may
+    be cited (`citable_sources`), and an answer that does not cite retrieval's first passage is rejected
+    (`rests_on_first`)."""
+    foreign = 0
+    if lang is not None:
+        text, foreign = keep_language(text, lang)
+    texts, citable, support = support_for(docs, embedder, question)
     checked = check_answer(text, texts, support.supported, attribute=support.attribute, citable=citable,
                            strength=support.strength)
+    checked.dropped += foreign
     if checked.text and citable is not None and not rests_on_first(checked, question):
         log.info("answer does not cite retrieval's first passage: %s", checked.used)
         return CheckedAnswer("", [], checked.dropped + len(split_claims(checked.text)), checked.dangling,
@@ -236,7 +249,7 @@ def build_retrieval_chain(retriever: BaseRetriever, model: BaseChatModel, embedd
     `relevant(state)` may veto the model call (no relevant passages: "raw" stays empty). Reusable
     outside Khabar with any chat model and retriever."""
     return generation_chain(retriever, model, lang, relevant, history_turns) | RunnablePassthrough.assign(
-        checked=RunnableLambda(lambda x: check_text(x["raw"], x["docs"], embedder, x["question"])))
+        checked=RunnableLambda(lambda x: check_text(x["raw"], x["docs"], embedder, x["question"], lang)))
 
 
 def generation_chain(retriever: BaseRetriever, model: BaseChatModel, lang: str,
@@ -317,14 +330,20 @@ class AnswerChain:
         state: dict[str, Any] = {}
         parts: list[str] = []
         t = time.perf_counter()
+        gate: SentenceGate | None = None
         try:
             for chunk in chain.stream(inputs):
-                if "raw" in chunk:
-                    parts.append(chunk["raw"])
-                    if chunk["raw"]:
-                        yield chunk["raw"]
-                else:
+                if "raw" not in chunk:
                     state.update(chunk)
+                    continue
+                parts.append(chunk["raw"])
+                if gate is None and state.get("relevant") and state.get("docs"):
+                    texts, citable, support = support_for(state["docs"], qa.embedder, f"{question} {standalone}")
+                    gate = SentenceGate(texts, support, citable, lang)
+                for sentence in gate.feed("".join(parts)) if gate else []:
+                    yield sentence + " "
+            for sentence in gate.feed("".join(parts), final=True) if gate else []:
+                yield sentence + " "
         except Exception:  # noqa: BLE001 - unreachable, timed out or failed: answer without the model
             if "relevant" not in state:
                 raise  # retrieval itself failed: not a model problem
@@ -343,13 +362,13 @@ class AnswerChain:
         text = "".join(parts)
         log.debug("model reply: %r", text)
         try:
-            checked = check_text(text, docs, qa.embedder, f"{question} {standalone}")
+            checked = check_text(text, docs, qa.embedder, f"{question} {standalone}", lang)
             if not self._language_ok(checked.text or text, lang):
                 messages = answer_prompt(lang).invoke({**state, "question": question}).to_messages()
                 retry = self.model.bind(stop=STOP[lang]) | StrOutputParser()
                 text = retry.invoke(messages + [AIMessage(text), HumanMessage(self.retry_text[lang])])
                 log.debug("model reply (language retry): %r", text)
-                checked = check_text(text, docs, qa.embedder, f"{question} {standalone}")
+                checked = check_text(text, docs, qa.embedder, f"{question} {standalone}", lang)
                 if not self._language_ok(checked.text or text, lang):
                     yield from self._fallback(qa, question, lang, docs, standalone, LANGUAGE_NOTE, t0)
                     return

@@ -70,6 +70,17 @@ def split_claims(text: str) -> list[Claim]:
     return claims
 
 
+def keep_language(text: str, lang: str) -> tuple[str, int]:
+    """`text` without its sentences in another language than `lang`, and how many there were: a small
+    model copies a Persian source sentence into an English answer (a whole answer in the wrong language
+    is retried first); unchanged when every sentence is in `lang`."""
+    claims = split_claims(flatten_markdown(text))
+    kept = [c for c in claims if detect_language(c.text, default=lang) == lang]
+    if len(kept) == len(claims):
+        return text, 0
+    return " ".join(c.text + "".join(f" [{n}]" for n in c.sources) for c in kept), len(claims) - len(kept)
+
+
 def content_words(text: str) -> set[str]:
     """The normalized words of `text` that are not stopwords or single letters (a digit counts)."""
     return {w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
