@@ -6,14 +6,8 @@ from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 from langchain_openai import ChatOpenAI
 
-from bot.core.chain import (
-    NO_ANSWER_NOTE,
-    UNVERIFIED_NOTE,
-    build_retrieval_chain,
-    check_text,
-    citable_sources,
-    states_asked_figure,
-)
+from bot.core.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain
+from bot.core.checks import check_text, citable_sources, states_asked_figure
 from bot.core.citations import (
     SupportCheck,
     check_answer,

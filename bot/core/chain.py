@@ -16,21 +16,14 @@ from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
-from bot.core.answertype import asks_quantity, counted_words, counts_in, numbers_in
+from bot.core.checks import SentenceGate, check_text, support_for
 from bot.core.citations import (
-    CheckedAnswer,
-    SupportCheck,
-    check_answer,
-    content_words,
-    keep_language,
-    split_claims,
     strip_markers,
 )
 from bot.core.extractive import REFUSAL
 from bot.core.options import SearchResult
 from bot.core.retriever import result_from_documents
 from bot.core.schema import Answer, Citation, Context
-from bot.core.streaming import SentenceGate
 from bot.settings import Settings
 from index.embeddings import VectorEmbeddings
 from index.language import detect_language
@@ -62,8 +55,6 @@ STOP = {"en": ["\nQuestion:", "\nSources:", "\n\n\n", "<|im_end|>"],
 SOURCE_CHARS = 320  # a passage longer than this is shown to the model as its best sentences
 # Retrieval this sure of its top passage outvotes a model that says the passages hold no answer.
 CONFIDENT_DENSE = {"fa": 0.85, "en": 0.80}
-# A passage retrieval scored under this share of its best passage is not cited (see citable_sources).
-CITABLE_SCORE = 0.5
 
 
 class Answering(Protocol):
@@ -162,83 +153,6 @@ def answer_prompt(lang: str) -> ChatPromptTemplate:
         HumanMessage(example_q.strip()), AIMessage(example_a.strip()),
         MessagesPlaceholder("history"),
         ("human", load_prompt("question", lang))])
-
-
-def citable_sources(docs: list[Document]) -> set[int] | None:
-    """The source numbers (1-based) an answer may cite: passages retrieval scored at least
-    CITABLE_SCORE of its best one. A small model copies sentences from the stragglers at the end
-    of the list (other articles, scored far lower); they "support" the copied sentence but do not
-    answer the question. None (all) when the Documents carry no scores (another retriever)."""
-    try:
-        scores = [float(d.metadata["score"]) for d in docs]
-    except (KeyError, TypeError, ValueError):
-        return None
-    best = max(scores, default=0.0)
-    if best <= 0:
-        return None
-    return {i for i, s in enumerate(scores, 1) if s >= CITABLE_SCORE * best}
-
-
-def support_for(docs: list[Document], embedder: VectorEmbeddings, question: str
-                ) -> tuple[list[str], set[int] | None, SupportCheck]:
-    """The passages' texts, which of them may be cited (`citable_sources`) and their support check."""
-    texts = [d.page_content for d in docs]
-    headers = [f"{d.metadata.get('title') or ''} {d.metadata.get('date') or ''}" for d in docs]
-    citable = citable_sources(docs)
-    return texts, citable, SupportCheck(embedder, texts, headers, citable, question)
-
-
-def check_text(text: str, docs: list[Document], embedder: VectorEmbeddings, question: str = "",
-               lang: str | None = None) -> CheckedAnswer:
-    """Drop dangling markers and unsupported sentences (and, given the answer's `lang`, sentences in the
-    other language), attribute unmarked ones, renumber; only passages retrieval scored near the best may
-    be cited (`citable_sources`), and an answer that does not cite retrieval's first passage is rejected
-    (`rests_on_first`)."""
-    foreign = 0
-    if lang is not None:
-        text, foreign = keep_language(text, lang)
-    texts, citable, support = support_for(docs, embedder, question)
-    checked = check_answer(text, texts, support.supported, attribute=support.attribute, citable=citable,
-                           strength=support.strength)
-    checked.dropped += foreign
-    if checked.text and citable is not None and not rests_on_first(checked, question):
-        log.info("answer does not cite retrieval's first passage: %s", checked.used)
-        return CheckedAnswer("", [], checked.dropped + len(split_claims(checked.text)), checked.dangling,
-                             checked.cited, no_answer=checked.no_answer)
-    return checked
-
-
-def rests_on_first(checked: CheckedAnswer, question: str) -> bool:
-    """Whether a checked answer cites retrieval's first passage (or states the figure a quantity question
-    asks for, `states_asked_figure`). A small model that answers from another passage picked the wrong
-    one far more often than retrieval did: with Qwen2.5-Coder-1.5B on fars_qa_dev's tuning half, of 32 replies
-    whose first marker named a later passage, that passage held the answer 7 times, the first 20 times;
-    the answer then quotes the first passage instead (its sentences, cited)."""
-    return 1 in checked.used or states_asked_figure(checked.text, question)
-
-
-def states_asked_figure(text: str, question: str) -> bool:
-    """Whether an answer to a quantity question has a sentence that restates the question and adds, in
-    digits, a number it does not contain (of what it counts, when it names it: "240 *workers*")."""
-    # the asked figure often sits in a paragraph the question's words do not point at (they describe the
-    # article); a sentence restating the question with a new figure answers it — one that shares only a
-    # word or two ("12 people were unhurt when a bus overturned…") is another story with a number in it
-    if not asks_quantity(question):
-        return False
-    asked, units, topic = numbers_in(question), set(counted_words(question)), content_words(question)
-    return any(numbers_in(c.text) - asked  # digits only: Persian number words include یک ("a") and نه ("not")
-               and (not units or counts_in(c.text, units, asked))
-               and _shared(content_words(c.text), topic) >= RESTATES * len(topic)
-               for c in split_claims(text))
-
-
-RESTATES = 0.5  # share of the question's content words a sentence restating it repeats
-
-
-def _shared(said: set[str], topic: set[str]) -> int:
-    # "opened" restates "open", برگزار شد "برگزاری": a common beginning of 4+ letters is the same word
-    return sum(1 for t in topic if t in said or len(t) >= 4 and any(
-        len(w) >= 4 and (w.startswith(t) or t.startswith(w)) for w in said))
 
 
 def build_retrieval_chain(retriever: BaseRetriever, model: BaseChatModel, embedder: VectorEmbeddings, lang: str = "en",
