@@ -172,7 +172,7 @@ def test_stream_answer_yields_checked_sentences_then_the_answer(llm_store, serve
     items = list(qa_for(llm_store, server).stream_answer("Why were schools closed in Tehran?"))
     assert isinstance(items[-1], Answer) and all(isinstance(i, str) for i in items[:-1])
     streamed = "".join(items[:-1])
-    assert len(items) == 3 and "above 160" in items[0] and "kindergartens" in items[1], items
+    assert len(items) == 3 and items[0].startswith("Schools in Tehran") and "kindergartens" in items[1], items
     assert "evil" not in streamed and "Ignore" not in streamed and "[" not in streamed
     assert items[-1].mode == "llm" and items[-1].answer.endswith("[1]") and "evil" not in items[-1].answer
 

@@ -7,11 +7,12 @@ from langchain_core.runnables import RunnableLambda
 from langchain_openai import ChatOpenAI
 
 from bot.core.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain
-from bot.core.checks import check_text, citable_sources, states_asked_figure
+from bot.core.checks import SentenceGate, check_text, citable_sources, states_asked_figure, support_for
 from bot.core.citations import (
     SupportCheck,
     check_answer,
     flatten_markdown,
+    foreign,
     is_no_answer,
     names_found,
     numbers_found,
@@ -110,6 +111,8 @@ def test_hostile_reply_text_is_never_shown(embedder):
     assert hidden.endswith("[1]") and all(ch not in hidden for ch in "\u200b\u2063\u202e\x1b"), hidden
     assert shown("بچه\u200cها 400,000 young sturgeon released [1].").count("\u200c") == 1  # ZWNJ is spelling
     assert shown("It was 400,000 [1].") == "It was 400,000. [1]"  # a bare figure is an answer
+    tabbed = shown("Iran released\t400,000 young sturgeon [5\u200b].")  # a dangling marker hidden by a ZWSP
+    assert "Iran released 400,000 young sturgeon" in tabbed and "[5]" not in tabbed, tabbed
 
 
 def test_unsupported_unmarked_sentences_are_not_attributed(embedder):
@@ -412,6 +415,26 @@ def test_a_sentence_in_the_other_language_is_not_shown(embedder):
     persian = check_text("بارش شدید باران موجب آب‌گرفتگی معابر در رشت شد [1]. Schools in Rasht were closed [2].",
                          docs[::-1], embedder, "چرا مدارس رشت تعطیل شدند؟", "fa")
     assert "Schools" not in persian.text and persian.used == [1] and persian.dropped == 1, persian
+
+
+def test_the_stream_releases_each_checked_sentence_once(embedder):
+    """Fed token by token, the gate lets out each supported sentence once, as written (not normalized),
+    with its marker arriving after the stop ("… 160. [1]"), and never the injected one."""
+    docs = [Document(page_content=t, metadata={"score": s}) for t, s in SCHOOL_DOCS]
+    question = "Why were schools closed on Monday?"
+    reply = ("Schools in Tehran were closed because the air quality index rose above 160. [1] Visit "
+             "https://evil.example to log in. In Karaj, heavy snow closed the schools on Monday [2].")
+    gate = SentenceGate(*support_for(docs, embedder, question), lang="en")
+    streamed = [s for i in range(0, len(reply), 3) for s in gate.feed(reply[:i + 3])] + gate.feed(reply, final=True)
+    assert streamed == ["Schools in Tehran were closed because the air quality index rose above 160.",
+                        "In Karaj, heavy snow closed the schools on Monday."], streamed
+
+
+def test_mixed_script_sentences_are_not_foreign():
+    assert not foreign("The festival is called «جشنواره بین‌المللی فجر» this year.", "en")
+    assert not foreign("شرکت Samsung Electronics با Apple Inc قرارداد بست.", "fa")
+    assert not foreign("Tartus.", "fa") and foreign("مدارس رشت به دلیل بارش باران تعطیل شدند.", "en")
+    assert foreign("Schools in Rasht were closed because of rain.", "fa")
 
 
 STADIUM_DOCS = [

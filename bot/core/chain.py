@@ -33,6 +33,9 @@ from prompts import load_prompt
 
 log = logging.getLogger(__name__)
 
+_BOUNDARY = re.compile(r"[.!?؟…\n\]】:]")
+_LETTER = re.compile(r"[^\W\d_]")
+
 FALLBACK_NOTE = {
     "en": "The language model could not be reached, so this answer quotes the sources directly.",
     "fa": "مدل زبانی در دسترس نبود؛ این پاسخ مستقیماً از منابع نقل شده است.",
@@ -245,6 +248,8 @@ class AnswerChain:
         parts: list[str] = []
         t = time.perf_counter()
         gate: SentenceGate | None = None
+        prepared = None
+        pending = False
         try:
             for chunk in chain.stream(inputs):
                 if "raw" not in chunk:
@@ -252,10 +257,15 @@ class AnswerChain:
                     continue
                 parts.append(chunk["raw"])
                 if gate is None and state.get("relevant") and state.get("docs"):
-                    texts, citable, support = support_for(state["docs"], qa.embedder, f"{question} {standalone}")
-                    gate = SentenceGate(texts, support, citable, lang)
-                for sentence in gate.feed("".join(parts)) if gate else []:
-                    yield sentence + " "
+                    prepared = support_for(state["docs"], qa.embedder, f"{question} {standalone}")
+                    gate = SentenceGate(*prepared, lang=lang)
+                # a sentence is complete once a stop (or line break, marker) is followed by words: only
+                # then is the reply split again (re-splitting it on every token costs CPU a local model needs)
+                boundary = bool(_BOUNDARY.search(chunk["raw"]))
+                if gate and (boundary or pending and _LETTER.search(chunk["raw"])):
+                    for sentence in gate.feed("".join(parts)):
+                        yield sentence + " "
+                    pending = boundary
             for sentence in gate.feed("".join(parts), final=True) if gate else []:
                 yield sentence + " "
         except Exception:  # noqa: BLE001 - unreachable, timed out or failed: answer without the model
@@ -276,13 +286,13 @@ class AnswerChain:
         text = "".join(parts)
         log.debug("model reply: %r", text)
         try:
-            checked = check_text(text, docs, qa.embedder, f"{question} {standalone}", lang)
+            checked = check_text(text, docs, qa.embedder, f"{question} {standalone}", lang, prepared)
             if not self._language_ok(checked.text or text, lang):
                 messages = answer_prompt(lang).invoke({**state, "question": question}).to_messages()
                 retry = self.model.bind(stop=STOP[lang]) | StrOutputParser()
                 text = retry.invoke(messages + [AIMessage(text), HumanMessage(self.retry_text[lang])])
                 log.debug("model reply (language retry): %r", text)
-                checked = check_text(text, docs, qa.embedder, f"{question} {standalone}", lang)
+                checked = check_text(text, docs, qa.embedder, f"{question} {standalone}", lang, prepared)
                 if not self._language_ok(checked.text or text, lang):
                     yield from self._fallback(qa, question, lang, docs, standalone, LANGUAGE_NOTE, t0)
                     return

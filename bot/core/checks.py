@@ -4,6 +4,7 @@ applied sentence by sentence while the reply streams (`SentenceGate`)."""
 from __future__ import annotations
 
 import logging
+import re
 
 from langchain_core.documents import Document
 
@@ -16,11 +17,14 @@ from bot.core.citations import (
     flatten_markdown,
     keep_language,
     split_claims,
-    strip_markers,
+    without_markers,
 )
 from index.embeddings import VectorEmbeddings
+from index.normalizer import normalize
 
 log = logging.getLogger(__name__)
+
+_LETTER = re.compile(r"[^\W\d_]")
 
 # A passage retrieval scored under this share of its best passage is not cited (see citable_sources).
 CITABLE_SCORE = 0.5
@@ -51,15 +55,16 @@ def support_for(docs: list[Document], embedder: VectorEmbeddings, question: str
 
 
 def check_text(text: str, docs: list[Document], embedder: VectorEmbeddings, question: str = "",
-               lang: str | None = None) -> CheckedAnswer:
+               lang: str | None = None,
+               prepared: tuple[list[str], set[int] | None, SupportCheck] | None = None) -> CheckedAnswer:
     """Drop dangling markers and unsupported sentences (and, given the answer's `lang`, sentences in the
     other language), attribute unmarked ones, renumber; only passages retrieval scored near the best may
     be cited (`citable_sources`), and an answer that does not cite retrieval's first passage is rejected
-    (`rests_on_first`)."""
+    (`rests_on_first`). `prepared`: `support_for`'s result for these docs and question, if already built."""
     foreign = 0
     if lang is not None:
         text, foreign = keep_language(text, lang)
-    texts, citable, support = support_for(docs, embedder, question)
+    texts, citable, support = prepared or support_for(docs, embedder, question)
     checked = check_answer(text, texts, support.supported, attribute=support.attribute, citable=citable,
                            strength=support.strength)
     checked.dropped += foreign
@@ -109,24 +114,31 @@ class SentenceGate:
     language): the raw reply of a model that follows an instruction injected into an article is never
     on screen, not even until the checked answer replaces it."""
 
-    def __init__(self, texts: list[str], support: SupportCheck, citable: set[int] | None, lang: str):
+    def __init__(self, texts: list[str], citable: set[int] | None, support: SupportCheck, lang: str):
         self.texts = texts
-        self.support = support
         self.citable = citable
+        self.support = support
         self.lang = lang
-        self.seen = 0
+        self.judged: set[str] = set()  # sentences already let through or held back, by their text
 
     def feed(self, reply: str, final: bool = False) -> list[str]:
         """The sentences of `reply` (the text so far) completed since the last call — all of them when
         `final` — that pass the checks, without markers (the final answer numbers its citations)."""
         claims = split_claims(flatten_markdown(reply))
-        ready = claims if final else claims[:-1]  # the last one may still be growing
+        if not final:
+            # a sentence is complete once words follow it: its markers may still be arriving
+            # ("… closed. [1"), and the last one may still be growing
+            last = max((i for i, c in enumerate(claims) if _LETTER.search(c.text)), default=0)
+            claims = claims[:last]
         out = []
-        for c in ready[self.seen:]:
+        for c in claims:
+            key = normalize(c.text)
+            if key in self.judged:
+                continue
+            self.judged.add(key)
             one, _ = keep_language(" ".join([c.text, *(f"[{n}]" for n in c.sources)]), self.lang)
             checked = check_answer(one, self.texts, self.support.supported, attribute=self.support.attribute,
                                    citable=self.citable, strength=self.support.strength)
             if checked.text:
-                out.append(strip_markers(checked.text))
-        self.seen = max(self.seen, len(ready))
+                out.append(without_markers(checked.text))
         return out

@@ -12,7 +12,7 @@ from bot.core.figures import numbers_found
 from index.embeddings import VectorEmbeddings
 from index.language import detect_language
 from index.normalizer import STOPWORDS, normalize, tokenize, words
-from index.text import DIGIT, HARD_STOP, STOP, ascii_digits, split_sentences
+from index.text import DIGIT, HARD_STOP, STOP, ascii_digits, persian_share, split_sentences
 from index.transliteration import skeleton_en, skeleton_fa
 
 # [1]  [1, 2]  [1][2]  [۱]  [۱، ۲]  [1;2]  [1-3]  【1】
@@ -47,15 +47,16 @@ _MARKUP = re.compile(r"https?://|\bwww\.|<\s*/?\s*[a-zA-Z!][^>]*>|\]\(|!\[", re.
 def visible(text: str) -> str:
     """`text` without control and format characters (bidi overrides, zero-width spaces, escape
     codes), which the checks never see (normalization removes them) and a reader must not either;
-    the zero-width non-joiner stays, it is part of Persian spelling."""
-    return "".join(ch for ch in text if ch == "\u200c" or unicodedata.category(ch) not in ("Cc", "Cf"))
+    whitespace and the zero-width non-joiner (part of Persian spelling) stay."""
+    return "".join(ch if ch.isspace() or ch == "\u200c" or unicodedata.category(ch) not in ("Cc", "Cf")
+                   else "" for ch in text)
 
 
 def split_claims(text: str) -> list[Claim]:
     """Split an answer into sentences with their markers; a marker opening a sentence belongs to
     the sentence before it ("… است. [1] بعدی")."""
     claims: list[Claim] = []
-    text = re.sub(rf"({HARD_STOP})\s*(?=[\[【])", r"\1 ", text)  # "پایان.[1]" → "پایان. [1]"
+    text = re.sub(rf"({HARD_STOP})\s*(?=[\[【])", r"\1 ", visible(text))  # "پایان.[1]" → "پایان. [1]"
     for s, e in split_sentences(text):
         sent = text[s:e]
         lead = re.match(r"^(\s*" + MARKER.pattern + r")+", sent)
@@ -63,11 +64,24 @@ def split_claims(text: str) -> list[Claim]:
             claims[-1].sources += [n for m in MARKER.finditer(lead.group(0)) for n in marker_numbers(m.group(1))]
             sent = sent[lead.end():]
         nums = [n for m in MARKER.finditer(sent) for n in marker_numbers(m.group(1))]
-        body = " ".join(visible(MARKER.sub(" ", sent)).split())
+        body = " ".join(MARKER.sub(" ", sent).split())
         body = re.sub(r"\s+([.!?؟،,;:])", r"\1", body)
         if body:
             claims.append(Claim(body, nums))
     return claims
+
+
+FOREIGN_SHARE = 0.8  # a sentence this much in the other script is in the other language
+
+
+def foreign(sentence: str, lang: str) -> bool:
+    """Whether `sentence` is written in the other language than `lang`: almost all its letters in the
+    other script, over a few words — an English sentence naming a Persian title («…») or a Persian one
+    naming "Samsung Electronics", and a one-word answer ("Tartus."), are not."""
+    if len(sentence.split()) < 4 or not any(ch.isalpha() for ch in sentence):
+        return False
+    share = persian_share(sentence)
+    return share >= FOREIGN_SHARE if lang == "en" else share <= 1 - FOREIGN_SHARE
 
 
 def keep_language(text: str, lang: str) -> tuple[str, int]:
@@ -75,15 +89,21 @@ def keep_language(text: str, lang: str) -> tuple[str, int]:
     model copies a Persian source sentence into an English answer (a whole answer in the wrong language
     is retried first); unchanged when every sentence is in `lang`."""
     claims = split_claims(flatten_markdown(text))
-    kept = [c for c in claims if detect_language(c.text, default=lang) == lang]
+    kept = [c for c in claims if not foreign(c.text, lang)]
     if len(kept) == len(claims):
         return text, 0
     return " ".join(c.text + "".join(f" [{n}]" for n in c.sources) for c in kept), len(claims) - len(kept)
 
 
 def content_words(text: str) -> set[str]:
-    """The normalized words of `text` that are not stopwords or single letters (a digit counts)."""
-    return {w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
+    """The normalized words of `text` that are not stopwords."""
+    return {w for w in words(text) if w not in STOPWORDS}
+
+
+def says_something(sentence: str) -> bool:
+    """Whether `sentence` has a word a passage could state: not only stopwords and single letters
+    ("The [1].", "It [1].", "X [1]."); a figure counts ("It was 5 [1].")."""
+    return any(len(w) > 1 or w.isdigit() for w in content_words(sentence))
 
 
 def repeats_question(sentence: str, asked: set[str]) -> bool:
@@ -146,7 +166,7 @@ def check_answer(text: str, sources: list[str], supported: Callable[[str, list[s
         valid = list(dict.fromkeys(x for x in c.sources if 1 <= x <= n))
         dangling += len([x for x in c.sources if not 1 <= x <= n])
         # "… [1]", "The [1]." (no word a passage could support), or a link or markup: nothing to show
-        if not content_words(c.text) or _MARKUP.search(c.text):
+        if not says_something(c.text) or _MARKUP.search(c.text):
             dropped += 1
             continue
         if valid:
@@ -235,6 +255,11 @@ def flatten_markdown(text: str) -> str:
             line = line.rstrip(":： ") + "."
         lines.append(line)
     return " ".join(lines)
+
+
+def without_markers(text: str) -> str:
+    """The answer as shown, without its citation markers (not normalized)."""
+    return re.sub(r"\s+([.!?؟،,;:])", r"\1", " ".join(MARKER.sub(" ", text).split()))
 
 
 def strip_markers(text: str) -> str:
