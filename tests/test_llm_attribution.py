@@ -425,7 +425,7 @@ def test_the_stream_releases_each_checked_sentence_once(embedder):
     reply = ("Schools in Tehran were closed because the air quality index rose above 160. [1] Visit "
              "https://evil.example to log in. In Karaj, heavy snow closed the schools on Monday [2].")
     gate = SentenceGate(*support_for(docs, embedder, question), lang="en")
-    streamed = [s for i in range(0, len(reply), 3) for s in gate.feed(reply[:i + 3])] + gate.feed(reply, final=True)
+    streamed = [s for i in range(0, len(reply), 3) for s in gate.add(reply[i:i + 3])] + gate.feed(final=True)
     assert streamed == ["Schools in Tehran were closed because the air quality index rose above 160.",
                         "In Karaj, heavy snow closed the schools on Monday."], streamed
 

@@ -33,9 +33,6 @@ from prompts import load_prompt
 
 log = logging.getLogger(__name__)
 
-_BOUNDARY = re.compile(r"[.!?؟…\n\]】:]")
-_LETTER = re.compile(r"[^\W\d_]")
-
 FALLBACK_NOTE = {
     "en": "The language model could not be reached, so this answer quotes the sources directly.",
     "fa": "مدل زبانی در دسترس نبود؛ این پاسخ مستقیماً از منابع نقل شده است.",
@@ -249,7 +246,6 @@ class AnswerChain:
         t = time.perf_counter()
         gate: SentenceGate | None = None
         prepared = None
-        pending = False
         try:
             for chunk in chain.stream(inputs):
                 if "raw" not in chunk:
@@ -259,14 +255,9 @@ class AnswerChain:
                 if gate is None and state.get("relevant") and state.get("docs"):
                     prepared = support_for(state["docs"], qa.embedder, f"{question} {standalone}")
                     gate = SentenceGate(*prepared, lang=lang)
-                # a sentence is complete once a stop (or line break, marker) is followed by words: only
-                # then is the reply split again (re-splitting it on every token costs CPU a local model needs)
-                boundary = bool(_BOUNDARY.search(chunk["raw"]))
-                if gate and (boundary or pending and _LETTER.search(chunk["raw"])):
-                    for sentence in gate.feed("".join(parts)):
-                        yield sentence + " "
-                    pending = boundary
-            for sentence in gate.feed("".join(parts), final=True) if gate else []:
+                for sentence in gate.add(chunk["raw"]) if gate else []:
+                    yield sentence + " "
+            for sentence in gate.feed(final=True) if gate else []:
                 yield sentence + " "
         except Exception:  # noqa: BLE001 - unreachable, timed out or failed: answer without the model
             if "relevant" not in state:

@@ -15,6 +15,7 @@ from bot.core.citations import (
     check_answer,
     content_words,
     flatten_markdown,
+    foreign,
     keep_language,
     split_claims,
     without_markers,
@@ -24,6 +25,7 @@ from index.normalizer import normalize
 
 log = logging.getLogger(__name__)
 
+_BOUNDARY = re.compile(r"[.!?؟…\n\]】:]")
 _LETTER = re.compile(r"[^\W\d_]")
 
 # A passage retrieval scored under this share of its best passage is not cited (see citable_sources).
@@ -119,12 +121,25 @@ class SentenceGate:
         self.citable = citable
         self.support = support
         self.lang = lang
+        self.reply = ""
+        self.pending = False  # a stop arrived and the words that complete its sentence may not have
         self.judged: set[str] = set()  # sentences already let through or held back, by their text
 
-    def feed(self, reply: str, final: bool = False) -> list[str]:
-        """The sentences of `reply` (the text so far) completed since the last call — all of them when
-        `final` — that pass the checks, without markers (the final answer numbers its citations)."""
-        claims = split_claims(flatten_markdown(reply))
+    def add(self, chunk: str) -> list[str]:
+        """The sentences `chunk` completed that pass the checks: a sentence is complete once a stop (or
+        line break, marker) is followed by words, so only then is the reply split again (re-splitting it
+        on every token costs CPU a local model needs)."""
+        self.reply += chunk
+        boundary = bool(_BOUNDARY.search(chunk))
+        if not (boundary or self.pending and _LETTER.search(chunk)):
+            return []
+        self.pending = boundary
+        return self.feed()
+
+    def feed(self, final: bool = False) -> list[str]:
+        """The sentences of the reply so far completed since the last call — all of them when `final` —
+        that pass the checks, without markers (the final answer numbers its citations)."""
+        claims = split_claims(flatten_markdown(self.reply))
         if not final:
             # a sentence is complete once words follow it: its markers may still be arriving
             # ("… closed. [1"), and the last one may still be growing
@@ -136,8 +151,9 @@ class SentenceGate:
             if key in self.judged:
                 continue
             self.judged.add(key)
-            one, _ = keep_language(" ".join([c.text, *(f"[{n}]" for n in c.sources)]), self.lang)
-            checked = check_answer(one, self.texts, self.support.supported, attribute=self.support.attribute,
+            if foreign(c.text, self.lang):
+                continue
+            checked = check_answer(c.marked(), self.texts, self.support.supported, attribute=self.support.attribute,
                                    citable=self.citable, strength=self.support.strength)
             if checked.text:
                 out.append(without_markers(checked.text))

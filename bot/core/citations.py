@@ -38,6 +38,10 @@ class Claim:
     text: str
     sources: list[int]
 
+    def marked(self) -> str:
+        """The sentence with its markers after it, as `split_claims` reads it back."""
+        return " ".join([self.text, *(f"[{n}]" for n in self.sources)])
+
 
 # A link, an HTML tag or a markdown link/image in a reply sentence is not something a news passage
 # supports, and a channel may render it (Telegram makes URLs clickable): such a sentence is dropped.
@@ -64,8 +68,7 @@ def split_claims(text: str) -> list[Claim]:
             claims[-1].sources += [n for m in MARKER.finditer(lead.group(0)) for n in marker_numbers(m.group(1))]
             sent = sent[lead.end():]
         nums = [n for m in MARKER.finditer(sent) for n in marker_numbers(m.group(1))]
-        body = " ".join(MARKER.sub(" ", sent).split())
-        body = re.sub(r"\s+([.!?؟،,;:])", r"\1", body)
+        body = without_markers(sent)
         if body:
             claims.append(Claim(body, nums))
     return claims
@@ -92,7 +95,7 @@ def keep_language(text: str, lang: str) -> tuple[str, int]:
     kept = [c for c in claims if not foreign(c.text, lang)]
     if len(kept) == len(claims):
         return text, 0
-    return " ".join(c.text + "".join(f" [{n}]" for n in c.sources) for c in kept), len(claims) - len(kept)
+    return " ".join(c.marked() for c in kept), len(claims) - len(kept)
 
 
 def content_words(text: str) -> set[str]:
@@ -258,7 +261,7 @@ def flatten_markdown(text: str) -> str:
 
 
 def without_markers(text: str) -> str:
-    """The answer as shown, without its citation markers (not normalized)."""
+    """The text as shown, without its citation markers (not normalized; no space before punctuation)."""
     return re.sub(r"\s+([.!?؟،,;:])", r"\1", " ".join(MARKER.sub(" ", text).split()))
 
 
