@@ -1,9 +1,10 @@
 """Query latency: answer() in extractive mode over an index, next to the bare dense search.
 
 Usage: python benchmarks/query.py --data-dir DIR [--repeats 3] [--n 300]
-Targets on this 2-core machine: p50 ≤ 50 ms, p95 ≤ 150 ms for answer(), in-process and warm; also
-printed per question language (English questions read the sparse refusal signal: an encoder pass per
-top passage).
+Targets on this 2-core machine: p50 ≤ 50 ms, p95 ≤ 150 ms for answer(), in-process with the model
+loaded, on each question's first ask (nothing about it cached); also printed per question language
+(English questions read the sparse refusal signal: an encoder pass per top passage not yet cached) and
+for the same questions asked again.
 """
 from __future__ import annotations
 
@@ -31,34 +32,41 @@ def main() -> None:
     items += load_eval_set(ev / "fars_qa_dev.jsonl")  # natural, en + fa
     items += load_eval_set(ev / "fars_titles_dev.jsonl")[: args.n]
     questions = [i.question for i in items]
+    warmup = [i.question for i in load_eval_set(ev / "fars_titles_dev.jsonl")[args.n: args.n + 10]] or ["?"]
     qa = QA(Settings(data_dir=args.data_dir))
     store = qa.store()
-    for q in questions[:10]:  # warm caches, model and Chroma
+    for q in warmup:  # warm the model and Chroma on questions that are not measured
         qa.answer(q)
-    answer_ms: list[float] = []
+    first_ms: list[float] = []  # each question's first ask (what earlier questions cached stays, as in a bot)
+    again_ms: list[float] = []  # the median of its repeats (the passages' latent terms and words cached)
     dense_ms: list[float] = []
     for q in questions:
         a_runs, d_runs = [], []
-        for _ in range(args.repeats):
+        for _ in range(max(2, args.repeats)):
             t = time.perf_counter()
             store.dense_search(store.snapshot(), store.embedder.encode_query(q), 50)
             d_runs.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
             qa.answer(q)
             a_runs.append((time.perf_counter() - t) * 1000)
-        answer_ms.append(statistics.median(a_runs))
+        first_ms.append(a_runs[0])
+        again_ms.append(statistics.median(a_runs[1:]))
         dense_ms.append(statistics.median(d_runs))
-    print("answer():     " + summary(answer_ms))
-    by_lang = {lang: [ms for ms, i in zip(answer_ms, items, strict=True) if i.lang == lang] for lang in ("en", "fa")}
+    answer_ms = first_ms
+    print("answer(), first ask: " + summary(first_ms))
+    by_lang = {lang: [ms for ms, i in zip(first_ms, items, strict=True) if i.lang == lang] for lang in ("en", "fa")}
     for lang, values in by_lang.items():
         print(f"  {lang} ({len(values)}): " + summary(values))
+    print("answer(), asked again: " + summary(again_ms))
     print("dense search: " + summary(dense_ms))
     print(json.dumps({
         "questions": len(questions), "passages": store.snapshot().n_alive,
         "answer_p50_ms": round(statistics.median(answer_ms), 1), "answer_p95_ms": round(percentile(answer_ms, 95), 1),
         "dense_p50_ms": round(statistics.median(dense_ms), 1), "dense_p95_ms": round(percentile(dense_ms, 95), 1),
         "answer_over_dense_p50": round(statistics.median(answer_ms) / statistics.median(dense_ms), 2),
-        **{f"answer_p50_ms_{lang}": round(statistics.median(v), 1) for lang, v in by_lang.items() if v}}, indent=2))
+        "again_p50_ms": round(statistics.median(again_ms), 1), "again_p95_ms": round(percentile(again_ms, 95), 1),
+        **{f"answer_p50_ms_{lang}": round(statistics.median(v), 1) for lang, v in by_lang.items() if v},
+        **{f"answer_p95_ms_{lang}": round(percentile(v, 95), 1) for lang, v in by_lang.items() if v}}, indent=2))
 
 
 if __name__ == "__main__":

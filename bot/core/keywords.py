@@ -89,8 +89,8 @@ def expand_terms(weights: dict[str, float], qvec: np.ndarray, query: str, opts: 
         # rarer words ("hexane", "kidney") deserve their own Persian counterparts
         own = [w for w in dict.fromkeys(content_words(query)) if w.isalpha() and len(w) > 3]
         if own:
-            for w, v in zip(own, word_vectors(own), strict=True):
-                near = snap.lexicon.nearest(v, other, opts.word_terms + 10)
+            nears = snap.lexicon.nearest_many(np.stack(word_vectors(own)), other, opts.word_terms + 10)
+            for w, near in zip(own, nears, strict=True):
                 counterparts[w] = near[: opts.word_terms]
                 if len(near) < 2:
                     continue

@@ -146,3 +146,29 @@ def test_rank_spellings_keeps_only_the_most_alike() -> None:
     df = {"دلواری": 2, "دلار": 50}.get
     assert rank_spellings("delvari", ["دلار", "دلواری"], df, 3) == ["دلواری"]
     assert rank_spellings("delvari", ["دلواری"], df, 3) == ["دلواری"]
+
+
+def test_nearest_many_ranks_each_vector_like_nearest_within_its_script() -> None:
+    """The lexicon's words nearest to several vectors at once: one product per block, the same ranking
+    and similarities as asking vector by vector, only the asked script, and nothing from an empty lexicon."""
+    from index.lexicon import Lexicon, block
+
+    rng = np.random.default_rng(7)
+    terms = [f"w{i}" for i in range(30)] + [f"ک{i}واژه" for i in range(30)]
+    vecs = rng.normal(size=(60, 8)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    tids = np.arange(60)
+    blocks = [block(terms, tids[:40], vecs[:40]), block(terms, tids[40:], vecs[40:])]
+    lex = Lexicon(terms, blocks, wdf=np.full(60, 3), n_docs=1000)  # every word mid-frequency
+    asks = vecs[[0, 35, 59]] + 0.01
+    for script in ("en", "fa"):
+        many = lex.nearest_many(asks, script, k=5)
+        single = [lex.nearest(v, script, k=5) for v in asks]
+        assert [[w for w, _ in near] for near in many] == [[w for w, _ in near] for near in single]
+        assert np.allclose([[s for _, s in near] for near in many], [[s for _, s in near] for near in single])
+        for near in many:
+            assert len(near) == 5 and all((w[0] == "w") == (script == "en") for w, _ in near)
+            assert [s for _, s in near] == sorted((s for _, s in near), reverse=True)
+    assert lex.nearest_many(asks, "en", k=1)[1][0][0] != "w0"  # vector 35 is a Persian word's own
+    assert lex.nearest_many(asks, "fa", k=1)[1][0][0] == terms[35]
+    assert Lexicon(terms, [], wdf=np.zeros(60), n_docs=0).nearest_many(asks, "fa") == [[], [], []]
