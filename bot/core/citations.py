@@ -371,13 +371,22 @@ DENSE_ATTRIBUTE_CROSS = 0.83
 
 _NOT_NAMES = set("january february march april may june july august september october november december "
                  "monday tuesday wednesday thursday friday saturday sunday".split())
+# The common nouns and titles inside English names are translated, not transliterated: "Khaju Bridge" is
+# پل خواجو, "Guardian Council" شورای نگهبان. Only the name's own words must be found in the passage.
+_NAME_PARTS = set("bridge river dam lake sea gulf island islands mountain mountains province county city village "
+                  "district street square road port airport station park stadium mosque shrine university school "
+                  "hospital council committee ministry organization organisation company bank agency office "
+                  "department foundation institute center centre club team party assembly court parliament "
+                  "guards corps army forces police navy republic islamic national supreme leader president "
+                  "governor mayor general director chief head deputy secretary spokesman ambassador commander "
+                  "minister imam ayatollah sheikh prayer relief seminary festival cup league championship".split())
 
 
 def sentence_names(sentence: str) -> list[str]:
     """Capitalized Latin words that do not open the sentence: the names an English sentence states."""
     toks = re.findall(r"[A-Za-z][A-Za-z'-]+", sentence)
     return [t for t in toks[1:] if t[0].isupper() and len(t) > 2 and normalize(t) not in STOPWORDS
-            and t.lower() not in _NOT_NAMES]
+            and t.lower() not in _NOT_NAMES and t.lower() not in _NAME_PARTS]
 
 
 def names_found(sentence: str, texts: list[str]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from itertools import accumulate
 
@@ -50,10 +51,17 @@ def _decimal(value: Decimal) -> str:
     return digits.rstrip("0").rstrip(".") if "." in digits else digits
 
 
-def _bare(text: str, spans: list[tuple[int, int]]) -> set[str]:
-    """The numbers of `text` as written, outside `spans` (the figures already read with their scale word)."""
+# a number right after "<scale word> و" ends a compound ("یکهزار و 355" is 1,355, "12 هزار و 500" 12,500)
+_DIGIT_TAIL = re.compile(r"\s+(?:و|and)\s+(\d{1,3})(?![\d,٬.٫/])", re.I)
+_TAIL = re.compile(r"(?:هزار|میلیون|میلیارد|thousand|million|billion)\s+(?:و|and)\s+$", re.I)
+
+
+def _bare(text: str, spans: list[tuple[int, int]], tails: bool = True) -> set[str]:
+    """The numbers of `text` as written, outside `spans` (the figures already read with their scale word);
+    without `tails`, not the ends of compounds either: 355 alone is not what "یکهزار و 355" says."""
     return {_plain(m.group()) for m in _NUMBER.finditer(text)
-            if not any(a <= m.start() < b for a, b in spans)}
+            if not any(a <= m.start() < b for a, b in spans)
+            and (tails or not _TAIL.search(text, max(0, m.start() - 16), m.start()))}
 
 
 # Persian number words (normalized spellings): news writes small and round figures this way
@@ -68,12 +76,31 @@ _FA_SCALES = {"هزار": 10 ** 3, "میلیون": 10 ** 6, "میلیارد": 10
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]")  # punctuation ends a compound
 
 
-def _word_values(text: str) -> set[str]:
-    """Values of Persian number words: "چهار هزار" → 4000, "سیصد و چهل و دو" → 342."""
-    values: set[str] = set()
-    total = current = 0
-    active = False
+_JOINED = re.compile(r"^(" + "|".join(sorted(_FA_NUMBERS, key=len, reverse=True)) + r")(" + "|".join(_FA_SCALES) + r")$")
+
+
+def _tokens(text: str) -> Iterator[str]:
+    """Number-word tokens, a scale written onto its number split off ("یکهزار" → یک, هزار)."""
     for tok in _TOKEN.findall(text):
+        if (m := _JOINED.match(tok)) is not None:
+            yield from m.groups()
+        else:
+            yield tok
+
+
+def _word_values(text: str) -> tuple[set[str], set[str]]:
+    """Values of Persian number words: "چهار هزار" → 4000, "سیصد و چهل و دو" → 342, and of digits ending
+    such a compound: "یکهزار و 355" → 1355. Returns (all of them, those that end in digits)."""
+    values: set[str] = set()
+    tailed: set[str] = set()
+    total = current = 0
+    active = joined = digits = False
+    for tok in _tokens(text):
+        if joined and tok.isdigit() and len(tok) <= 3:
+            current += int(tok)  # "… هزار و 355"
+            joined, digits = False, True
+            continue
+        joined = False
         if tok in _FA_NUMBERS:
             current += _FA_NUMBERS[tok]
             active = True
@@ -81,15 +108,26 @@ def _word_values(text: str) -> set[str]:
             total += max(current, 1) * _FA_SCALES[tok]
             current = 0
         elif tok == "و" and active:
+            joined = True
             continue  # "بیست و پنج": the compound goes on
         else:
             if active:
                 values.add(str(total + current))
+                if digits:
+                    tailed.add(str(total + current))
             total = current = 0
-            active = False
+            active = digits = False
     if active:
         values.add(str(total + current))
-    return values
+        if digits:
+            tailed.add(str(total + current))
+    return values, tailed
+
+
+def _tail_totals(norm: str, compounds: list[tuple[list[Decimal], tuple[int, int]]]) -> set[str]:
+    """The totals of compounds that end in bare digits: "12 هزار و 500 نفر" → 12500."""
+    return {_decimal(sum(parts, Decimal(0)) + int(tail.group(1))) for parts, (_, end) in compounds
+            if (tail := _DIGIT_TAIL.match(norm, end)) is not None}
 
 
 def numbers_of(text: str) -> set[str]:
@@ -98,10 +136,13 @@ def numbers_of(text: str) -> set[str]:
     words ("چهار هزار"): a compound gives its parts, their sums so far and its total."""
     norm = normalize(text)
     compounds = _compounds(norm)
-    values = _bare(norm, [])
+    values = _bare(norm, [], tails=False)
     for parts, _ in compounds:
-        values |= {_decimal(v) for v in parts} | {_decimal(v) for v in accumulate(parts)}
-    return values | _word_values(norm)
+        # a compound's later parts alone are not its figure ("860 million" of "7 میلیارد و 860 میلیون"),
+        # unless the scales do not fall: then it is a list ("5 میلیون و 2 میلیارد")
+        falling = all(a > b for a, b in zip(parts, parts[1:], strict=False))
+        values |= {_decimal(v) for v in (parts[:1] if falling else parts)} | {_decimal(v) for v in accumulate(parts)}
+    return values | _tail_totals(norm, compounds) | _word_values(norm)[0]
 
 
 def numbers_found(sentence: str, texts: list[str]) -> bool:
@@ -111,7 +152,10 @@ def numbers_found(sentence: str, texts: list[str]) -> bool:
     their total or each on its own ("5 million and 2 billion" may be a list in English)."""
     norm = normalize(sentence)
     compounds = _compounds(norm)
-    need = _bare(norm, [span for _, span in compounds])
+    # Persian number words alone are not asked for (یک is also "a"), but a compound they begin and
+    # digits end is one figure: "یکهزار و 355" states 1355, not 355
+    need = _bare(norm, [span for _, span in compounds], tails=False) | _tail_totals(norm, compounds) \
+        | _word_values(norm)[1]
     if not need and not compounds:
         return True
     have = numbers_of(" ".join(texts))

@@ -88,8 +88,9 @@ def test_names_are_capitalized_words_after_the_first() -> None:
 
 def test_names_are_found_across_scripts_by_skeleton() -> None:
     assert names_found("The base in Tartus stays open.", ["پایگاه طرطوس"])
-    assert names_found("Water reached Khaju Bridge.", ["آب به پل خواجو رسید"]) is False  # no «bridge» name
-    assert names_found("Water reached Khaju Bridge.", ["آب به پل خواجو رسید", "Khaju Bridge"])
+    assert names_found("Water reached Khaju Bridge.", ["آب به پل خواجو رسید"])  # «Bridge» is پل, translated
+    assert names_found("Water reached Khaju Bridge.", ["Khaju Bridge"])
+    assert not names_found("Water reached Khaju Bridge.", ["آب به پل مارنان رسید"])
     assert not names_found("The airport in Ardabil closed.", ["فرودگاه تبریز بسته شد"])
     assert names_found("all lower case words", [])
 
@@ -210,3 +211,39 @@ def test_a_possessive_name_is_the_name():
 def test_huge_figures_neither_crash_nor_collide():
     assert numbers_of("1" * 100_001 + " هزار")
     assert not numbers_found("1" * 40 + " thousand", ["1" * 39 + "2 هزار"])
+
+
+@pytest.mark.parametrize("sentence,passage,expected", [
+    # "یکهزار و 355" is 1,355: its last part alone is not the figure (a 1.5 B model wrote "355")
+    ("The toll reached 355.", "شمار سربازان كشته شده به يكهزار و 355 نفر رسيد", False),
+    ("The toll reached 1,355.", "شمار سربازان كشته شده به يكهزار و 355 نفر رسيد", True),
+    ("12,500 people came.", "12 هزار و 500 نفر آمدند", True),
+    ("500 people came.", "12 هزار و 500 نفر آمدند", False),
+    ("It costs 860 million toman.", "هزینه آن 7 میلیارد و 860 میلیون تومان است.", False),
+    ("It costs 7 billion toman.", "هزینه آن 7 میلیارد و 860 میلیون تومان است.", True),  # its leading part
+    ("About 2,000 came.", "حدود دوهزار نفر آمدند", True),
+])
+def test_the_end_of_a_compound_figure_is_not_a_figure_alone(sentence, passage, expected):
+    """A compound's later part is not what the passage says; a scale written onto its number ("یکهزار")
+    and digits ending a compound of words or scale words are read as one figure."""
+    assert numbers_found(sentence, [passage]) is expected
+
+
+def test_a_compound_figure_in_the_sentence_is_asked_for_whole() -> None:
+    """A quoted Persian sentence states "یکهزار و 355" (1,355) and "12 هزار و 500" (12,500): found in its
+    own passage, and not in one that says 355 or 500 alone."""
+    toll = "شمار سربازان كشته شده به يكهزار و 355 نفر رسيد"
+    assert numbers_found(toll, [toll]) and not numbers_found(toll, ["شمار سربازان کشته شده 355 نفر است"])
+    crowd = "12 هزار و 500 نفر آمدند"
+    assert numbers_found(crowd, [crowd]) and numbers_found("12,500 people came", [crowd])
+    assert not numbers_found(crowd, ["12 هزار نفر آمدند و 500 نفر رفتند"])
+
+
+def test_the_common_nouns_of_a_name_are_translated_not_transliterated() -> None:
+    """"Khaju Bridge" is پل خواجو and "Guardian Council" شورای نگهبان: the name's own word must be in the
+    passage, its "Bridge" or "Council" need not be spelled there."""
+    passage = "جریان آب حدود سه روز بعد به پل خواجو می‌رسد."
+    assert names_found("The water reaches Khaju Bridge three days later.", [passage])
+    assert not names_found("The water reaches Marnan Bridge three days later.", [passage])
+    assert names_found("The Guardian Council rejected it.", ["شورای نگهبان آن را رد کرد"]) is False  # نگهبان ≠ Guardian
+    assert names_found("The Council rejected it.", ["شورای نگهبان آن را رد کرد"])
