@@ -383,10 +383,22 @@ _NAME_PARTS = set("bridge river dam lake sea gulf island islands mountain mounta
 
 
 def sentence_names(sentence: str) -> list[str]:
-    """Capitalized Latin words that do not open the sentence: the names an English sentence states."""
-    toks = re.findall(r"[A-Za-z][A-Za-z'-]+", sentence)
-    return [t for t in toks[1:] if t[0].isupper() and len(t) > 2 and normalize(t) not in STOPWORDS
-            and t.lower() not in _NOT_NAMES and t.lower() not in _NAME_PARTS]
+    """Capitalized Latin words that do not open the sentence: the names an English sentence states (of a
+    name with a word of its own, "Khaju Bridge", that word; "Supreme Court" alone, both)."""
+    toks = list(re.finditer(r"[A-Za-z][A-Za-z'-]+", sentence))
+    names = [m for m in toks[1:] if m.group()[0].isupper() and len(m.group()) > 2
+             and normalize(m.group()) not in STOPWORDS and m.group().lower() not in _NOT_NAMES]
+    runs: list[list[str]] = []  # names written next to each other are one name
+    for prev, m in zip([None, *names], names, strict=False):
+        if prev is not None and not sentence[prev.end():m.start()].strip():
+            runs[-1].append(m.group())
+        else:
+            runs.append([m.group()])
+    out = []
+    for run in runs:
+        own = [t for t in run if t.lower() not in _NAME_PARTS]
+        out += own or run
+    return out
 
 
 def names_found(sentence: str, texts: list[str]) -> bool:

@@ -51,9 +51,10 @@ def _decimal(value: Decimal) -> str:
     return digits.rstrip("0").rstrip(".") if "." in digits else digits
 
 
-# a number right after "<scale word> و" ends a compound ("یکهزار و 355" is 1,355, "12 هزار و 500" 12,500)
-_DIGIT_TAIL = re.compile(r"\s+(?:و|and)\s+(\d{1,3})(?![\d,٬.٫/])", re.I)
-_TAIL = re.compile(r"(?:هزار|میلیون|میلیارد|thousand|million|billion)\s+(?:و|and)\s+$", re.I)
+# Up to three digits right after "<scale word> و" end a compound ("یکهزار و 355" is 1,355, "12 هزار و 500"
+# 12,500). Persian only: English writes 2,000,300 with digits, and "2 million and 300 workers" is a list.
+_DIGIT_TAIL = re.compile(r"\s+و\s+(\d{1,3})(?![\d,٬.٫/])")
+_TAIL = re.compile(r"(?:هزار|میلیون|میلیارد|بیلیون|تریلیون)\s+و\s+$")
 
 
 def _bare(text: str, spans: list[tuple[int, int]], tails: bool = True) -> set[str]:
@@ -61,7 +62,12 @@ def _bare(text: str, spans: list[tuple[int, int]], tails: bool = True) -> set[st
     without `tails`, not the ends of compounds either: 355 alone is not what "یکهزار و 355" says."""
     return {_plain(m.group()) for m in _NUMBER.finditer(text)
             if not any(a <= m.start() < b for a, b in spans)
-            and (tails or not _TAIL.search(text, max(0, m.start() - 16), m.start()))}
+            and (tails or not _is_tail(text, m.start(), m.end()))}
+
+
+def _is_tail(text: str, start: int, end: int) -> bool:
+    """Whether the number at text[start:end] ends a compound (a total is read from it instead)."""
+    return end - start <= 3 and _TAIL.search(text, max(0, start - 16), start) is not None
 
 
 # Persian number words (normalized spellings): news writes small and round figures this way
@@ -72,7 +78,7 @@ _FA_NUMBERS = {
     "هجده": 18, "هیجده": 18, "نوزده": 19, "بیست": 20, "سی": 30, "چهل": 40, "پنجاه": 50, "شصت": 60,
     "هفتاد": 70, "هشتاد": 80, "نود": 90, "صد": 100, "یکصد": 100, "دویست": 200, "سیصد": 300,
     "چهارصد": 400, "پانصد": 500, "ششصد": 600, "هفتصد": 700, "هشتصد": 800, "نهصد": 900}
-_FA_SCALES = {"هزار": 10 ** 3, "میلیون": 10 ** 6, "میلیارد": 10 ** 9}
+_FA_SCALES = {"هزار": 10 ** 3, "میلیون": 10 ** 6, "میلیارد": 10 ** 9, "بیلیون": 10 ** 9, "تریلیون": 10 ** 12}
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]")  # punctuation ends a compound
 
 
@@ -94,7 +100,7 @@ def _word_values(text: str) -> tuple[set[str], set[str]]:
     values: set[str] = set()
     tailed: set[str] = set()
     total = current = 0
-    active = joined = digits = False
+    active = joined = digits = after_digits = False
     for tok in _tokens(text):
         if joined and tok.isdigit() and len(tok) <= 3:
             current += int(tok)  # "… هزار و 355"
@@ -104,9 +110,10 @@ def _word_values(text: str) -> tuple[set[str], set[str]]:
         if tok in _FA_NUMBERS:
             current += _FA_NUMBERS[tok]
             active = True
-        elif tok in _FA_SCALES and active:
-            total += max(current, 1) * _FA_SCALES[tok]
+        elif tok in _FA_SCALES and (active or not after_digits):  # "12 هزار" is a figure of digits (_compounds)
+            total += max(current, 1) * _FA_SCALES[tok]  # a scale alone is one of it: "هزار و 355" is 1,355
             current = 0
+            active = True
         elif tok == "و" and active:
             joined = True
             continue  # "بیست و پنج": the compound goes on
@@ -117,6 +124,7 @@ def _word_values(text: str) -> tuple[set[str], set[str]]:
                     tailed.add(str(total + current))
             total = current = 0
             active = digits = False
+        after_digits = tok[:1].isdigit() or (after_digits and tok in "/٫.,٬")
     if active:
         values.add(str(total + current))
         if digits:
@@ -126,8 +134,14 @@ def _word_values(text: str) -> tuple[set[str], set[str]]:
 
 def _tail_totals(norm: str, compounds: list[tuple[list[Decimal], tuple[int, int]]]) -> set[str]:
     """The totals of compounds that end in bare digits: "12 هزار و 500 نفر" → 12500."""
-    return {_decimal(sum(parts, Decimal(0)) + int(tail.group(1))) for parts, (_, end) in compounds
-            if (tail := _DIGIT_TAIL.match(norm, end)) is not None}
+    return {_decimal(sum(parts, Decimal(0)) + int(tail.group(1))) for parts, (start, end) in compounds
+            if (tail := _DIGIT_TAIL.match(norm, end)) is not None and not _ends_words(norm, start)}
+
+
+def _ends_words(norm: str, start: int) -> bool:
+    """Whether the figure at `start` continues a compound of words ("200 هزار" of "یک میلیون و 200 هزار"),
+    which `_word_values` reads whole."""
+    return _TAIL.search(norm, max(0, start - 16), start) is not None
 
 
 def numbers_of(text: str) -> set[str]:
@@ -137,7 +151,9 @@ def numbers_of(text: str) -> set[str]:
     norm = normalize(text)
     compounds = _compounds(norm)
     values = _bare(norm, [], tails=False)
-    for parts, _ in compounds:
+    for parts, (start, _) in compounds:
+        if _ends_words(norm, start):
+            continue  # "200 هزار" of "یک میلیون و 200 هزار": the words' compound reads the whole (1,200,000)
         # a compound's later parts alone are not its figure ("860 million" of "7 میلیارد و 860 میلیون"),
         # unless the scales do not fall: then it is a list ("5 میلیون و 2 میلیارد")
         falling = all(a > b for a, b in zip(parts, parts[1:], strict=False))
@@ -159,5 +175,8 @@ def numbers_found(sentence: str, texts: list[str]) -> bool:
     if not need and not compounds:
         return True
     have = numbers_of(" ".join(texts))
+    # a compound that digits end is asked for by its total, already in `need`, and so is one that ends a
+    # compound of words ("522 هزار" of "یک میلیون و 522 هزار")
     return need <= have and all(_decimal(sum(parts, Decimal(0))) in have or {_decimal(p) for p in parts} <= have
-                                for parts, _ in compounds)
+                                for parts, (start, end) in compounds
+                                if _DIGIT_TAIL.match(norm, end) is None and not _ends_words(norm, start))
