@@ -54,7 +54,6 @@ def _decimal(value: Decimal) -> str:
 # Up to three digits right after "<scale word> و" end a compound ("یکهزار و 355" is 1,355, "12 هزار و 500"
 # 12,500). Persian only: English writes 2,000,300 with digits, and "2 million and 300 workers" is a list.
 _DIGIT_TAIL = re.compile(r"\s+و\s+(\d{1,3})(?![\d,٬.٫/])")
-_TAIL = re.compile(r"(?:هزار|میلیون|میلیارد|بیلیون|تریلیون)\s+و\s+$")
 
 
 def _bare(text: str, spans: list[tuple[int, int]], tails: bool = True) -> set[str]:
@@ -67,7 +66,7 @@ def _bare(text: str, spans: list[tuple[int, int]], tails: bool = True) -> set[st
 
 def _is_tail(text: str, start: int, end: int) -> bool:
     """Whether the number at text[start:end] ends a compound (a total is read from it instead)."""
-    return end - start <= 3 and _TAIL.search(text, max(0, start - 16), start) is not None
+    return end - start <= 3 and _ends_words(text, start)
 
 
 # Persian number words (normalized spellings): news writes small and round figures this way
@@ -80,6 +79,7 @@ _FA_NUMBERS = {
     "چهارصد": 400, "پانصد": 500, "ششصد": 600, "هفتصد": 700, "هشتصد": 800, "نهصد": 900}
 _FA_SCALES = {"هزار": 10 ** 3, "میلیون": 10 ** 6, "میلیارد": 10 ** 9, "بیلیون": 10 ** 9, "تریلیون": 10 ** 12}
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]")  # punctuation ends a compound
+_TAIL = re.compile(r"(?:" + "|".join(_FA_SCALES) + r")\s+و\s+$")  # what a compound's last part follows
 
 
 _JOINED = re.compile(r"^(" + "|".join(sorted(_FA_NUMBERS, key=len, reverse=True)) + r")(" + "|".join(_FA_SCALES) + r")$")
