@@ -16,6 +16,9 @@ class Settings(IndexSettings):
 
     # --- retrieval / answers ---
     refresh_seconds: float = 5.0  # how often a server checks whether another process changed the index
+    # a server computes every passage's sparse latent terms in the background (while no question is being
+    # answered) and keeps them beside the index, so English questions' first asks skip those encoder passes
+    latent_warm: bool = True
     top_k: int = 5
     per_article_cap: int = Field(default=2, ge=1)
     # an article in another language than the question may show more of its paragraphs (see

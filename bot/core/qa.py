@@ -26,6 +26,7 @@ from bot.settings import Settings
 from index.embeddings import VectorEmbeddings, build_embedder
 from index.errors import IndexMissing
 from index.language import detect_language
+from index.latent import warm_latents
 from index.normalizer import tokenize
 from index.store import PassageStore
 
@@ -110,6 +111,11 @@ class QA:
         self._checked = time.monotonic()
         self._refreshing: threading.Thread | None = None
         self.chain = chain  # the LLM chain (bot.core.chain), None for extractive only
+        # questions being answered: background warming waits for none (they share two cores with it)
+        self._busy = 0
+        self._idle = threading.Condition()
+        self._stop = threading.Event()
+        self._latent_thread: threading.Thread | None = None
 
     # ---- index access ---------------------------------------------------------------------------
     def store(self) -> PassageStore:
@@ -141,16 +147,52 @@ class QA:
     def warm(self) -> threading.Thread:
         """In the background: open the index and read what the first question would wait for (the
         vector matrix, 0.5 s at 13k passages; the English bank's mean), so a server answers its first
-        question at full speed. An index that does not exist yet is simply opened later."""
+        question at full speed; then (`latent_warm`) keep every passage's latent terms on disk, in
+        another thread that runs until `close`. An index that does not exist yet is simply opened later."""
         def run() -> None:
             try:
                 self.searcher().warm()
             except Exception:  # noqa: BLE001 - nothing indexed yet, server down: the first question retries
                 log.info("could not warm the index", exc_info=True)
+            if self.settings.latent_warm and self._latent_thread is None and not self._stop.is_set():
+                self._latent_thread = threading.Thread(target=self._keep_latents, name="khabar-latent",
+                                                       daemon=True)
+                self._latent_thread.start()
 
         thread = threading.Thread(target=run, name="khabar-warm", daemon=True)
         thread.start()
         return thread
+
+    def _keep_latents(self) -> None:
+        while not self._stop.is_set():
+            self._warm_latents()
+            self._stop.wait(max(self.settings.refresh_seconds, 1.0) * 6)  # then the passages added since
+
+    def _warm_latents(self) -> None:
+        """Keep every live passage's latent terms on disk, while no question is being answered."""
+        try:
+            store = self.store()
+            keep = store.latents
+            if keep is None:
+                return
+            n = warm_latents(store.snapshot(), self.embedder, keep, stop=self._stop, wait_idle=self._wait_idle)
+            if n:
+                log.info("kept the latent terms of %d passages (%d in all)", n, keep.count())
+        except Exception:  # noqa: BLE001 - a store gone or broken: questions compute the terms themselves
+            log.info("could not keep latent terms", exc_info=True)
+
+    def _wait_idle(self) -> None:
+        with self._idle:
+            while self._busy and not self._stop.is_set():
+                self._idle.wait(1.0)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the background work (latent-term warming) and wait up to `timeout` s for it to end."""
+        self._stop.set()
+        with self._idle:
+            self._idle.notify_all()
+        if self._latent_thread is not None:
+            self._latent_thread.join(timeout)
 
     def searcher(self) -> HybridSearcher:
         """The searcher over the current store."""
@@ -217,6 +259,17 @@ class QA:
                       lang: str | None = None, *, k: int | None = None, since: str | None = None,
                       until: str | None = None) -> Iterator[str | Answer]:
         """Yield answer text chunks, then the final checked `Answer`."""
+        with self._idle:
+            self._busy += 1
+        try:
+            yield from self._stream_answer(question, history, lang, k=k, since=since, until=until)
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def _stream_answer(self, question: str, history: list[tuple[str, str]] | None, lang: str | None, *,
+                       k: int | None, since: str | None, until: str | None) -> Iterator[str | Answer]:
         t0 = time.perf_counter()
         q = clean_question(question, self.settings.max_question_chars)
         lang = lang if lang in ("fa", "en") else detect_language(q)
@@ -269,7 +322,8 @@ class QA:
         if q is None:
             return None
         texts = [result.snap.text(h.pos) for h in _signal_view(result)[:SPARSE_PASSAGES]]
-        return (float((p @ q[0])[0]) if (p := self.embedder.sparse_vectors([t])) is not None else -1.0
+        keep = self.store().latents  # passages' terms kept on disk (`warm_latents`), questions' never
+        return (float((p @ q[0])[0]) if (p := self.embedder.sparse_vectors([t], keep)) is not None else -1.0
                 for t in texts)
 
     def _signals(self, result: SearchResult, question: str) -> dict[str, float]:
