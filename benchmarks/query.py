@@ -6,7 +6,10 @@ loaded, on each question's first ask (nothing about it cached); also printed per
 (English questions read the sparse refusal signal: an encoder pass per top passage not yet cached) and
 for the same questions asked again. Passages' latent terms kept beside the index (`khabar index warm`,
 or a server's background warming) are read from there: the run says how many are kept, and how many
-encoder passes of the sparse head the first asks took.
+encoder passes of the sparse head the first asks took. --warming runs a server's background warmer
+(`QA.warm()`: lowest CPU priority, pausing while a question is answered) during the whole run — on an
+index whose kept terms were removed (`rm DIR/snapshot-*.latent.sqlite3*`), the latency while a server
+that just started is still warming.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ def main() -> None:
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--warming", action="store_true", help="measure while the background warmer runs")
     args = ap.parse_args()
     ev = SHARED / "eval"
     items = load_eval_set(ev / "seed_dev.jsonl")
@@ -37,6 +41,8 @@ def main() -> None:
     warmup = [i.question for i in load_eval_set(ev / "fars_titles_dev.jsonl")[args.n: args.n + 10]] or ["?"]
     qa = QA(Settings(data_dir=args.data_dir))
     store = qa.store()
+    if args.warming:
+        qa.warm().join()  # the vectors; the latent-term warmer goes on in the background
     for q in warmup:  # warm the model and Chroma on questions that are not measured
         qa.answer(q)
     keep = store.latents
@@ -60,6 +66,9 @@ def main() -> None:
         first_ms.append(a_runs[0])
         again_ms.append(statistics.median(a_runs[1:]))
         dense_ms.append(statistics.median(d_runs))
+    if args.warming:
+        print(f"warming: {kept} passages' terms kept at the start, {keep.count() if keep else 0} at the end")
+        qa.close()
     print("answer(), first ask: " + summary(first_ms))
     by_lang = {lang: [ms for ms, i in zip(first_ms, items, strict=True) if i.lang == lang] for lang in ("en", "fa")}
     for lang, values in by_lang.items():

