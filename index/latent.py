@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import random
 import sqlite3
 import threading
@@ -46,7 +47,8 @@ class LatentStore:
         self._broken_until = 0.0
         self._logged = 0.0
         self._skip_writes_until = 0.0
-        self._gen, self._gen_seen = 0, 0.0
+        self._gen, self._gen_seen = 0, -math.inf
+        self._gen_lock = threading.Lock()  # threads of this process agree on one generation
 
     def _warn(self, what: str, always: bool = False) -> None:
         now = time.monotonic()
@@ -57,19 +59,28 @@ class LatentStore:
     @property
     def file(self) -> Path:
         """The file of the newest generation this process knows."""
-        return self.path if self._gen == 0 else self.path.with_name(f"{self.path.name}.g{self._gen}")
+        return self._path(self._gen)
 
-    def _newest(self) -> int:
-        gens = [0]
-        for f in self.path.parent.glob(f"{self.path.name}.g*"):
-            tail = f.name[len(self.path.name) + 2:]
-            if tail.isdigit():
-                gens.append(int(tail))
-        return max(gens)
+    def _path(self, gen: int) -> Path:
+        return self.path if gen == 0 else self.path.with_name(f"{self.path.name}.g{gen}")
 
-    def _open(self) -> sqlite3.Connection:
+    def _generations(self) -> dict[Path, int]:
+        """Every file of every generation (with -wal, -shm) and its generation."""
+        out: dict[Path, int] = {}
+        try:
+            for f in self.path.parent.glob(f"{self.path.name}*"):
+                tail = f.name[len(self.path.name):].split("-")[0]
+                if tail == "":
+                    out[f] = 0
+                elif tail.startswith(".g") and tail[2:].isdigit():
+                    out[f] = int(tail[2:])
+        except OSError:
+            pass  # an unreadable directory: the generation this process knows
+        return out
+
+    def _open(self, gen: int) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.file, timeout=2.0, isolation_level=None, check_same_thread=True)
+        conn = sqlite3.connect(self._path(gen), timeout=2.0, isolation_level=None, check_same_thread=True)
         try:
             # WAL: readers never wait for a writer, and writers of several processes take turns; it
             # needs every process on one host (shared memory), as the data dir already does
@@ -85,18 +96,22 @@ class LatentStore:
         return conn
 
     def _conn(self) -> sqlite3.Connection | None:
+        conn, had = getattr(self._local, "conn", None), getattr(self._local, "gen", -1)
         now = time.monotonic()
-        if now - self._gen_seen > _LOG_EVERY:  # another process may have started a newer generation
-            self._gen_seen, self._gen = now, max(self._gen, self._newest())
-        conn, gen = getattr(self._local, "conn", None), getattr(self._local, "gen", -1)
-        if conn is not None and gen == self._gen:
+        with self._gen_lock:
+            # before opening, and once a minute: another process may have started a newer generation
+            if conn is None or now - self._gen_seen > _LOG_EVERY:
+                self._gen_seen = now
+                self._gen = max([self._gen, *self._generations().values()])
+            gen = self._gen
+        if conn is not None and had == gen:
             return conn
         self._drop()
         if now < self._broken_until:
             return None
         for attempt in range(5):
             try:
-                conn = self._open()
+                conn = self._open(gen)
                 break
             except sqlite3.OperationalError as exc:
                 # a fresh file opened by several processes at once: switching to WAL may meet a lock
@@ -106,8 +121,9 @@ class LatentStore:
                 self._warn("cannot open")
                 break
             except sqlite3.DatabaseError as exc:
-                if self._corrupt(exc) and attempt == 0:
-                    continue  # the next generation's file
+                if _is_corrupt(exc) and attempt == 0:
+                    gen = self._advance(gen)
+                    continue
                 self._warn("cannot open")
                 break
             except OSError:
@@ -116,7 +132,7 @@ class LatentStore:
         if conn is None:
             self._broken_until = time.monotonic() + _RETRY_BROKEN
             return None
-        self._local.conn, self._local.gen = conn, self._gen
+        self._local.conn, self._local.gen = conn, gen
         return conn
 
     def _drop(self) -> None:
@@ -129,23 +145,37 @@ class LatentStore:
             except sqlite3.Error:
                 pass
 
+    def _advance(self, failed: int) -> int:
+        """The file of generation `failed` is corrupt (it is only a cache): the generation to use now.
+        The next one's file is made before the older ones are removed, so a process that looks finds
+        it; a process still on an older one keeps its open file until it moves on (within a minute)."""
+        with self._gen_lock:
+            if failed < self._gen:
+                return self._gen  # another thread of this process moved on already
+            self._gen = max([failed + 1, *self._generations().values()])
+            gen = self._gen
+            try:
+                self._path(gen).touch(exist_ok=True)  # an empty file is an empty database to SQLite
+            except OSError:
+                pass
+            # a generation's -wal/-shm before its file: an opener never pairs a new file with an old log
+            for f, g in sorted(self._generations().items(), key=lambda fg: fg[0].name == self._path(fg[1]).name):
+                if g <= failed:
+                    try:
+                        f.unlink()
+                    except OSError:
+                        pass  # gone already
+        self._warn(f"{self._path(failed).name} is corrupt; keeping them in {self._path(gen).name}", always=True)
+        return gen
+
     def _corrupt(self, exc: sqlite3.DatabaseError) -> bool:
-        """After `exc`: drop this thread's connection; a corrupt file (it is only a cache) makes this
-        process start the next generation's file. True when that happened."""
+        """After `exc` on this thread's connection: drop it; a corrupt file makes this process move to
+        the next generation. True when that happened."""
+        failed = getattr(self._local, "gen", self._gen)
         self._drop()
-        if "malformed" not in str(exc) and "not a database" not in str(exc):
+        if not _is_corrupt(exc):
             return False
-        bad, newest = self.file, self._newest()
-        self._gen = newest if newest > self._gen else self._gen + 1  # another process may have started it
-        self._warn(f"{bad.name} is corrupt; keeping them in {self.file.name}", always=True)
-        for old in self.path.parent.glob(f"{self.path.name}*"):
-            # older generations go (a process still on one keeps its open file until it moves on)
-            gen = old.name[len(self.path.name):].split("-")[0]
-            if gen == "" or (gen.startswith(".g") and gen[2:].isdigit() and int(gen[2:]) < self._gen):
-                try:
-                    old.unlink()
-                except OSError:
-                    pass  # gone already
+        self._advance(failed)
         return True
 
     def _failed(self, what: str, exc: sqlite3.Error) -> None:
@@ -253,6 +283,10 @@ class LatentStore:
             except sqlite3.Error as exc:
                 self._failed("cannot read", exc)
         return int(rows[0][0]) if rows else 0
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    return "malformed" in str(exc) or "not a database" in str(exc)
 
 
 def warm_latents(snap: Snapshot, embedder: VectorEmbeddings, keep: LatentStore, *,

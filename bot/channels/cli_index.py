@@ -186,7 +186,7 @@ def warm(ctx: typer.Context) -> None:
         n = warm_latents(store.snapshot(), store.embedder, keep, prune_others=True,
                          latest=lambda: (store.refresh(), store.snapshot())[1],
                          progress=lambda done, total: bar.update(task, completed=done, total=total))
-    out.print(f"computed {n} passages' latent terms; {keep.count()} kept in {keep.path}")
+    out.print(f"computed {n} passages' latent terms; {keep.count()} kept in {keep.file}")
 
 
 @index_app.command("remove")
