@@ -161,10 +161,11 @@ class E5Embeddings(VectorEmbeddings):
                     self.latent_passes += 1
         if keep is not None and made:
             keep.put_many(made.items(), wait=0.05)  # a question never waits for another writer's lock
-        out |= kept | made
-        if remember and (kept or made):
+        new = kept | made
+        out |= new
+        if remember and new:
             with self._latent_lock:
-                for text, terms in (kept | made).items():
+                for text, terms in new.items():
                     self._latent[text] = terms
                     self._latent.move_to_end(text)
                 while len(self._latent) > LATENT_CACHE:

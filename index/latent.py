@@ -43,6 +43,7 @@ class LatentStore:
     def __init__(self, path: Path, fingerprint: str):
         self.path = Path(path)
         self.fingerprint = fingerprint
+        self._fp = hashlib.blake2b(fingerprint.encode(), digest_size=8).digest()  # the rows' `fp` column
         self._local = threading.local()  # one connection per thread (sqlite3 objects are per-thread)
         self._broken_until = 0.0
         self._logged = 0.0
@@ -115,7 +116,7 @@ class LatentStore:
                 break
             except sqlite3.OperationalError as exc:
                 # a fresh file opened by several processes at once: switching to WAL may meet a lock
-                if ("locked" in str(exc) or "busy" in str(exc)) and attempt < 4:
+                if _is_busy(exc) and attempt < 4:
                     time.sleep(0.05 * (attempt + 1))
                     continue
                 self._warn("cannot open")
@@ -179,7 +180,7 @@ class LatentStore:
         return True
 
     def _failed(self, what: str, exc: sqlite3.Error) -> None:
-        if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+        if _is_busy(exc):
             log.debug("latent terms: %s: %s", what, exc)  # another writer's turn: not worth a warning
             return
         if isinstance(exc, sqlite3.DatabaseError) and self._corrupt(exc):
@@ -226,7 +227,7 @@ class LatentStore:
         """Keep these terms (one transaction), waiting at most `wait` s for another writer; returns how
         many rows were written (0 when the disk or the lock would not have them)."""
         # 16,384 latent terms: an index fits in 16 bits (1.5 KB a passage instead of 2)
-        fp = self._fp()
+        fp = self._fp
         rows = [(self.key(t), fp, np.asarray(i, dtype="<u2").tobytes(), np.asarray(v, dtype="<f4").tobytes())
                 for t, (i, v) in items if len(i) == len(v) and (len(i) == 0 or int(np.max(i)) < 65536)]
         short = wait < 1.0
@@ -236,20 +237,13 @@ class LatentStore:
         if conn is None or not rows:
             return 0
         try:
-            conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
-            with conn:  # one transaction: a batch is kept whole or not at all
-                conn.execute("BEGIN IMMEDIATE")
-                conn.executemany("INSERT OR REPLACE INTO latent_terms (key, fp, idx, val) VALUES (?, ?, ?, ?)",
-                                 rows)
+            _write(conn, "INSERT OR REPLACE INTO latent_terms (key, fp, idx, val) VALUES (?, ?, ?, ?)", rows, wait)
         except sqlite3.Error as exc:
             if short:
                 self._skip_writes_until = time.monotonic() + 5.0
             self._failed("cannot write", exc)
             return 0
         return len(rows)
-
-    def _fp(self) -> bytes:
-        return hashlib.blake2b(self.fingerprint.encode(), digest_size=8).digest()
 
     def prune(self, live: Iterable[str], others: bool = False) -> int:
         """Drop this fingerprint's rows of every text not in `live` (removed or edited passages), and
@@ -258,15 +252,12 @@ class LatentStore:
         conn = self._conn()
         if conn is None:
             return 0
-        keep, fp = {self.key(t) for t in live}, self._fp()
+        keep, fp = {self.key(t) for t in live}, self._fp
         try:
             dead = [(k,) for (k, f) in conn.execute("SELECT key, fp FROM latent_terms")
                     if k not in keep and (others or f == fp)]
             if dead:
-                conn.execute("PRAGMA busy_timeout=10000")
-                with conn:
-                    conn.execute("BEGIN IMMEDIATE")
-                    conn.executemany("DELETE FROM latent_terms WHERE key = ?", dead)
+                _write(conn, "DELETE FROM latent_terms WHERE key = ?", dead, 10.0)
         except sqlite3.Error as exc:
             self._failed("cannot prune", exc)
             return 0
@@ -279,14 +270,27 @@ class LatentStore:
         if conn is not None:
             try:
                 rows = conn.execute("SELECT COUNT(*) FROM latent_terms" + (" WHERE fp = ?" if mine else ""),
-                                    (self._fp(),) if mine else ()).fetchall()
+                                    (self._fp,) if mine else ()).fetchall()
             except sqlite3.Error as exc:
                 self._failed("cannot read", exc)
         return int(rows[0][0]) if rows else 0
 
 
+def _write(conn: sqlite3.Connection, sql: str, rows: list[tuple], wait: float) -> None:
+    """Run `sql` for every row in one transaction (kept whole or not at all), waiting at most `wait` s
+    for another writer's lock."""
+    conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+    with conn:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(sql, rows)
+
+
 def _is_corrupt(exc: sqlite3.Error) -> bool:
     return "malformed" in str(exc) or "not a database" in str(exc)
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
 
 def warm_latents(snap: Snapshot, embedder: VectorEmbeddings, keep: LatentStore, *,
