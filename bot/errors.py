@@ -4,6 +4,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from index.errors import (
+    DictionaryUnavailable,
     EmbedderMismatch,
     EmbedderUnavailable,
     IndexMissing,
@@ -213,7 +214,7 @@ class SettingsError(KhabarError):
 # index/ knows nothing of HTTP: the status of each of its errors is decided here, at the web boundary
 _INDEX_STATUS: dict[type[KhabarError], int] = {
     IndexMissing: 503, EmbedderMismatch: 409, EmbedderUnavailable: 500, StoreUnavailable: 503, NotFound: 404,
-    LoadError: 400, LatentsNotKept: 503,
+    LoadError: 400, LatentsNotKept: 503, DictionaryUnavailable: 503,
 }
 
 

@@ -98,6 +98,15 @@ class LatentsNotKept(KhabarError):
     en = "The passages' latent terms could not be kept beside the index."
 
 
+class DictionaryUnavailable(KhabarError):
+    """The English-Persian dictionary could not be downloaded, read or built."""
+
+    exit_code = 6
+    code = "dictionary_unavailable"
+    fa = "واژه‌نامه انگلیسی به فارسی در دسترس نیست."
+    en = "The English-Persian dictionary is not available."
+
+
 class NotFound(KhabarError):
     """An article id or URL is not in the index."""
 

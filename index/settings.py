@@ -6,6 +6,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.dictionary import default_path as default_dictionary_path
+
 
 def split_list(value: str) -> list[str]:
     """A comma-separated setting (KHABAR_ALLOWED_ORIGINS, …) as its non-empty, trimmed items."""
@@ -36,6 +38,8 @@ class IndexSettings(BaseSettings):
     # dense search is exact (a matrix product over every vector, 1.5 KB of memory per passage) up to
     # this many passages, then Chroma's approximate HNSW search; see index/vectors.py. 0 = always HNSW
     exact_dense_max: int = Field(default=200_000, ge=0)
+    # the English-Persian dictionary (`khabar index dictionary` writes it; missing = search without it)
+    dictionary: Path = Field(default_factory=default_dictionary_path)
 
     def fetch_allowed_host_list(self) -> list[str]:
         """KHABAR_FETCH_ALLOWED_HOSTS as lower-case host names."""

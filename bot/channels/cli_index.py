@@ -1,9 +1,11 @@
-"""`khabar index …` commands: add, list, stats, remove, rebuild, watch."""
+"""`khabar index …` commands: add, list, stats, warm, dictionary, remove, rebuild, watch."""
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from contextlib import nullcontext
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -24,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.settings import Settings
+from index.dictionary import Dictionary, build_dictionary, download_source
 from index.embeddings import build_embedder
 from index.ingest import IngestReport, ingest, remove_articles
 from index.latent import warm_latents
@@ -187,6 +190,27 @@ def warm(ctx: typer.Context) -> None:
                          latest=lambda: (store.refresh(), store.snapshot())[1],
                          progress=lambda done, total: bar.update(task, completed=done, total=total))
     out.print(f"computed {n} passages' latent terms; {keep.count()} kept in {keep.file}")
+
+
+@index_app.command("dictionary")
+def dictionary(ctx: typer.Context,
+               source: Path | None = typer.Option(None, "--source", help="persian-dict's sdist (.tar.gz) or "
+                                                  "its unpacked directory, instead of downloading it."),
+               force: bool = typer.Option(False, "--force", help="Rebuild even if the file is there.")) -> None:
+    """Install the English-Persian dictionary (from the persian-dict package on PyPI) that finds the paragraph
+    stating an English question's detail in Persian news; written to KHABAR_DICTIONARY."""
+    dest = settings_of(ctx).dictionary
+    if dest.is_file() and not force and Dictionary.open(dest) is not None:
+        out.print(f"dictionary already installed: {dest}")
+        return
+    with tempfile.TemporaryDirectory(prefix="khabar-dictionary-") as tmp:
+        if source is None:
+            with out.status("downloading persian-dict from the package index…"):
+                source = download_source(Path(tmp))
+        with progress_bar(out) as bar:
+            task = bar.add_task("dictionary files", total=None, unit="files")
+            n = build_dictionary(source, dest, progress=lambda done: bar.update(task, completed=done))
+    out.print(f"{n} English headwords with their Persian translations in {dest}")
 
 
 @index_app.command("remove")

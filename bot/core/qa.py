@@ -18,9 +18,10 @@ from bot.core.extractive import REFUSAL, frame, pick_sentences, quote_passage
 from bot.core.followup import Followup, rewrite_followup
 from bot.core.keywords import name_like
 from bot.core.options import Hit
-from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult, article_lead
+from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult
 from bot.core.retriever import HybridRetriever
 from bot.core.schema import Answer, Citation, Context
+from bot.core.selection import article_lead
 from bot.core.warming import InFlight, LatentWarmer
 from bot.errors import EmptyQuestion, NoWords, QuestionTooLong
 from bot.settings import Settings

@@ -12,9 +12,11 @@ from importlib import resources
 import numpy as np
 
 from bot.core.answertype import asks_quantity, counted_words, typed_scores
+from bot.core.detail import detail_scores
 from bot.core.keywords import expand_terms, feedback_terms, keyword_scores, name_like, top_scores
 from bot.core.options import Hit, SearchOptions, SearchResult
-from bot.core.selection import cap_per_article, select_hits
+from bot.core.selection import article_lead, cap_per_article, other_language_articles, select_hits
+from index.dictionary import Dictionary
 from index.language import detect_language
 from index.normalizer import tokenize
 from index.snapshot import Snapshot
@@ -34,6 +36,7 @@ class HybridSearcher:
         self._word_cache: dict[str, np.ndarray] = {}
         self._english_mean: np.ndarray | None = None  # computed on the first English question
         self._mean_lock = threading.Lock()
+        self._dictionary: Dictionary | None | bool = False  # False: not opened yet (on the first English question)
 
     def search(self, query: str, opts: SearchOptions | None = None) -> SearchResult:
         """Return the top passages for `query` under `opts`."""
@@ -120,18 +123,19 @@ class HybridSearcher:
             units = set(named) | {c for w in named for c, _ in counterparts.get(w, [])}
             # the refusal signals read `plain`, the order they were calibrated on: without the answer-type
             # bonus, which picks the answering paragraph, not whether any passage is about the question
+            terms = self._detail_terms(opts.primary or query) if english and opts.detail_weight else []
             plain, ranked = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap, query, bonus,
-                                             units)
+                                             units, terms)
             timings["paragraphs"] = elapsed_ms(t)
             lead = article_lead(plain, snap.article_idx)
             view = select_hits(plain, snap.article_idx, replace(opts, k=SIGNAL_K, per_article=opts.signal_per_article,
                                                                  dominant_cap=opts.signal_dominant_cap))
-            hits = select_hits(ranked, snap.article_idx, opts, _other_language(ranked, snap, english))
+            hits = select_hits(ranked, snap.article_idx, opts, other_language_articles(ranked, snap, english))
         else:
             lead = article_lead(hits, snap.article_idx)
             view = cap_per_article(hits, snap.article_idx, opts.signal_per_article, SIGNAL_K)
             hits = cap_per_article(hits, snap.article_idx, opts.per_article, opts.k,
-                                   _other_language(hits, snap, english), opts.per_article_crosslingual)
+                                   other_language_articles(hits, snap, english), opts.per_article_crosslingual)
         margin = signals[0][1] - signals[-1][1] if len(signals) >= 2 else 0.0
         long_ = max((s for p, s in signals if snap.lengths[p] >= opts.short_words), default=0.0)
         return SearchResult(hits, weights, signals[0][1] if signals else 0.0, margin, timings, snap,
@@ -232,11 +236,19 @@ class HybridSearcher:
                 self._word_cache.pop(next(iter(self._word_cache)))
         return [self._word_cache[w] for w in words_]
 
+    def _detail_terms(self, question: str) -> list[tuple[str, list[str]]]:
+        """The question's words with their Persian translations ([] without the dictionary file)."""
+        if self._dictionary is False:
+            with self._mean_lock:
+                if self._dictionary is False:
+                    self._dictionary = Dictionary.open(self.store.settings.dictionary)
+        return self._dictionary.terms(question) if isinstance(self._dictionary, Dictionary) else []
+
     def _paragraphs(self, english: bool, hits: list[Hit], qvec: np.ndarray | None, scores: np.ndarray | None,
                     mask: np.ndarray,
                     norm: tuple[float, float, float], opts: SearchOptions, snap: Snapshot,
-                    query: str = "", bonus: float = 0.0, units: set[str] | None = None
-                    ) -> tuple[list[Hit], list[Hit]]:
+                    query: str = "", bonus: float = 0.0, units: set[str] | None = None,
+                    terms: list[tuple[str, list[str]]] | None = None) -> tuple[list[Hit], list[Hit]]:
         """Rank the best articles by their evidence, then all of their paragraphs by the question.
 
         An article's score is its best candidate's fused score; each paragraph of the
@@ -246,8 +258,9 @@ class HybridSearcher:
         score mixes the two (article first), so the right article wins first and the right paragraph
         within it second. Returns (plain, ranked): `ranked` also adds `bonus` to the paragraph score of
         those stating a number the question does not contain (it asks for one: `answertype.asks_quantity`),
-        and `opts.unit_bonus` more when that number counts one of `units` (what the question counts);
-        without a bonus both are the same list.
+        and `opts.unit_bonus` more when that number counts one of `units` (what the question counts), and
+        up to `opts.detail_weight` for holding the translations of the question's rarer words (`terms`,
+        bot/core/detail.py); without either both are the same list.
         (Measured and not kept: the best-sentence score, the neighbours' scores, an
         article's second passage, and article evidence spread over all its paragraphs, which lets
         long articles of headlines win; see README, retrieval.)
@@ -278,9 +291,15 @@ class HybridSearcher:
                           dense_rank=was.dense_rank if was else None, lexical_rank=was.lexical_rank if was else None)
         score = {p: h.score for p, h in para.items()}
         plain = _article_first(para, score, art_score, top, hits, opts.article_weight, arts)
-        if not bonus:
+        if not bonus and not terms:
             return plain, plain
-        boosted = typed_scores(score, snap.text, query, bonus, opts.unit_bonus, units or set())
+        boosted = typed_scores(score, snap.text, query, bonus, opts.unit_bonus, units or set()) if bonus else score
+        if terms:
+            by_article: dict[int, list[int]] = {}
+            for p in para:
+                by_article.setdefault(int(arts[p]), []).append(p)
+            detail = detail_scores(terms, by_article, snap.text, snap.lexical.df, snap.lexical.n_alive)
+            boosted = {p: v + opts.detail_weight * detail.get(p, 0.0) for p, v in boosted.items()}
         return plain, _article_first(para, boosted, art_score, top, hits, opts.article_weight, arts)
 
     def _penalized(self, sim: float, pos: int, opts: SearchOptions, snap: Snapshot) -> float:
@@ -340,36 +359,11 @@ def _article_first(para: dict[int, Hit], score: dict[int, float], art_score: dic
     return sorted(ranked, key=lambda h: -h.score) + rest
 
 
-def article_lead(hits: list[Hit], articles: np.ndarray) -> float:
-    """How far the best article's score leads the next article's (0 = a tie, 1 = no other article),
-    read before selection, so an article allowed to fill every slot does not hide its runner-up."""
-    if not hits or hits[0].score <= 0:
-        return 0.0
-    top = int(articles[hits[0].pos])
-    other = next((h.score for h in hits if int(articles[h.pos]) != top), 0.0)
-    return float(1.0 - other / hits[0].score)
-
-
 @functools.cache
 def english_questions() -> list[str]:
     """The generic English questions whose mean vector `english_centering` removes (package data)."""
     text = resources.files("bot.core").joinpath("data/english_questions.txt").read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-
-
-def _other_language(hits: list[Hit], snap: Snapshot, english: bool) -> set[int]:
-    """The articles among `hits` whose language is not the question's (their paragraphs' order is
-    weaker across languages, see SearchOptions.per_article_crosslingual)."""
-    lang = "en" if english else "fa"
-    out: set[int] = set()
-    seen: set[int] = set()
-    for h in hits:
-        a = int(snap.article_idx[h.pos])
-        if a not in seen:
-            seen.add(a)
-            if snap.passage(h.pos).lang != lang:
-                out.add(a)
-    return out
 
 
 def _ages(snap: Snapshot) -> np.ndarray:

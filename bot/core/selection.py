@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection
 import numpy as np
 
 from bot.core.options import Hit, SearchOptions
+from index.snapshot import Snapshot
 
 
 def cap_per_article(hits: list[Hit], articles: np.ndarray, per_article: int, k: int,
@@ -58,4 +59,29 @@ def _fill(hits: list[Hit], articles: np.ndarray, k: int, cap: Callable[[int], in
         out.append(h)
         if len(out) >= k:
             break
+    return out
+
+
+def article_lead(hits: list[Hit], articles: np.ndarray) -> float:
+    """How far the best article's score leads the next article's (0 = a tie, 1 = no other article),
+    read before selection, so an article allowed to fill every slot does not hide its runner-up."""
+    if not hits or hits[0].score <= 0:
+        return 0.0
+    top = int(articles[hits[0].pos])
+    other = next((h.score for h in hits if int(articles[h.pos]) != top), 0.0)
+    return float(1.0 - other / hits[0].score)
+
+
+def other_language_articles(hits: list[Hit], snap: Snapshot, english: bool) -> set[int]:
+    """The articles among `hits` whose language is not the question's (their paragraphs' order is
+    weaker across languages, see SearchOptions.per_article_crosslingual)."""
+    lang = "en" if english else "fa"
+    out: set[int] = set()
+    seen: set[int] = set()
+    for h in hits:
+        a = int(snap.article_idx[h.pos])
+        if a not in seen:
+            seen.add(a)
+            if snap.passage(h.pos).lang != lang:
+                out.add(a)
     return out

@@ -81,7 +81,7 @@ def test_the_default_lets_a_dominant_article_fill_every_slot() -> None:
 
 
 def test_the_article_lead_reads_the_runner_up_before_selection() -> None:
-    from bot.core.retrieval import article_lead
+    from bot.core.selection import article_lead
 
     hits = _hits([(0, 1.0), (1, 0.95), (2, 0.9), (3, 0.85), (4, 0.8), (5, 0.6)])
     chosen = select_hits(hits, ARTICLES, SearchOptions(k=5))

@@ -1,0 +1,139 @@
+"""The English-Persian dictionary in retrieval and in the CLI: real embedder, real Chroma, a real SQLite file."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from bot.core.evaluation import is_hit, load_eval_set, split_half
+from bot.core.options import SearchOptions
+from bot.core.retrieval import HybridSearcher
+from index.dictionary import build_dictionary
+from index.store import PassageStore
+from tests.conftest import EVAL, ROOT, build_store, make_settings
+
+ARTICLE = "\n\n".join([
+    "---\ntitle: انتشار شماره تازه مجله علمی مشاور دامپزشکی\ndate: 2025-10-12\n"
+    "url: https://example.org/fa/news/veterinary-magazine\nsource: نمونه خبر\n---",
+    "مدیر داخلی مجله علمی مشاور دامپزشکی در گفت‌وگو با خبرنگار گفت: رشته دامپزشکی یکی از رشته‌های گسترده در "
+    "کشور است و صنایع مرغداری و واکسن‌سازی از شاخه‌های اصلی آن به شمار می‌آیند.",
+    "مجله علمی مشاور دامپزشکی با هدف آشنا کردن مردم با این رشته هر ماه منتشر می‌شود و هیئت تحریریه آن را "
+    "استادان دانشگاه تشکیل می‌دهند.",
+    "وی با اشاره به اینکه صنعت مرغداری بعد از صنعت نفت رتبه دوم را در کشور دارد، افزود: عموم مردم با این رشته "
+    "آشنایی کامل ندارند.",
+    "به گفته مدیر این مجله، شماره جدید به بیماری‌های دام‌های سبک و سنگین اختصاص دارد.",
+]) + "\n"
+OTHER = """---
+title: برگزاری نمایشگاه کتاب کودک در تبریز
+date: 2025-10-01
+url: https://example.org/fa/news/tabriz-book-fair
+---
+
+نمایشگاه کتاب کودک و نوجوان از امروز در تبریز آغاز شد و تا یک هفته ادامه دارد.
+
+در این نمایشگاه ۱۲۰ ناشر از سراسر کشور آثار خود را عرضه می‌کنند.
+"""
+WORDS = {"industry": ["صنعت"], "rank": ["رتبه", "درجه"], "second": ["دوم", "دومی"], "oil": ["روغن", "نفت"],
+         "veterinary": ["دامپزشکی"], "magazine": ["مجله", "مخزن"], "director": ["مدیر", "رییس"],
+         "country": ["کشور"], "after": ["بعد", "پس"], "internal": ["داخلی"], "advisor": ["مشاور"],
+         "iran": ["ایران", "کشور"], "ranks": ["رتبه"]}
+QUESTION = "Which industry did the veterinary advisor magazine's internal director say ranks second in Iran after oil?"
+DETAIL = "رتبه دوم"
+
+
+def write_dictionary(root, words: dict[str, list[str]]):
+    path = root / "persian_dict-1.0.0" / "data" / "ata" / "generic-1" / "A.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"Words": [{"EnglishWord": en, "Meanings": fa} for en, fa in words.items()]},
+                               ensure_ascii=False), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def detail_store(tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("detail")
+    (root / "articles").mkdir()
+    (root / "articles" / "veterinary.md").write_text(ARTICLE, encoding="utf-8")
+    (root / "articles" / "books.md").write_text(OTHER, encoding="utf-8")
+    build_dictionary(write_dictionary(root / "dict-src", WORDS), root / "en-fa.sqlite3")
+    store, report = build_store(root / "index", embedder, [str(root / "articles")],
+                                dictionary=root / "en-fa.sqlite3")
+    assert report.added == 2
+    return store
+
+
+def test_the_paragraph_stating_the_detail_comes_first(detail_store):
+    res = HybridSearcher(detail_store).search(QUESTION)
+    snap = res.snap
+    assert DETAIL in snap.text(res.hits[0].pos), [snap.text(h.pos)[:40] for h in res.hits]
+    # without it the lead comes first: it holds the question's frame (director, veterinary advisor magazine)
+    off = HybridSearcher(detail_store).search(QUESTION, SearchOptions(detail_weight=0.0))
+    assert snap.text(off.hits[0].pos).startswith("مدیر داخلی") and DETAIL in snap.text(off.hits[1].pos)
+    # the refusal signals read the order without it: what it changes is which paragraph, not whether
+    assert [h.pos for h in res.signal_hits or []] == [h.pos for h in off.signal_hits or []]
+    assert res.top_dense == off.top_dense and res.article_lead == off.article_lead
+
+
+def test_without_the_file_search_works_as_before(detail_store, tmp_path):
+    settings = replace_dictionary(detail_store, tmp_path / "none.sqlite3")
+    missing = HybridSearcher(PassageStore(settings, detail_store.embedder)).search(QUESTION)
+    off = HybridSearcher(detail_store).search(QUESTION, SearchOptions(detail_weight=0.0))
+    assert [h.pos for h in missing.hits] == [h.pos for h in off.hits]
+    # a Persian question never reads it
+    fa = "کدام صنعت بعد از نفت رتبه دوم را در کشور دارد؟"
+    assert [h.pos for h in HybridSearcher(detail_store).search(fa).hits] == \
+        [h.pos for h in HybridSearcher(PassageStore(settings, detail_store.embedder)).search(fa).hits]
+
+
+def replace_dictionary(store, path):
+    return make_settings(store.settings.data_dir, dictionary=path)
+
+
+def run_cli(*args, dictionary):
+    return subprocess.run([sys.executable, "-m", "bot", "index", "dictionary", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**_env(), "KHABAR_DICTIONARY": str(dictionary)})
+
+
+def _env():
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("KHABAR_")}
+
+
+def test_cli_builds_from_a_local_source_and_reports_errors(tmp_path):
+    src = write_dictionary(tmp_path / "src", {"spokesman": ["سخنگو"], "second": ["دوم"]})
+    dest = tmp_path / "share" / "en-fa.sqlite3"
+    first = run_cli("--source", str(src), dictionary=dest)
+    assert first.returncode == 0, first.stderr
+    assert "2 English headwords" in first.stdout and dest.is_file()
+    again = run_cli("--source", str(src), dictionary=dest)
+    assert again.returncode == 0 and "already installed" in again.stdout
+    # a source with no dictionary in it: exit 6, a message, and the installed file kept
+    (tmp_path / "empty").mkdir()
+    bad = run_cli("--source", str(tmp_path / "empty"), "--force", dictionary=dest)
+    assert bad.returncode == 6, bad.stdout + bad.stderr
+    assert "dictionary is not available" in bad.stdout + bad.stderr and "Traceback" not in bad.stderr
+    assert dest.is_file() and dest.stat().st_size > 0
+
+
+def test_installed_dictionary_finds_english_answer_paragraphs(full_store):
+    """fars_qa_dev's held-out English questions: the answer paragraph first more often with the installed
+    dictionary (`make install` runs `khabar index dictionary`); Persian questions unchanged."""
+    if not full_store.settings.dictionary.is_file():
+        pytest.skip("no dictionary installed: run `khabar index dictionary`")
+    held = split_half(load_eval_set(EVAL / "fars_qa_dev.jsonl"), "held-out")
+    searcher = HybridSearcher(full_store)
+
+    def firsts(opts: SearchOptions, lang: str) -> list[bool]:
+        out = []
+        for item in (i for i in held if i.lang == lang):
+            res = searcher.search(item.question, replace(opts))
+            out.append(bool(res.hits) and is_hit(item, res.snap.passage(res.hits[0].pos), res.snap.text(res.hits[0].pos)))
+        return out
+
+    on, off = firsts(SearchOptions(), "en"), firsts(SearchOptions(detail_weight=0.0), "en")
+    assert sum(on) > sum(off), (sum(on), sum(off))
+    assert firsts(SearchOptions(), "fa") == firsts(SearchOptions(detail_weight=0.0), "fa")
