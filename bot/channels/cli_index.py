@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from pathlib import Path
 
 import typer
@@ -28,6 +28,7 @@ from rich.text import Text
 from bot.settings import Settings
 from index.dictionary import Dictionary, build_dictionary, download_source
 from index.embeddings import build_embedder
+from index.errors import DictionaryUnavailable
 from index.ingest import IngestReport, ingest, remove_articles
 from index.latent import warm_latents
 from index.loaders import Limits, load_articles
@@ -199,14 +200,19 @@ def dictionary(ctx: typer.Context,
                force: bool = typer.Option(False, "--force", help="Rebuild even if the file is there.")) -> None:
     """Install the English-Persian dictionary (from the persian-dict package on PyPI) that finds the paragraph
     stating an English question's detail in Persian news; written to KHABAR_DICTIONARY."""
-    dest = settings_of(ctx).dictionary
+    settings = settings_of(ctx)
+    dest = settings.dictionary
     if dest.is_file() and not force and Dictionary.open(dest) is not None:
+        with suppress(OSError):  # an older build left it 0600: a server running as another user reads it too
+            dest.chmod(0o644)
         out.print(f"dictionary already installed: {dest}")
         return
+    if source is not None and not source.exists():
+        raise DictionaryUnavailable(f"{source}: no such file or directory")
     with tempfile.TemporaryDirectory(prefix="khabar-dictionary-") as tmp:
         if source is None:
-            with out.status("downloading persian-dict from the package index…"):
-                source = download_source(Path(tmp))
+            with out.status(f"downloading persian-dict from {settings.dictionary_index_url}…"):
+                source = download_source(Path(tmp), settings.dictionary_index_url)
         with progress_bar(out) as bar:
             task = bar.add_task("dictionary files", total=None, unit="files")
             n = build_dictionary(source, dest, progress=lambda done: bar.update(task, completed=done))

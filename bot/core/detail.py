@@ -8,16 +8,16 @@ from collections.abc import Callable
 
 from index.normalizer import words
 
-PREFIX_SLACK = 3  # a Persian word may carry up to this many more letters: سخنگو → سخنگوی, دوم → دومی
+SUFFIX_SLACK = 3  # a Persian word may carry up to this many more letters: سخنگو → سخنگوی, دوم → دومی
 
 
 def word_forms(text: str) -> set[str]:
-    """A paragraph's words and their shortenings by up to `PREFIX_SLACK` letters (at least 3 left), so a
+    """A paragraph's words and their shortenings by up to `SUFFIX_SLACK` letters (at least 3 left), so a
     translation matches the inflected word: a suffix (ی, ها, ان) or an ezafe does not hide it."""
     out: set[str] = set()
     for w in words(text):
         out.add(w)
-        for cut in range(1, PREFIX_SLACK + 1):
+        for cut in range(1, SUFFIX_SLACK + 1):
             if len(w) - cut < 3:
                 break
             out.add(w[:-cut])

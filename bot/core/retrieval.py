@@ -16,7 +16,7 @@ from bot.core.detail import detail_scores
 from bot.core.keywords import expand_terms, feedback_terms, keyword_scores, name_like, top_scores
 from bot.core.options import Hit, SearchOptions, SearchResult
 from bot.core.selection import article_lead, cap_per_article, other_language_articles, select_hits
-from index.dictionary import Dictionary
+from index.dictionary import Dictionaries
 from index.language import detect_language
 from index.normalizer import tokenize
 from index.snapshot import Snapshot
@@ -36,7 +36,7 @@ class HybridSearcher:
         self._word_cache: dict[str, np.ndarray] = {}
         self._english_mean: np.ndarray | None = None  # computed on the first English question
         self._mean_lock = threading.Lock()
-        self._dictionary: Dictionary | None | bool = False  # False: not opened yet (on the first English question)
+        self._dictionary = Dictionaries(store.settings.dictionary)  # opened on the first English question
 
     def search(self, query: str, opts: SearchOptions | None = None) -> SearchResult:
         """Return the top passages for `query` under `opts`."""
@@ -238,11 +238,8 @@ class HybridSearcher:
 
     def _detail_terms(self, question: str) -> list[tuple[str, list[str]]]:
         """The question's words with their Persian translations ([] without the dictionary file)."""
-        if self._dictionary is False:
-            with self._mean_lock:
-                if self._dictionary is False:
-                    self._dictionary = Dictionary.open(self.store.settings.dictionary)
-        return self._dictionary.terms(question) if isinstance(self._dictionary, Dictionary) else []
+        dictionary = self._dictionary.get()
+        return dictionary.terms(question) if dictionary is not None else []
 
     def _paragraphs(self, english: bool, hits: list[Hit], qvec: np.ndarray | None, scores: np.ndarray | None,
                     mask: np.ndarray,

@@ -22,3 +22,10 @@ def _no_model_loaded() -> Iterator[None]:
     yield
     loaded = {m for m in MODEL_MODULES if m in sys.modules} - before
     assert not loaded, f"tests/unit imported {sorted(loaded)}: use tests/unit/fakes.py instead of a real model"
+
+
+@pytest.fixture(autouse=True)
+def _no_installed_dictionary(monkeypatch, tmp_path_factory) -> None:
+    """The English-Persian dictionary a `make install` puts in the venv must not change what unit tests
+    rank (`make check` never installs it): tests that want one build their own."""
+    monkeypatch.setenv("KHABAR_DICTIONARY", str(tmp_path_factory.getbasetemp() / "no-dictionary.sqlite3"))

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import tarfile
 
 import pytest
 
-from index.dictionary import Dictionary, base_forms, build_dictionary, download_source
+import index.dictionary as dictionary_module
+from index.dictionary import Dictionaries, Dictionary, base_forms, build_dictionary, download_source
 from index.errors import DictionaryUnavailable
+from tests.localhttp import LocalServer
 
 
 def entry(en: str, *meanings: str) -> dict:
@@ -71,7 +74,7 @@ def test_rebuild_replaces_the_file_a_reader_has_open(source, tmp_path):
     build_dictionary(source, dest)
     assert reader.lookup(["rank"])["rank"] == ["رتبه", "درجه"]  # the old file stays readable to it
     assert Dictionary(dest).lookup(["wheat"]) == {"wheat": ["گندم"]}
-    assert [p.name for p in tmp_path.iterdir()] == ["src", "en-fa.sqlite3"]  # no temporary file left
+    assert {p.name for p in tmp_path.iterdir()} == {"src", "en-fa.sqlite3"}  # no temporary file left
 
 
 def test_no_entries_is_an_error_and_nothing_is_written(tmp_path):
@@ -83,6 +86,7 @@ def test_no_entries_is_an_error_and_nothing_is_written(tmp_path):
 
 
 def test_question_terms(source, tmp_path):
+    write_source(source, {"generic-6/M.json": [entry("many people", "بسیاری مردم")]})
     dest = tmp_path / "en-fa.sqlite3"
     build_dictionary(source, dest)
     d = Dictionary(dest)
@@ -94,6 +98,7 @@ def test_question_terms(source, tmp_path):
     phrase = dict(d.terms("What pen name does the poet write under?"))
     assert "pen name" in phrase and "pen" not in phrase and "name" not in phrase  # the phrase takes its words
     assert d.terms("How many did they say?") == []
+    assert "many people" not in dict(d.terms("How many people ranked second?"))  # the question's form is no phrase
 
 
 def test_base_forms():
@@ -115,11 +120,113 @@ def test_open_without_a_usable_file(tmp_path, caplog):
     assert Dictionary.open(other) is None
 
 
-def test_download_failure_is_reported(tmp_path, monkeypatch):
-    # an index with nothing in it (a file: URL, so no network): pip fails and says why
-    (tmp_path / "index").mkdir()
-    monkeypatch.setenv("PIP_INDEX_URL", (tmp_path / "index").as_uri())
-    monkeypatch.setenv("PIP_NO_INPUT", "1")
+@pytest.fixture
+def index_server():
+    server = LocalServer()
+    yield server
+    server.close()
+
+
+def test_download_checks_the_hash_before_reading(index_server, tmp_path):
+    """A package index (JSON or HTML simple page) serving another archive under the name: refused, removed."""
+    sdist = "persian_dict-1.0.0.tar.gz"
+    index_server.set("/files/" + sdist, b"\x1f\x8b not the real archive", ctype="application/gzip")
+    index_server.set("/simple/persian-dict/", json.dumps({"files": [
+        {"filename": "persian_dict-1.0.0-py3-none-any.whl", "url": "/files/x.whl"},
+        {"filename": sdist, "url": "/files/" + sdist}]}), ctype="application/vnd.pypi.simple.v1+json")
     with pytest.raises(DictionaryUnavailable) as e:
-        download_source(tmp_path / "dl", timeout=120)
-    assert "persian-dict" in e.value.detail
+        download_source(tmp_path, index_server.url + "/simple", timeout=10)
+    assert "sha256" in e.value.detail and not (tmp_path / sdist).exists()
+    index_server.set("/simple/persian-dict/", f'<a href="../../files/{sdist}#sha256=00">{sdist}</a>')
+    with pytest.raises(DictionaryUnavailable, match="sha256"):
+        download_source(tmp_path, index_server.url + "/simple/", timeout=10)
+    assert index_server.hits.count("/files/" + sdist) == 2
+
+
+def test_download_failures_are_reported(index_server, tmp_path):
+    with pytest.raises(DictionaryUnavailable, match="404"):  # the project is not on this index
+        download_source(tmp_path, index_server.url + "/simple", timeout=10)
+    index_server.set("/simple/persian-dict/", json.dumps({"files": []}), ctype="application/json")
+    with pytest.raises(DictionaryUnavailable, match="no persian_dict-1.0.0.tar.gz"):
+        download_source(tmp_path, index_server.url + "/simple", timeout=10)
+    index_server.set("/simple/persian-dict/", json.dumps({"files": [
+        {"filename": "persian_dict-1.0.0.tar.gz", "url": "/big"}]}), ctype="application/json")
+    index_server.set("/big", b"0" * 2048)
+    old = dictionary_module.SDIST_MAX_BYTES
+    dictionary_module.SDIST_MAX_BYTES = 1024
+    try:
+        with pytest.raises(DictionaryUnavailable, match="larger than"):
+            download_source(tmp_path, index_server.url + "/simple", timeout=10)
+    finally:
+        dictionary_module.SDIST_MAX_BYTES = old
+    closed = LocalServer()
+    closed.close()
+    with pytest.raises(DictionaryUnavailable):  # nobody listening
+        download_source(tmp_path, closed.url + "/simple", timeout=5)
+
+
+def test_hostile_and_broken_sources(tmp_path):
+    root = tmp_path / "src"
+    write_source(root, {
+        "generic-1/A.json": json.dumps({"Words": 5}),
+        "generic-1/B.json": json.dumps({"Words": [{"EnglishWord": "bad", "Meanings": None}, "text",
+                                                  entry("boat", "قایق")]}),
+        "generic-1/C.json": "[" * 100_000,
+        "generic-1/D.json": "{\"Words\": [" + "9" * 5000 + "]}",
+        "generic-1/E.json": b"\xff\xfe broken".decode("latin-1"),
+    })
+    assert build_dictionary(root, tmp_path / "d.sqlite3") == 1  # the one well-formed entry
+    assert Dictionary(tmp_path / "d.sqlite3").lookup(["boat", "bad"]) == {"boat": ["قایق"]}
+    truncated = tmp_path / "cut.tar.gz"
+    with tarfile.open(tmp_path / "whole.tar.gz", "w:gz") as tar:
+        tar.add(root, arcname="persian_dict-1.0.0")
+    truncated.write_bytes((tmp_path / "whole.tar.gz").read_bytes()[:200])
+    with pytest.raises(DictionaryUnavailable):
+        build_dictionary(truncated, tmp_path / "t.sqlite3")
+    with pytest.raises(DictionaryUnavailable):
+        build_dictionary(tmp_path / "not-there.tar.gz", tmp_path / "t.sqlite3")
+    assert not (tmp_path / "t.sqlite3").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_unwritable_destination_says_what_to_set(source, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(DictionaryUnavailable, match="KHABAR_DICTIONARY"):
+        build_dictionary(source, locked / "sub" / "en-fa.sqlite3")
+
+
+def test_unwritable_destination_under_a_file(source, tmp_path):
+    (tmp_path / "plain-file").write_text("x")
+    with pytest.raises(DictionaryUnavailable, match="KHABAR_DICTIONARY"):
+        build_dictionary(source, tmp_path / "plain-file" / "en-fa.sqlite3")
+
+
+def test_damaged_in_place_searches_without_it(source, tmp_path, caplog):
+    dest = tmp_path / "en-fa.sqlite3"
+    build_dictionary(source, dest)
+    d = Dictionary(dest)
+    assert d.lookup(["oil"])
+    with open(dest, "r+b") as f:  # copied over in place, not renamed: the open connection reads garbage
+        f.seek(0)
+        f.write(b"\0" * dest.stat().st_size)
+    with caplog.at_level(logging.WARNING, logger="index.dictionary"):
+        assert d.lookup(["oil"]) == {} and d.lookup(["rank"]) == {}
+        assert d.terms("Which oil rank?") == []
+    assert caplog.text.count("unreadable") == 1
+
+
+def test_a_searcher_sees_the_file_appear_and_be_rebuilt(source, tmp_path, monkeypatch):
+    monkeypatch.setattr(dictionary_module, "RECHECK_SECONDS", 0.0)
+    dest = tmp_path / "en-fa.sqlite3"
+    current = Dictionaries(dest)
+    assert current.get() is None
+    build_dictionary(source, dest)
+    first = current.get()
+    assert first is not None and first.lookup(["oil"])
+    assert current.get() is first  # unchanged file: the same connection
+    write_source(source, {"generic-5/W.json": [entry("wheat", "گندم")]})
+    build_dictionary(source, dest)
+    assert current.get() is not first and current.get().lookup(["wheat"]) == {"wheat": ["گندم"]}
+    dest.unlink()
+    assert current.get() is None
