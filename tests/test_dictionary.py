@@ -136,3 +136,17 @@ def test_installed_dictionary_finds_english_answer_paragraphs(full_store):
     on, off = firsts(SearchOptions(), "en"), firsts(SearchOptions(detail_weight=0.0), "en")
     assert sum(on) > sum(off), (sum(on), sum(off))
     assert firsts(SearchOptions(), "fa") == firsts(SearchOptions(detail_weight=0.0), "fa")
+
+
+def test_two_installs_at_once_leave_one_whole_file(tmp_path):
+    """Two `khabar index dictionary` processes building the same file: both succeed, the file is whole."""
+    src = write_dictionary(tmp_path / "src", WORDS)
+    dest = tmp_path / "share" / "en-fa.sqlite3"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KHABAR_")} | {"KHABAR_DICTIONARY": str(dest)}
+    procs = [subprocess.Popen([sys.executable, "-m", "bot", "index", "dictionary", "--force", "--source", str(src)],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert Dictionary(dest).lookup(["second", "oil"]) == {"second": ["دوم", "دومی"], "oil": ["روغن", "نفت"]}
+    assert [p.name for p in dest.parent.iterdir()] == ["en-fa.sqlite3"]  # no temporary file left
