@@ -9,6 +9,8 @@ Khabar searches as before.
 from __future__ import annotations
 
 import hashlib
+import html
+import http.client
 import json
 import logging
 import os
@@ -18,7 +20,6 @@ import tarfile
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
@@ -148,26 +149,40 @@ def build_dictionary(source: Path, dest: Path, progress: Callable[[int], None] |
     return len(entries)
 
 
+def _names_sdist(href: str) -> bool:
+    """Whether a link's path ends in the archive's file name (query and fragment aside)."""
+    return urllib.parse.unquote(urllib.parse.urlsplit(href).path).rsplit("/", 1)[-1] == SDIST
+
+
 def _sdist_url(index_url: str, timeout: float) -> str:
-    """The archive's address on a PEP 503 / 691 "simple" index page (JSON or HTML)."""
+    """The archive's address on a PEP 503 / 691 "simple" index page (JSON or HTML; a `file:` index
+    laid out as directories has its page in index.html)."""
     page = f"{index_url.rstrip('/')}/{PROJECT}/"
+    if page.startswith("file:"):
+        page += "index.html"
     req = urllib.request.Request(page, headers={"Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"})
     with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - the configured package index
         body = resp.read(5_000_000).decode("utf-8", "replace")
+        base = resp.geturl()  # after redirects: relative links are relative to where the page was found
+    href = None
     try:
-        files = json.loads(body).get("files", [])
-        href = next((f.get("url") for f in files if isinstance(f, dict) and f.get("filename") == SDIST), None)
-    except (ValueError, AttributeError):  # an HTML page
-        href = next((h for h in re.findall(r'href="([^"]+)"', body) if h.split("#")[0].endswith("/" + SDIST)
-                     or h.split("#")[0] == SDIST), None)
+        doc = json.loads(body)
+    except ValueError:  # an HTML page
+        links = (html.unescape(a or b) for a, b in re.findall(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)')""", body))
+        href = next((h for h in links if _names_sdist(h)), None)
+    else:
+        files = doc.get("files") if isinstance(doc, dict) else None
+        href = next((f["url"] for f in files if isinstance(f, dict) and f.get("filename") == SDIST
+                     and isinstance(f.get("url"), str)), None) if isinstance(files, list) else None
     if not href:
         raise DictionaryUnavailable(f"{page}: no {SDIST}")
-    return urllib.parse.urljoin(page, str(href).split("#")[0])
+    return urllib.parse.urljoin(base, href.split("#")[0])
 
 
 def download_source(workdir: Path, index_url: str = PYPI_SIMPLE, timeout: float = 60.0) -> Path:
     """persian-dict's source distribution from a package index, its SHA-256 checked before it is read."""
     path = workdir / SDIST
+    url = index_url
     try:
         url = _sdist_url(index_url, timeout)
         digest = hashlib.sha256()
@@ -179,8 +194,12 @@ def download_source(workdir: Path, index_url: str = PYPI_SIMPLE, timeout: float 
                     raise DictionaryUnavailable(f"{url}: larger than {SDIST_MAX_BYTES} bytes")
                 digest.update(chunk)
                 out.write(chunk)
-    except (OSError, ValueError, urllib.error.URLError) as e:  # URLError, HTTPError, timeouts, bad URLs
-        raise DictionaryUnavailable(f"{index_url}: {e}") from e
+    except (OSError, ValueError, http.client.HTTPException) as e:  # URLError, HTTPError, timeouts, cut transfers
+        path.unlink(missing_ok=True)
+        raise DictionaryUnavailable(f"{url}: {e!r}" if not str(e) else f"{url}: {e}") from e
+    except DictionaryUnavailable:
+        path.unlink(missing_ok=True)
+        raise
     if digest.hexdigest() != SDIST_SHA256:
         path.unlink(missing_ok=True)
         raise DictionaryUnavailable(f"{SDIST}: sha256 {digest.hexdigest()} is not the expected {SDIST_SHA256}")
@@ -193,20 +212,22 @@ class Dictionary:
     def __init__(self, path: Path):
         self.path = path
         try:
+            # the identity first: a rebuild landing between the two makes one needless reopen, never a
+            # connection to the old file labelled as the new one
+            stat = path.stat()
+            self.identity = (stat.st_ino, stat.st_mtime_ns)  # a rebuilt file is another (see Dictionaries)
             self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
             self._db.execute("SELECT en, fa FROM words LIMIT 1").fetchall()
-        except sqlite3.Error as e:
+        except (OSError, sqlite3.Error) as e:
             raise DictionaryUnavailable(f"{path}: {e}") from e
         self._lock = threading.Lock()
         self._terms: dict[str, list[tuple[str, list[str]]]] = {}
         self._broken = False
-        stat = path.stat()
-        self.identity = (stat.st_ino, stat.st_mtime_ns)  # a rebuilt file is another (see Dictionaries)
 
     @classmethod
     def open(cls, path: Path | None) -> Dictionary | None:
         """The dictionary at `path`, or None (logged) when there is none or it cannot be read."""
-        if path is None or not path.is_file():
+        if path is None or not path.exists():
             return None
         try:
             return cls(path)

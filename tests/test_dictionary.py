@@ -116,6 +116,8 @@ def test_cli_builds_from_a_local_source_and_reports_errors(tmp_path):
     gone = run_cli("--source", str(tmp_path / "missing.tar.gz"), "--force", dictionary=dest)
     assert gone.returncode == 6 and "missing.tar.gz" in gone.stdout + gone.stderr
     assert Dictionary(dest).lookup(["second"]) == {"second": ["دوم"]}  # the installed file untouched
+    folder = run_cli("--source", str(src), dictionary=tmp_path)  # a directory as the destination
+    assert folder.returncode == 6 and "is a directory" in folder.stdout + folder.stderr
 
 
 def test_installed_dictionary_finds_english_answer_paragraphs(full_store):

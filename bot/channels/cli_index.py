@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from contextlib import nullcontext, suppress
@@ -202,13 +203,17 @@ def dictionary(ctx: typer.Context,
     stating an English question's detail in Persian news; written to KHABAR_DICTIONARY."""
     settings = settings_of(ctx)
     dest = settings.dictionary
-    if dest.is_file() and not force and Dictionary.open(dest) is not None:
-        with suppress(OSError):  # an older build left it 0600: a server running as another user reads it too
-            dest.chmod(0o644)
+    if dest.is_file() and not force and (installed := Dictionary.open(dest)) is not None:
+        installed.close()
+        with suppress(OSError):  # an early build left it 0600: a server running as another user reads it too
+            if dest.stat().st_mode & 0o777 == 0o600 and dest.stat().st_uid == os.getuid():
+                dest.chmod(0o644)
         out.print(f"dictionary already installed: {dest}")
         return
     if source is not None and not source.exists():
         raise DictionaryUnavailable(f"{source}: no such file or directory")
+    if dest.is_dir():  # found before a 60 MB download, not after it
+        raise DictionaryUnavailable(f"{dest} is a directory (set KHABAR_DICTIONARY to a file path)")
     with tempfile.TemporaryDirectory(prefix="khabar-dictionary-") as tmp:
         if source is None:
             with out.status(f"downloading persian-dict from {settings.dictionary_index_url}…"):

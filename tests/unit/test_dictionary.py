@@ -143,6 +143,31 @@ def test_download_checks_the_hash_before_reading(index_server, tmp_path):
     assert index_server.hits.count("/files/" + sdist) == 2
 
 
+def test_index_pages_as_mirrors_write_them(index_server, tmp_path):
+    """Single quotes and entities in an HTML page, a redirect before it (links relative to where it ended),
+    and a JSON page whose file list is not a list."""
+    sdist = "persian_dict-1.0.0.tar.gz"
+    index_server.set("/real/files/" + sdist + "?x=1&y=2", b"other bytes", ctype="application/gzip")
+    index_server.set("/real/simple/persian-dict/", f"<a href='../../files/{sdist}?x=1&amp;y=2#sha256=00'>{sdist}</a>")
+    index_server.redirect("/mirror/persian-dict/", "/real/simple/persian-dict/", status=301)
+    with pytest.raises(DictionaryUnavailable, match="sha256"):
+        download_source(tmp_path, index_server.url + "/mirror", timeout=10)
+    assert "/real/files/" + sdist + "?x=1&y=2" in index_server.hits
+    index_server.set("/odd/persian-dict/", json.dumps({"files": None}), ctype="application/json")
+    with pytest.raises(DictionaryUnavailable, match="no persian_dict"):
+        download_source(tmp_path, index_server.url + "/odd", timeout=10)
+
+
+def test_a_cut_transfer_leaves_no_file(index_server, tmp_path):
+    sdist = "persian_dict-1.0.0.tar.gz"
+    index_server.set("/simple/persian-dict/", f'<a href="/files/{sdist}">{sdist}</a>')
+    # the server promises more bytes than it sends, then closes: a transfer cut short
+    index_server.set("/files/" + sdist, b"x" * 100, headers={"Content-Length": "5000"})
+    with pytest.raises(DictionaryUnavailable):
+        download_source(tmp_path, index_server.url + "/simple", timeout=10)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_download_failures_are_reported(index_server, tmp_path):
     with pytest.raises(DictionaryUnavailable, match="404"):  # the project is not on this index
         download_source(tmp_path, index_server.url + "/simple", timeout=10)
