@@ -16,16 +16,17 @@ from index.dictionary import Dictionary, build_dictionary
 from index.store import PassageStore
 from tests.conftest import EVAL, ROOT, build_store, make_settings
 
-ARTICLE = "\n\n".join([
-    "---\ntitle: انتشار شماره تازه مجله علمی مشاور دامپزشکی\ndate: 2025-10-12\n"
-    "url: https://example.org/fa/news/veterinary-magazine\nsource: نمونه خبر\n---",
-    "مدیر داخلی مجله علمی مشاور دامپزشکی در گفت‌وگو با خبرنگار گفت: رشته دامپزشکی یکی از رشته‌های گسترده در "
-    "کشور است و صنایع مرغداری و واکسن‌سازی از شاخه‌های اصلی آن به شمار می‌آیند.",
-    "مجله علمی مشاور دامپزشکی با هدف آشنا کردن مردم با این رشته هر ماه منتشر می‌شود و هیئت تحریریه آن را "
-    "استادان دانشگاه تشکیل می‌دهند.",
-    "وی با اشاره به اینکه صنعت مرغداری بعد از صنعت نفت رتبه دوم را در کشور دارد، افزود: عموم مردم با این رشته "
-    "آشنایی کامل ندارند.",
-    "به گفته مدیر این مجله، شماره جدید به بیماری‌های دام‌های سبک و سنگین اختصاص دارد.",
+ARTICLE = "\n\n".join([  # written for this test (not real reporting)
+    "---\ntitle: گزارش سالانه پژوهشکده چای کشور در لاهیجان\ndate: 2025-10-12\n"
+    "url: https://example.org/fa/news/tea-institute\nsource: نمونه خبر\n---",
+    "رئیس پژوهشکده چای کشور در گفت‌وگو با خبرنگار در لاهیجان گفت: پژوهشکده امسال ده طرح تحقیقاتی درباره "
+    "باغ‌های چای شمال کشور را به پایان رسانده است.",
+    "پژوهشکده چای کشور با هدف آموزش باغداران هر فصل کارگاه‌های آموزشی برگزار می‌کند و استادان دانشگاه در آن "
+    "تدریس می‌کنند.",
+    "وی افزود: باغداران این منطقه باید به سمت کشت مکانیزه بروند و از ماشین‌آلات جدید استفاده کنند؛ کشت برنج "
+    "پس از چای رتبه دوم را دارد و دولت برای خرید ماشین‌آلات وام می‌دهد و کارشناسان جهاد کشاورزی به روستاها "
+    "می‌روند.",
+    "به گفته رئیس این پژوهشکده، برداشت برگ سبز چای از اردیبهشت آغاز می‌شود.",
 ]) + "\n"
 OTHER = """---
 title: برگزاری نمایشگاه کتاب کودک در تبریز
@@ -37,11 +38,10 @@ url: https://example.org/fa/news/tabriz-book-fair
 
 در این نمایشگاه ۱۲۰ ناشر از سراسر کشور آثار خود را عرضه می‌کنند.
 """
-WORDS = {"industry": ["صنعت"], "rank": ["رتبه", "درجه"], "second": ["دوم", "دومی"], "oil": ["روغن", "نفت"],
-         "veterinary": ["دامپزشکی"], "magazine": ["مجله", "مخزن"], "director": ["مدیر", "رییس"],
-         "country": ["کشور"], "after": ["بعد", "پس"], "internal": ["داخلی"], "advisor": ["مشاور"],
-         "iran": ["ایران", "کشور"], "ranks": ["رتبه"]}
-QUESTION = "Which industry did the veterinary advisor magazine's internal director say ranks second in Iran after oil?"
+WORDS = {"crop": ["محصول", "کشت"], "rank": ["رتبه", "درجه"], "ranks": ["رتبه"], "second": ["دوم", "دومی"],
+         "oil": ["روغن", "نفت"], "tea": ["چای"], "research": ["پژوهش", "تحقیق"], "institute": ["پژوهشکده", "موسسه"],
+         "head": ["رئیس", "سر"], "national": ["ملی", "کشور"], "after": ["بعد", "پس"]}
+QUESTION = "Which crop did the head of the national tea research institute in Lahijan say ranks second?"
 DETAIL = "رتبه دوم"
 
 
@@ -57,7 +57,7 @@ def write_dictionary(root, words: dict[str, list[str]]):
 def detail_store(tmp_path_factory, embedder):
     root = tmp_path_factory.mktemp("detail")
     (root / "articles").mkdir()
-    (root / "articles" / "veterinary.md").write_text(ARTICLE, encoding="utf-8")
+    (root / "articles" / "tea.md").write_text(ARTICLE, encoding="utf-8")
     (root / "articles" / "books.md").write_text(OTHER, encoding="utf-8")
     build_dictionary(write_dictionary(root / "dict-src", WORDS), root / "en-fa.sqlite3")
     store, report = build_store(root / "index", embedder, [str(root / "articles")],
@@ -70,9 +70,9 @@ def test_the_paragraph_stating_the_detail_comes_first(detail_store):
     res = HybridSearcher(detail_store).search(QUESTION)
     snap = res.snap
     assert DETAIL in snap.text(res.hits[0].pos), [snap.text(h.pos)[:40] for h in res.hits]
-    # without it the lead comes first: it holds the question's frame (director, veterinary advisor magazine)
+    # without it the lead comes first: it holds the question's frame (the head of the tea research institute)
     off = HybridSearcher(detail_store).search(QUESTION, SearchOptions(detail_weight=0.0))
-    assert snap.text(off.hits[0].pos).startswith("مدیر داخلی") and DETAIL in snap.text(off.hits[1].pos)
+    assert snap.text(off.hits[0].pos).startswith("رئیس پژوهشکده") and DETAIL in snap.text(off.hits[1].pos)
     # the refusal signals read the order without it: what it changes is which paragraph, not whether
     assert [h.pos for h in res.signal_hits or []] == [h.pos for h in off.signal_hits or []]
     assert res.top_dense == off.top_dense and res.article_lead == off.article_lead
@@ -84,7 +84,7 @@ def test_without_the_file_search_works_as_before(detail_store, tmp_path):
     off = HybridSearcher(detail_store).search(QUESTION, SearchOptions(detail_weight=0.0))
     assert [h.pos for h in missing.hits] == [h.pos for h in off.hits]
     # a Persian question never reads it
-    fa = "کدام صنعت بعد از نفت رتبه دوم را در کشور دارد؟"
+    fa = "کدام محصول پس از چای رتبه دوم را دارد؟"
     assert [h.pos for h in HybridSearcher(detail_store).search(fa).hits] == \
         [h.pos for h in HybridSearcher(PassageStore(settings, detail_store.embedder)).search(fa).hits]
 

@@ -30,8 +30,8 @@ def detail_scores(terms: list[tuple[str, list[str]]], articles: dict[int, list[i
 
     A question word counts by the rarest of its translations in the index (IDF), times how few of the
     article's paragraphs hold one of them (log((n + 1) / (holding + 0.5))): the words of the story's
-    frame ("veterinary magazine's director") are in the lead and its neighbours, the asked detail
-    ("ranks second after oil") in one paragraph. `articles`: article → its paragraphs' positions."""
+    frame ("the research institute's head") are in the lead and its neighbours, the asked detail
+    ("ranks second after tea") in one paragraph. `articles`: article → its paragraphs' positions."""
     def idf(tok: str) -> float:
         d = df(tok)
         return math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) if d > 0 else 0.0
