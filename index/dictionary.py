@@ -226,7 +226,7 @@ class Dictionary:
 
     @classmethod
     def open(cls, path: Path | None) -> Dictionary | None:
-        """The dictionary at `path`, or None (logged) when there is none or it cannot be read."""
+        """The dictionary at `path`, or None when there is none or it cannot be read (logged)."""
         if path is None or not path.exists():
             return None
         try:
@@ -260,19 +260,19 @@ class Dictionary:
         ws = [w for w in words(question) if re.fullmatch(r"[a-z]+", w)]
         skip = STOPWORDS | QUESTION_WORDS
         pairs = [f"{a} {b}" for a, b in zip(ws, ws[1:], strict=False) if a not in skip and b not in skip]
-        singles = [w for w in ws if w not in skip and len(w) >= 3]
-        found = self.lookup(pairs + [f for w in singles for f in base_forms(w)])
+        forms = {w: base_forms(w) for w in ws if w not in skip and len(w) >= 3}
+        found = self.lookup(pairs + [f for fs in forms.values() for f in fs])
         out: list[tuple[str, list[str]]] = []
         used: set[str] = set()
         for phrase in pairs:
             if phrase in found:
                 out.append((phrase, found[phrase]))
                 used |= set(phrase.split())
-        for w in dict.fromkeys(singles):
+        for w, fs in forms.items():
             if w in used:
                 continue
             trans: list[str] = []
-            for form in reversed(base_forms(w)):  # the base form's senses first ("patient" before "patients")
+            for form in reversed(fs):  # the base form's senses first ("patient" before "patients")
                 trans += [t for t in found.get(form, []) if t not in trans]
             if trans:
                 out.append((w, trans[:PER_TERM]))

@@ -93,10 +93,15 @@ def replace_dictionary(store, path):
     return make_settings(store.settings.data_dir, dictionary=path)
 
 
-def run_cli(*args, dictionary):
+def cli_env(dictionary) -> dict[str, str]:
+    """The environment of a `khabar index dictionary` run writing to `dictionary`, no other KHABAR_ setting."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KHABAR_")}
+    return {**env, "KHABAR_DICTIONARY": str(dictionary)}
+
+
+def run_cli(*args, dictionary):
     return subprocess.run([sys.executable, "-m", "bot", "index", "dictionary", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env={**env, "KHABAR_DICTIONARY": str(dictionary)})
+                          text=True, timeout=300, env=cli_env(dictionary))
 
 
 def test_cli_builds_from_a_local_source_and_reports_errors(tmp_path):
@@ -144,9 +149,8 @@ def test_two_installs_at_once_leave_one_whole_file(tmp_path):
     """Two `khabar index dictionary` processes building the same file: both succeed, the file is whole."""
     src = write_dictionary(tmp_path / "src", WORDS)
     dest = tmp_path / "share" / "en-fa.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KHABAR_")} | {"KHABAR_DICTIONARY": str(dest)}
     procs = [subprocess.Popen([sys.executable, "-m", "bot", "index", "dictionary", "--force", "--source", str(src)],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              cwd=ROOT, env=cli_env(dest), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs

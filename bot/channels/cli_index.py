@@ -206,7 +206,8 @@ def dictionary(ctx: typer.Context,
     if dest.is_file() and not force and (installed := Dictionary.open(dest)) is not None:
         installed.close()
         with suppress(OSError):  # an early build left it 0600: a server running as another user reads it too
-            if dest.stat().st_mode & 0o777 == 0o600 and dest.stat().st_uid == os.getuid():
+            st = dest.stat()
+            if st.st_mode & 0o777 == 0o600 and st.st_uid == os.getuid():
                 dest.chmod(0o644)
         out.print(f"dictionary already installed: {dest}")
         return
