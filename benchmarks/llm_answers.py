@@ -28,10 +28,11 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
 from bot.core.chain import FALLBACK_NOTE, answer_prompt, build_chain, build_chat_model, format_sources
-from bot.core.citations import SupportCheck, split_claims, strip_markers
+from bot.core.citations import split_claims, strip_markers
 from bot.core.evaluation import EvalItem, is_hit, load_eval_set, split_half
 from bot.core.qa import QA
 from bot.core.retriever import result_from_documents
+from bot.core.support import SupportCheck
 from bot.settings import Settings
 from index.embeddings import build_embedder
 from index.language import detect_language

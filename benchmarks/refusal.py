@@ -2,11 +2,11 @@
 
 Usage: python benchmarks/refusal.py --data-dir DIR [--split tune|held-out|all] [--limit N] [--fit]
 Prints, per language and half, the share of answerable questions answered and of off-topic ones
-refused, at the thresholds in bot/core/qa.py, with the signal distributions to choose them from.
+refused, at the thresholds in bot/core/relevance.py, with the signal distributions to choose them from.
 Tuning data: the tuning halves of seed_dev, our xling_dev, fars_qa_dev, the first N fars_titles_dev and
 benchmarks/offtopic.jsonl, plus all of our fars_qa_tune.jsonl and offtopic_tune.jsonl. Held out: the
 other halves, plus all of our fars_qa_fresh.jsonl (questions no rule was built on). `--fit` fits the
-English weighted sum of bot/core/qa.py (EN_WEIGHTS, EN_BIAS) on the tuning data and prints it.
+English weighted sum of bot/core/relevance.py (EN_WEIGHTS, EN_BIAS) on the tuning data and prints it.
 """
 from __future__ import annotations
 

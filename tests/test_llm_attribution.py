@@ -8,20 +8,13 @@ from langchain_openai import ChatOpenAI
 
 from bot.core.chain import NO_ANSWER_NOTE, UNVERIFIED_NOTE, build_retrieval_chain
 from bot.core.checks import SentenceGate, check_text, citable_sources, states_asked_figure, support_for
-from bot.core.citations import (
-    SupportCheck,
-    check_answer,
-    flatten_markdown,
-    foreign,
-    is_no_answer,
-    names_found,
-    numbers_found,
-    split_claims,
-)
+from bot.core.citations import check_answer, flatten_markdown, foreign, is_no_answer, split_claims
 from bot.core.extractive import REFUSAL, quote_passage
+from bot.core.figures import numbers_found
 from bot.core.qa import QA
 from bot.core.retrieval import HybridSearcher, SearchOptions
 from bot.core.retriever import HybridRetriever, result_from_documents
+from bot.core.support import SupportCheck, names_found
 from index.normalizer import tokenize
 
 from .conftest import HAS_SHARED

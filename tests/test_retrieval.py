@@ -117,7 +117,7 @@ def test_english_refusal_reads_the_sparse_latent_terms(sample_qa):
     q = "روسیه در طرطوس به دنبال چیست؟"
     assert sample_qa.relevance(sample_qa.retrieve(q), q)["sparse"] == -1.0
     # the decision reads the passages one at a time and stops once it is sure: the same as the whole sum
-    from bot.core.qa import EN_BIAS, EN_WEIGHTS
+    from bot.core.relevance import EN_BIAS, EN_WEIGHTS
     for q, sig in (("What is Russia seeking in Tartus?", near), ("Which glue is best for mending a broken ceramic mug?", far)):
         whole = sum(w * sig[f] for f, w in EN_WEIGHTS.items()) + EN_BIAS > 0
         assert sample_qa.is_relevant(sample_qa.retrieve(q), q) == whole, (q, sig)

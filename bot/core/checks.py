@@ -11,7 +11,6 @@ from langchain_core.documents import Document
 from bot.core.answertype import asks_quantity, counted_words, counts_in, numbers_in
 from bot.core.citations import (
     CheckedAnswer,
-    SupportCheck,
     check_answer,
     content_words,
     flatten_markdown,
@@ -20,6 +19,7 @@ from bot.core.citations import (
     split_claims,
     without_markers,
 )
+from bot.core.support import SupportCheck
 from index.embeddings import VectorEmbeddings
 from index.normalizer import normalize
 

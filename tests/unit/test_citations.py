@@ -1,23 +1,20 @@
-"""bot/core/citations.py and figures.py: markers, claims, Markdown flattening, the support check, numbers and names."""
+"""bot/core/citations.py, support.py, figures.py: markers, claims, Markdown flattening, the support check, numbers, names."""
 from __future__ import annotations
 
 import pytest
 
 from bot.core.citations import (
     MARKER,
-    SupportCheck,
-    anchors,
     check_answer,
     flatten_markdown,
     is_no_answer,
     lexical_support,
     marker_numbers,
-    names_found,
-    sentence_names,
     split_claims,
     strip_markers,
 )
 from bot.core.figures import numbers_found, numbers_of
+from bot.core.support import SupportCheck, anchors, names_found, sentence_names
 
 from .fakes import HashEmbedder
 

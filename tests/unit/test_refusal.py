@@ -1,9 +1,9 @@
-"""bot/core/qa.py `first_positive`: the English rule reads the sparse signal one passage at a time."""
+"""bot/core/relevance.py `first_positive`: the English rule reads the sparse signal one passage at a time."""
 from __future__ import annotations
 
 import random
 
-from bot.core.qa import first_positive
+from bot.core.relevance import first_positive
 
 
 def test_reading_until_sure_decides_as_the_whole_sum_does() -> None:
