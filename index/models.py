@@ -74,7 +74,10 @@ class StoredPassage:
     @property
     def date_num(self) -> int:
         """The date as YYYYMMDD (0 when unknown), for numeric range filters in Chroma."""
-        return int(self.date.replace("-", "")) if self.date else 0
+        try:  # loaders store ISO dates; an older index's raw header date must not break a write
+            return int(self.date.replace("-", "")) if self.date else 0
+        except ValueError:
+            return 0
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any]) -> StoredPassage:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from index.errors import LoadError
+from index.errors import LoadError, LoadNote
 from index.loaders import Limits, load_articles
 from index.loaders.dates import date_from_url, parse_date
 from index.loaders.text import parse_text_article
@@ -165,9 +165,40 @@ def test_dates():
     assert parse_date("۱۴۰۴/۱۱/۰۸") == "2026-01-28"
     assert parse_date("Wed, 28 Jan 2026 10:00:00 GMT") == "2026-01-28"
     assert parse_date("nonsense") is None
+    assert parse_date("2025/12/02") == parse_date("1404/09/11") == parse_date("۱۱ آذر ۱۴۰۴") == "2025-12-02"
+    assert parse_date("11 آذرماه 1404") == "2025-12-02" and parse_date("30 اسفند 1402") is None  # 1402 had 29
     assert date_from_url("https://www.farsnews.ir/news/13950404000869/x") == "2016-06-24"
     assert date_from_url("https://example.org/2024/05/01/story") == "2024-05-01"
     assert date_from_url("https://www.farsnews.ir/news/6010060837") is None  # not a date-based id
+
+
+def test_header_dates_of_any_form_are_read_or_left_out_with_a_note(tmp_path):
+    """A text header's date in another form than YYYY-MM-DD (a Jalali one, slashes) is read; one that is no
+    date is left out with a note naming the file: the other files of the run are loaded all the same."""
+    body = "\n\nThe museum of the town reopened its doors after two years of work on the old building.\n"
+    for name, date in {"a.txt": "2025-12-02", "b.txt": "2025/12/02", "c.md": "۱۴۰۴/۰۹/۱۱",
+                       "d.txt": "11 آذر 1404", "e.txt": "last Tuesday"}.items():
+        (tmp_path / name).write_text(f"title: Museum {name}\ndate: {date}{body}", encoding="utf-8")
+    items = list(load_articles([str(tmp_path)]))
+    arts, errs = split(items)
+    notes = [i for i in items if isinstance(i, LoadNote)]  # a note is a LoadError that loses nothing
+    assert errs == notes
+    assert {a.title: a.date for a in arts} == {"Museum a.txt": "2025-12-02", "Museum b.txt": "2025-12-02",
+                                               "Museum c.md": "2025-12-02", "Museum d.txt": "2025-12-02",
+                                               "Museum e.txt": None}
+    assert len(notes) == 1 and "e.txt" in str(notes[0]) and "last Tuesday" in str(notes[0])
+
+
+def test_a_feeds_jalali_dates_are_read():
+    srv = LocalServer()
+    try:
+        srv.set("/feed.xml", rss([{"title": "Jalali entry", "link": srv.url + "/news/j", "pubDate": "1404-09-11",
+                                   "description": "A complete story that is carried entirely in the feed. " * 12}]),
+                ctype="application/rss+xml")
+        (art,), errs = split(load_articles([srv.url + "/feed.xml"], limits=Limits(allow_private=True)))
+        assert not errs and art.date == "2025-12-02"
+    finally:
+        srv.close()
 
 
 paragraph = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=80)

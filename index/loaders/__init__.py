@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from ..errors import LoadError, LoadNote
 from ..models import Article
+from .dates import parse_date
 from .decoding import decode_bytes
 from .feed import iter_feed, looks_like_feed
 from .fetch import fetch_url
@@ -272,10 +273,17 @@ def clean_url(url: str | None) -> str | None:
 
 
 def _checked(items: Iterator[Item], lim: Limits) -> Iterator[Item]:
-    """Drop links that are not http(s) (with a note) and refuse articles over the paragraph limit."""
+    """Drop links that are not http(s) and dates that are not dates (with a note), read every date as ISO
+    (a text header's or a feed's Jalali 1404-09-11 too), and refuse articles over the paragraph limit."""
     for item in items:
         if isinstance(item, Article):
             where = item.origin or item.source
+            if item.date:
+                iso = parse_date(item.date)
+                if iso is None:
+                    shown = item.date.strip()[:40].encode("unicode_escape").decode("ascii")
+                    yield LoadNote(where, f"date '{shown}' not understood, left out (YYYY-MM-DD, Gregorian or Jalali)")
+                item.date = iso
             if item.url and clean_url(item.url) is None:
                 shown = item.url.strip()[:80].encode("unicode_escape").decode("ascii")
                 yield LoadNote(where, f"link '{shown}' dropped (only http and https links are kept)")

@@ -10,6 +10,10 @@ import jdatetime
 from ..normalizer import normalize
 
 _ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+# "11 آذر 1404": a Jalali day, month name and year, as Persian sites write them
+_JALALI_MONTHS = tuple(normalize(m) for m in (  # matched in normalized text (آذر → اذر)
+    "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند"))
+_JALALI_NAMED = re.compile(r"(\d{1,2})\s*(" + "|".join(_JALALI_MONTHS) + r")(?:\s*ماه)?\s*(\d{4})")
 _URL_DATE = re.compile(r"/(20\d{2}|19\d{2})/(\d{1,2})/(\d{1,2})/")
 # Fars News ids start with a Jalali date: yymmdd (10 digits, 13yy) or yyyymmdd (14 digits).
 _FARS_ID = re.compile(r"farsnews\.(?:ir|com)/news/(\d{10}|\d{14})(?:/|$)")
@@ -26,7 +30,7 @@ def to_gregorian(y: int, m: int, d: int) -> date | None:
 
 
 def parse_date(value: object) -> str | None:
-    """Parse a date in ISO, RFC 822 or Jalali form (any digits) into ISO YYYY-MM-DD, or None."""
+    """Parse a date in ISO, RFC 822 or Jalali form (any digits; "11 آذر 1404" too) into ISO YYYY-MM-DD, or None."""
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)):
@@ -38,6 +42,10 @@ def parse_date(value: object) -> str | None:
     m = _ISO.search(text)
     if m:
         d = to_gregorian(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return d.isoformat() if d else None
+    m = _JALALI_NAMED.search(text)
+    if m:
+        d = to_gregorian(int(m.group(3)), _JALALI_MONTHS.index(m.group(2)) + 1, int(m.group(1)))
         return d.isoformat() if d else None
     try:
         return parsedate_to_datetime(str(value)).date().isoformat()
