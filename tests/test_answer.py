@@ -185,6 +185,22 @@ def test_a_short_anaphoric_follow_up_stays_on_the_article(sample_qa, first, foll
     assert data["standalone_question"] == ans.standalone_question and data["refused"] is False
 
 
+@pytest.mark.parametrize("first,off_topic,on_topic", [
+    ("Why were schools closed in Tehran?", "What is the capital of France?", "How many students?"),
+    ("چرا مدارس تهران به دلیل آلودگی هوا بسته شد؟", "پایتخت فرانسه کجاست؟", "کی باز می‌شوند؟"),
+])
+def test_borrowed_words_do_not_answer_an_off_topic_question(sample_qa, first, off_topic, on_topic):
+    """A short question after an answered one borrows its words; one about something else is refused
+    all the same (it was answered with the schools), one about the same story is not."""
+    prev = sample_qa.answer(first)
+    history = [(prev.standalone_question, prev.answer)]
+    off = sample_qa.answer(off_topic, history=history)
+    assert off.refused and not off.citations, off.answer
+    assert off.standalone_question != off_topic  # words were borrowed; the refusal is the new check's
+    on = sample_qa.answer(on_topic, history=history)
+    assert not on.refused and on.contexts[0].title == TEHRAN_TITLE, on.answer
+
+
 def test_a_follow_up_naming_a_new_place_moves_there(sample_qa):
     prev = sample_qa.answer("Why were schools closed in Tehran?")
     ans = sample_qa.answer("What about Rasht?", history=[(prev.standalone_question, prev.answer)])

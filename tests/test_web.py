@@ -89,6 +89,19 @@ def test_follow_up_uses_the_conversation(client):
     assert any("hatchery" in c["text"] for c in follow["citations"]), follow["answer"]
 
 
+def test_an_off_topic_question_in_a_conversation_is_refused(client):
+    """The widget sends every question with its conversation: the words a follow-up borrows must not
+    answer questions about something else."""
+    cid = "test-conv-off-topic"
+    first = client.post("/api/ask", json={"question": "Why were schools closed in Tehran?", "conversation_id": cid})
+    assert first.status_code == 200 and not first.json()["refused"]
+    for question in ("What is the capital of France?", "Tell me a joke", "Who won the 2022 World Cup?"):
+        off = client.post("/api/ask", json={"question": question, "conversation_id": cid}).json()
+        assert off["refused"] and not off["citations"], (question, off["answer"])
+    on = client.post("/api/ask", json={"question": "When will they reopen?", "conversation_id": cid}).json()
+    assert not on["refused"] and "Tehran" in on["citations"][0]["title"], on["answer"]
+
+
 def test_rate_limit_cors_and_widget_key(sample_store):
     settings = sample_store.settings.model_copy(update={
         "rate_limit_per_minute": 2, "allowed_origins": "https://news.example", "widget_key": "k123"})

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from bot.core.dates import parse_user_date
 from bot.core.extractive import REFUSAL, frame, pick_sentences, quote_passage
-from bot.core.followup import Followup, rewrite_followup
+from bot.core.followup import Followup, own_words, rewrite_followup, stays_on_topic
 from bot.core.keywords import name_like
 from bot.core.relevance import (
     DENSE_WITH_NAMES,
@@ -212,6 +212,8 @@ class QA:
             yield from self.chain.stream(self, q, standalone, lang, retriever, history, t0)
             return
         result = retriever.search(standalone)
+        if follow.primary is not None and self.is_relevant(result, standalone):
+            result.relevant[standalone] = self._on_topic(result, follow.primary)
         ans = self.extractive(q, lang, result, standalone, avoid=follow.said)
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 2)
         # stream claim by claim (each ends at its [n] marker or a line end), as the LLM path streams
@@ -231,6 +233,19 @@ class QA:
             standalone = self.chain.rewrite(question, history, lang)
             return Followup(standalone, question if standalone != question else None)
         return rewrite_followup(question, history)
+
+    def _on_topic(self, result: SearchResult, own: str) -> bool:
+        """Whether a follow-up that borrowed words asks about what its search found (`stays_on_topic`)."""
+        snap, view = result.snap, signal_view(result)[:5]
+        words_ = own_words(own)
+        if not words_ or not view:
+            return True
+        sims = self.store().similarities(snap, self.embedder.encode_query(own), [h.pos for h in view[:3]])
+        others = {w: list(c) for w, c in snap.lexical.transliterations(words_).items()}
+        for en, fa in self.searcher().translations(own):
+            others.setdefault(en, []).extend(fa)
+        return stays_on_topic(own, [snap.text(h.pos) for h in view], max(sims.values(), default=0.0),
+                              snap.lexical.df, snap.lexical.n_alive, others)
 
     def relevance(self, result: SearchResult, question: str, sparse: bool = True) -> dict[str, float]:
         """The signals refusal is decided on: the best dense similarity (overall and among passages

@@ -237,6 +237,11 @@ class HybridSearcher:
                 self._word_cache.pop(next(iter(self._word_cache)))
         return [self._word_cache[w] for w in words_]
 
+    def translations(self, question: str) -> list[tuple[str, list[str]]]:
+        """The question's English words (and phrases) with their Persian translations ([] without the
+        dictionary file)."""
+        return self._detail_terms(question)
+
     def _detail_terms(self, question: str) -> list[tuple[str, list[str]]]:
         """The question's words with their Persian translations ([] without the dictionary file)."""
         dictionary = self._dictionary.get()

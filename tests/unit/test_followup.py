@@ -1,7 +1,7 @@
 """bot/core/followup.py: follow-up questions made standalone without an LLM."""
 from __future__ import annotations
 
-from bot.core.followup import MAX_CARRIED, is_anaphoric, rewrite_followup
+from bot.core.followup import MAX_CARRIED, is_anaphoric, rewrite_followup, stays_on_topic
 
 RASHT = [("Why did schools in Rasht close?", "Heavy snow closed them.")]
 
@@ -42,3 +42,25 @@ def test_a_long_follow_up_is_left_alone_and_carried_words_are_bounded() -> None:
 def test_nothing_new_to_carry_leaves_the_question() -> None:
     f = rewrite_followup("schools in Rasht?", [("Rasht schools", "x")])
     assert (f.standalone, f.primary) == ("schools in Rasht?", None)
+
+
+def test_a_follow_up_stays_on_topic_by_its_words_or_its_closeness() -> None:
+    texts = ["Primary schools in Tehran will be closed on Monday as students stay home.", "تعطیلی مدارس رشت"]
+    df = {"students": 1, "capital": 1}.get
+
+    def on(question: str, similarity: float = 0.7, others: dict | None = None) -> bool:
+        return stays_on_topic(question, texts, similarity, lambda w: df(w, 0), 100, others or {})
+
+    assert on("How many students?")  # its own word is in the passages
+    assert on("And in Rasht?", others={"rasht": ["رشت"]})  # found by its transliteration
+    assert not on("What is the capital of France?")  # France, the rarer word, is nowhere
+    assert not on("Tell me a joke")
+    assert on("Tell me a joke", similarity=0.8)  # close to the passages: the same story in other words
+    assert on("What else?")  # names nothing: the anaphoric rule's case
+
+
+def test_a_refused_turn_lends_no_words() -> None:
+    refused = ("What is the capital of France? rasht schools", "I could not find anything about this in the indexed articles.")
+    f = rewrite_followup("And Karaj?", RASHT + [refused])
+    assert f.standalone.startswith("And Karaj?") and "rasht" in f.standalone and "france" not in f.standalone
+    assert rewrite_followup("Tell me a joke", [refused]).standalone == "Tell me a joke"
