@@ -131,6 +131,11 @@ def test_cli_ask_and_errors(tmp_path):
     sources = [str(SAMPLES)] + ([str(SEED)] if HAS_SHARED else [])
     add = run_cli("index", "add", *sources, data_dir=data)
     assert add.returncode == 0, add.stderr
+    odd = data.parent / "dir:x:smile:"  # rich would print emoji for these
+    odd.mkdir()
+    (odd / "empty.txt").write_text("", encoding="utf-8")
+    shown = run_cli("index", "add", str(odd), data_dir=data)
+    assert "dir:x:smile:" in shown.stdout + shown.stderr and "Traceback" not in shown.stderr
     assert "added 7" in add.stdout if HAS_SHARED else "added 6" in add.stdout
     out = run_cli("ask", "--json", "Why were schools closed in Tehran?", data_dir=data)
     data_json = json.loads(out.stdout)

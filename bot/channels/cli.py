@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 app = typer.Typer(help="Khabar: answers from Persian and English news articles, with cited paragraphs.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 app.add_typer(index_app, name="index")
-out = Console()
-err = Console(stderr=True)
+out = Console(emoji=False)  # ":x:" in a path or note is text, not an emoji
+err = Console(stderr=True, emoji=False)
 
 
 @app.callback()
@@ -159,7 +159,7 @@ def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="D
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
     metrics = ("hit@1", f"hit@{k}", "mrr", "article@1", f"article@{k}", f"hit@{CEILING}")
-    wide = Console(width=max(out.width, 100))  # a pipe gets 80 columns, too few for the table
+    wide = Console(width=max(out.width, 100), emoji=False)  # a pipe gets 80 columns, too few for the table
     heads = ("para@1", f"para@{k}", "MRR", "art@1", f"art@{k}", f"para@{CEILING}")
     for name, by_half in report.items():
         llm = by_half.pop("llm", None)

@@ -36,8 +36,8 @@ from index.loaders import Limits, load_articles
 from index.store import PassageStore
 
 index_app = typer.Typer(help="Build and inspect the article index.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
+out = Console(emoji=False)  # ":x:" in a path or note is text, not an emoji
+err = Console(stderr=True, emoji=False)
 
 
 class RateColumn(ProgressColumn):

@@ -50,7 +50,8 @@ from index.store import PassageStore
 
 log = logging.getLogger(__name__)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd]")
+# control characters, and the bidi embeddings/overrides/isolates that would reorder an echoed question
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd\u202a-\u202e\u2066-\u2069]")
 _WORDY = re.compile(r"[^\W_]", re.UNICODE)
 
 def clean_question(question: str, max_chars: int) -> str:

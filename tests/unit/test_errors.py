@@ -86,3 +86,11 @@ def test_framework_statuses_become_our_errors() -> None:
     other = be.http_error(502)
     assert isinstance(other, be.HTTPFailure) and be.http_status(other) == 502
     assert be.http_status(be.HTTPFailure(500)) == 500 and be.HTTPFailure.code == "http_error"
+
+
+def test_a_question_loses_its_control_and_bidi_override_characters() -> None:
+    """A right-to-left override in a question would reorder it wherever it is echoed (the answer's JSON);
+    the zero-width non-joiner of Persian words stays."""
+    from bot.core.qa import clean_question
+    assert clean_question("Why \u202ewere\u202c schools\x07 closed? \u2067میدان\u200cها\u2069", 1000) \
+        == "Why were schools closed? میدان\u200cها"
