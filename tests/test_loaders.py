@@ -30,7 +30,8 @@ def test_seed_format():
     assert art.date == "2026-01-28"
     assert art.paragraphs[0].startswith("ولادیمیر پوتین")
     assert len(art.paragraphs) == 13
-    assert art.url is None and art.article_id.startswith("sha1:")
+    (path,) = [p for p in SEED.iterdir() if p.suffix == ".txt"]
+    assert art.url is None and art.article_id == f"file:{path.resolve()}"  # a one-article file is its path
 
 
 @needs_shared

@@ -132,11 +132,16 @@ def list_articles(ctx: typer.Context, limit: int = typer.Option(50, help="How ma
     if as_json:
         sys.stdout.write(json.dumps([a.to_json() for a in shown], ensure_ascii=False, indent=2) + "\n")
         return
-    table = Table("date", "lang", "paras", "title", "id / url", show_lines=False)
-    for a in shown:
+    keys = [a.url or a.article_id for a in shown]
+    longest = max((len(k) for k in keys), default=10)
+    table = Table("date", "lang", "paras", show_lines=False)
+    table.add_column("title", overflow="ellipsis", no_wrap=True, max_width=60)
+    # whole, never cut or folded: an id is copied from here into `khabar index remove`
+    table.add_column("id / url", no_wrap=True, overflow="ignore", min_width=longest)
+    for a, key in zip(shown, keys, strict=True):
         table.add_row(a.date or "—", a.lang, str(a.paragraphs),
-                      Text(a.title, justify="right" if a.lang == "fa" else "left"), a.url or a.article_id)
-    out.print(table)
+                      Text(a.title, justify="right" if a.lang == "fa" else "left"), key)
+    Console(width=max(out.width, longest + 95), emoji=False).print(table)  # wider than a pipe's 80 when needed
     if len(shown) < len(arts):
         out.print(f"… {len(arts) - len(shown)} more (use --limit 0)")
 
@@ -226,8 +231,8 @@ def dictionary(ctx: typer.Context,
 
 
 @index_app.command("remove")
-def remove(ctx: typer.Context, keys: list[str] = typer.Argument(..., help="Article ids or URLs.")) -> None:
-    """Remove articles by id or URL."""
+def remove(ctx: typer.Context, keys: list[str] = typer.Argument(..., help="Article ids, URLs or file paths.")) -> None:
+    """Remove articles by id, URL or (a one-article file) the path it was added from."""
     removed = remove_articles(open_store(settings_of(ctx)), keys)
     out.print(f"removed {len(removed)} article(s)")
 

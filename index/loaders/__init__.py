@@ -208,11 +208,14 @@ def _parse_file(path: Path, real: Path | None, lim: Limits) -> Iterator[Item]:
     elif ext in JSONL_EXT:
         yield from iter_jsonl(text, source, lim.max_json_depth)
     elif ext in HTML_EXT or text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
-        yield parse_html_article(text, source)
+        page = parse_html_article(text, source)
+        page.path = str(path.resolve())
+        yield page
     else:
         article = parse_text_article(text, source)
         if not article.paragraphs:
             raise LoadError(source, "the article has no paragraphs")
+        article.path = str(path.resolve())
         yield article
 
 
