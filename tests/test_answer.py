@@ -143,6 +143,9 @@ def test_cli_ask_and_errors(tmp_path):
     assert data_json["refused"] is False and data_json["standalone_question"] == "Why were schools closed in Tehran?"
     text = run_cli("ask", "چرا مدارس رشت تعطیل شدند؟", data_dir=data)
     assert text.returncode == 0 and "[1]" in text.stdout and "بند" in text.stdout
+    for bad in (["--k", "0"], ["--k", "100000"], ["--lang", "de"]):  # refused, not quietly changed
+        wrong = run_cli("ask", *bad, "Why were schools closed in Tehran?", data_dir=data)
+        assert wrong.returncode == 2 and bad[0] in wrong.stderr and "Traceback" not in wrong.stderr
     empty = run_cli("ask", "   ", data_dir=data)
     assert empty.returncode == 2 and "empty" in empty.stderr and "Traceback" not in empty.stderr
     fa_err = run_cli("ask", "--since", "nonsense", "مدارس رشت", data_dir=data)
@@ -158,6 +161,15 @@ def test_cli_ask_and_errors(tmp_path):
     huge.write_text(json.dumps({"id": "g", "question": "q" * 2_000_000}) + "\n")
     ev = run_cli("eval", str(huge), data_dir=data)
     assert ev.returncode == 1 and "'g' has 2,000,000 characters" in ev.stderr and "Traceback" not in ev.stderr
+
+
+def test_servers_refuse_bad_ports_and_a_missing_token_without_a_traceback(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "KHABAR_TELEGRAM_TOKEN"}
+    bot = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(tmp_path), "telegram"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert bot.returncode != 0 and "KHABAR_TELEGRAM_TOKEN" in bot.stderr and "Traceback" not in bot.stderr
+    port = run_cli("serve", "--port", "99999", data_dir=tmp_path)
+    assert port.returncode == 2 and "--port" in port.stderr and "serving" not in port.stdout
 
 
 def test_a_bad_setting_is_named_with_its_reason(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -31,6 +32,13 @@ log = logging.getLogger(__name__)
 app = typer.Typer(help="Khabar: answers from Persian and English news articles, with cited paragraphs.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 app.add_typer(index_app, name="index")
+class Lang(StrEnum):
+    """An answer language the CLI accepts."""
+
+    fa = "fa"
+    en = "en"
+
+
 out = Console(emoji=False)  # ":x:" in a path or note is text, not an emoji
 err = Console(stderr=True, emoji=False)
 
@@ -92,10 +100,10 @@ def render_answer(ans: Answer, console: Console, visual: bool = False) -> None:
 @app.command()
 def ask(ctx: typer.Context, question: str = typer.Argument(..., help="The question, in Persian or English."),
         as_json: bool = typer.Option(False, "--json", help="Print the Answer as JSON."),
-        k: int = typer.Option(None, "--k", help="Passages to retrieve (default 5)."),
+        k: int = typer.Option(None, "--k", min=1, max=50, help="Passages to retrieve, 1–50 (default 5)."),
         since: str = typer.Option(None, help="Only articles from this date (2026-01-01 or 1404-10-11)."),
         until: str = typer.Option(None, help="Only articles up to this date."),
-        lang: str = typer.Option(None, help="Answer language: fa or en (default: the question's)."),
+        lang: Lang = typer.Option(None, help="Answer language: fa or en (default: the question's)."),
         llm: str = typer.Option(None, help="Override KHABAR_LLM: none, openai or ollama."),
         llm_model: str = typer.Option(None, help="Override KHABAR_LLM_MODEL."),
         llm_base_url: str = typer.Option(None, help="Override KHABAR_LLM_BASE_URL."),
@@ -108,7 +116,7 @@ def ask(ctx: typer.Context, question: str = typer.Argument(..., help="The questi
     if overrides:
         settings = settings.model_copy(update=overrides)
     try:
-        ans = build_qa(settings).answer(question, lang=lang, k=k, since=since, until=until)
+        ans = build_qa(settings).answer(question, lang=lang.value if lang else None, k=k, since=since, until=until)
     except KhabarError as exc:
         exc.lang = lang or detect_language(question or "")  # the error speaks the asker's language
         raise
@@ -120,7 +128,7 @@ def ask(ctx: typer.Context, question: str = typer.Argument(..., help="The questi
 
 @app.command("eval")
 def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="Dev sets (JSON Lines)."),
-             k: int = typer.Option(5, "--k"),
+             k: int = typer.Option(5, "--k", min=1, max=50),
              as_json: bool = typer.Option(False, "--json"),
              split: str = typer.Option("auto", help="tune | held-out | all | auto (both halves and all, "
                                                     "for sets of 20+ questions)"),
@@ -181,7 +189,7 @@ def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="D
 
 @app.command()
 def serve(ctx: typer.Context, host: str = typer.Option(None, help="Bind address (default 127.0.0.1)."),
-          port: int = typer.Option(None, help="Port (default 8000).")) -> None:
+          port: int = typer.Option(None, min=1, max=65535, help="Port (default 8000).")) -> None:
     """Serve the web API, the demo page and the embeddable widget."""
     import uvicorn
 
@@ -193,7 +201,7 @@ def serve(ctx: typer.Context, host: str = typer.Option(None, help="Bind address 
     qa = build_qa(settings, lazy=True)
     qa.warm()  # the index's vectors are read while the server starts, not on the first question
     app_ = create_app(settings, qa)
-    out.print(f"Khabar is serving on http://{host or settings.host}:{port or settings.port}/", highlight=False)
+    out.print(f"Khabar is starting on http://{host or settings.host}:{port or settings.port}/ …", highlight=False)
     # header/body limits and timeouts, and X-Forwarded-For only from KHABAR_TRUSTED_PROXIES
     try:
         uvicorn.Server(server_config(app_, settings, host, port)).run()
@@ -222,7 +230,8 @@ def main() -> None:
         app()  # standalone: usage errors print usage and exit 2
     except KhabarError as exc:
         lang = getattr(exc, "lang", "en")
-        log.info("user error: %s", exc, exc_info=True)
+        log.info("user error: %s", exc)
+        log.debug("user error details", exc_info=True)  # servers log to the console: no traceback there
         err.print(f"[red]error:[/] {escape(exc.message(lang))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
