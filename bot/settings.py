@@ -52,7 +52,7 @@ class Settings(IndexSettings):
 
     # --- web ---
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
+    port: int = Field(default=8000, ge=1, le=65535)
     allowed_origins: str = "*"  # comma-separated; "*" allows every origin
     widget_key: str | None = None
     rate_limit_per_minute: int = 30
