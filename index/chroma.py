@@ -2,6 +2,10 @@
 embedded stores that must see other processes' writes."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -31,6 +35,27 @@ def open_client(settings: IndexSettings) -> Any:
         raise StoreUnavailable(f"{where}: {exc}") from exc
 
 
+@contextlib.contextmanager
+def opening(settings: IndexSettings) -> Iterator[None]:
+    """Held while a process opens an embedded store: Chroma's first open of a new directory creates
+    its database and collections, and three processes doing it at once failed with "database is
+    locked" (or created a collection twice); one at a time, each finds what the first one made."""
+    if settings.chroma_url:
+        yield
+        return
+    data_dir = Path(settings.data_dir)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(data_dir / "chroma.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError as exc:
+        raise StoreUnavailable(f"{data_dir}: {exc}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def open_collection(client: Any, name: str, embedder_name: str, create: bool, where: str) -> Any:
     """The collection `name` (finishing an interrupted rebuild's rename); created when `create`, else
     IndexMissing naming `where`."""
@@ -51,9 +76,15 @@ def open_collection(client: Any, name: str, embedder_name: str, create: bool, wh
         pass
     if not create:
         raise IndexMissing(where)
-    return client.create_collection(
-        name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
-        metadata={"khabar_embedder": embedder_name, "khabar_schema": SCHEMA})
+    try:
+        return client.create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+            metadata={"khabar_embedder": embedder_name, "khabar_schema": SCHEMA})
+    except Exception:  # noqa: BLE001 - another client of the server created it first: use that one
+        try:
+            return client.get_collection(name, embedding_function=None)
+        except Exception as exc:  # noqa: BLE001
+            raise StoreUnavailable(str(exc)) from exc
 
 
 def fresh_client(client: Any, settings: IndexSettings) -> Any:

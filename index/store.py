@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from . import segments
-from .chroma import fresh_client, open_client, open_collection
+from .chroma import fresh_client, open_client, open_collection, opening
 from .commitlog import CommitLog, Record
 from .embeddings import VectorEmbeddings
 from .errors import EmbedderMismatch, IndexMissing, StoreUnavailable
@@ -58,17 +58,18 @@ class PassageStore:
         self.data_dir = Path(settings.data_dir)
         if not create and not settings.chroma_url and not (self.data_dir / "chroma").exists():
             raise IndexMissing(str(self.data_dir))
-        self.client = open_client(settings)
-        self.name = settings.collection
-        self.collection = open_collection(self.client, self.name, embedder.name, create,
-                                          settings.chroma_url or str(self.data_dir))
-        built = (self.collection.metadata or {}).get("khabar_embedder")
-        if check_embedder and built and built != embedder.name:
-            raise EmbedderMismatch(built, embedder.name)
-        try:
-            self.log = CommitLog(self.client, self.name)
-        except Exception as exc:  # noqa: BLE001 - server down, corrupt files
-            raise StoreUnavailable(str(exc)) from exc
+        with opening(settings):  # one process at a time: the first makes what the others find
+            self.client = open_client(settings)
+            self.name = settings.collection
+            self.collection = open_collection(self.client, self.name, embedder.name, create,
+                                              settings.chroma_url or str(self.data_dir))
+            built = (self.collection.metadata or {}).get("khabar_embedder")
+            if check_embedder and built and built != embedder.name:
+                raise EmbedderMismatch(built, embedder.name)
+            try:
+                self.log = CommitLog(self.client, self.name)
+            except Exception as exc:  # noqa: BLE001 - server down, corrupt files
+                raise StoreUnavailable(str(exc)) from exc
         self._words: Any = None  # the shared word-vector collection, opened on first use
         self._apply_lock = threading.Lock()
         self._lineage: str | None = None  # which saved snapshot line this process continues

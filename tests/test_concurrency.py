@@ -242,6 +242,24 @@ def _two_concurrent_ingests(tmp_path, env_a, env_b):
         assert p.returncode == 0 and "added 12" in out, out + err
 
 
+def test_three_ingests_into_a_new_data_dir_at_once(tmp_path):
+    """The first open of a new directory creates Chroma's database and collections: three processes
+    doing it at once failed about one round in three ("database is locked", "table collections already
+    exists", "Collection [khabar] already exists"), losing their batch."""
+    for h, seed in (("a", 1), ("b", 2), ("c", 3)):
+        write_corpus(tmp_path / h, h + "x", 2, seed=seed)
+    for round_ in range(3):
+        env = _env(KHABAR_DATA_DIR=str(tmp_path / f"data{round_}"))
+        procs = [subprocess.Popen([sys.executable, "-m", "bot", "index", "add", "-q", str(tmp_path / h)], cwd=ROOT,
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for h in ("a", "b", "c")]
+        for p in procs:
+            out, err = p.communicate(timeout=600)
+            assert p.returncode == 0 and "added 2" in out, (round_, out + err)
+        stats = khabar("index", "stats", "--json", env=env)
+        assert '"articles": 6' in stats.stdout, stats.stdout + stats.stderr
+
+
 def test_two_concurrent_ingests_and_a_server_see_every_article(tmp_path):
     data = tmp_path / "data"
     env = _env(KHABAR_DATA_DIR=str(data))
