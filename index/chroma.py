@@ -43,12 +43,18 @@ def opening(settings: IndexSettings) -> Iterator[None]:
     if settings.chroma_url:
         yield
         return
-    data_dir = Path(settings.data_dir)
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(data_dir / "chroma.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-    except OSError as exc:
-        raise StoreUnavailable(f"{data_dir}: {exc}") from exc
+    lock = Path(settings.data_dir) / "chroma.lock"
+    fd = None
+    for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):  # flock needs no write access
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+            break
+        except OSError:
+            continue
+    if fd is None:  # a read-only directory without the file: nobody can be creating a store in it
+        yield
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -260,6 +260,18 @@ def test_three_ingests_into_a_new_data_dir_at_once(tmp_path):
         assert '"articles": 6' in stats.stdout, stats.stdout + stats.stderr
 
 
+def test_a_store_opens_where_no_lock_file_can_be_made(tmp_path):
+    """A data dir the lock file cannot be made in (read-only; here its parent is a file) opens without
+    the lock: nobody can be creating a store there."""
+    from index.chroma import opening
+
+    (tmp_path / "file").write_text("x")
+    entered = []
+    with opening(make_settings(tmp_path / "file" / "data")):
+        entered.append(True)
+    assert entered and not (tmp_path / "file" / "data").exists()
+
+
 def test_two_concurrent_ingests_and_a_server_see_every_article(tmp_path):
     data = tmp_path / "data"
     env = _env(KHABAR_DATA_DIR=str(data))
