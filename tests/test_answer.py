@@ -14,7 +14,7 @@ from index.errors import IndexMissing
 from index.language import detect_language
 from index.normalizer import compact
 
-from .conftest import HAS_SHARED, ROOT, SAMPLES, SEED, make_settings, needs_shared
+from .conftest import HAS_SHARED, ROOT, SAMPLES, SEED, build_store, make_settings, needs_shared
 
 TARTUS = "بازتعریف وضعیت حضور نظامی روسیه در طرطوس"
 
@@ -219,6 +219,32 @@ def test_borrowed_words_do_not_answer_an_off_topic_question(sample_qa, first, of
     assert off.standalone_question != off_topic  # words were borrowed; the refusal is the new check's
     on = sample_qa.answer(on_topic, history=history)
     assert not on.refused and on.contexts[0].title == TEHRAN_TITLE, on.answer
+
+
+def test_follow_ups_over_more_than_one_story(tmp_path, embedder):
+    """With another article that shares words with the conversation (gold prices in Tehran's bazaar): an
+    off-topic question is refused, one on the story answered from it, one about the other article
+    answered from that one (its words are checked in the story the answer quotes, not in every passage
+    they pull into the top five)."""
+    from bot.core.qa import QA
+
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "gold.txt").write_text(
+        "title: Gold prices climb in Tehran's bazaar\n\nThe price of gold coins rose again in Tehran's bazaar this "
+        "week as buyers sought a hedge against inflation.\n\nTraders said the price of an ounce of gold reached a "
+        "new record on Wednesday.\n", encoding="utf-8")
+    store, _ = build_store(tmp_path / "data", embedder, [str(SAMPLES), str(extra)])
+    qa = QA(store.settings, store=store)
+    prev = qa.answer("Why were schools closed in Tehran?")
+    assert prev.citations[0].title == TEHRAN_TITLE
+    history = [(prev.standalone_question, prev.answer)]
+    off = qa.answer("Who won the 2022 World Cup?", history=history)
+    assert off.refused and not off.citations, off.answer
+    on = qa.answer("What did officials blame?", history=history)
+    assert not on.refused and on.citations[0].title == TEHRAN_TITLE, on.answer
+    moved = qa.answer("What is the price of gold?", history=history)
+    assert not moved.refused and moved.citations[0].title.startswith("Gold prices"), moved.answer
 
 
 def test_a_follow_up_naming_a_new_place_moves_there(sample_qa):

@@ -20,15 +20,25 @@ _GENERIC_RAW = """
     دیگر دیگه دیگری چه چی چیز شد شده شدند اتفاق اتفاقی افتاد افتاده می‌افتد بیشتر بیش جزئیات توضیح
     بگو بگویید بگوید خبر خبری خبرهای تازه جدید بعد بعدش سپس آنجا اونجا اینجا آن‌جا این‌جا ماجرا ماجرای
     چطور چگونه است بود هست
+    really true truly so exactly sure indeed right correct it its this that these those them they their
+    any why when where who whom whose how what which yes no ok okay please also again well actually
+    واقعا واقعاً درسته درست مطمئنی چند چقدر کسی کسانی باید اش هم همین همان این آن آنها اونها ایشان او
+    کی کجا چرا کدام
 """
 GENERIC = frozenset(normalize(w) for w in _GENERIC_RAW.split())
 MAX_CARRIED = 8
 LONG_ENOUGH = 6  # a follow-up with this many content words stands on its own
-# A follow-up that borrowed words must still ask about what was found: its own question this close to
-# the passages (cosine; off-topic small talk sits at 0.72–0.77 to any news passage, "How many students?"
-# after a question on Tehran's schools at 0.79, "When will they reopen?" 0.84), or this share of its own
-# words' weight found in them.
-FOLLOWUP_DENSE = 0.78
+# A follow-up that borrowed words must still ask about the story it would be answered from: its own
+# question this close to one of the story's paragraphs (cosine; small talk sits at 0.72–0.785 from any
+# news paragraph, "When will they reopen?" after Tehran's schools at 0.84), lower across languages (where
+# everything sits closer together: 0.72–0.74 off-topic, 0.75–0.80 on the story), or this share of its own
+# words' weight found in the story. Measured on 109 two-turn conversations (a reviewer's; the bars were
+# compared on all of them, so this is not a held-out number) over the samples, and over the samples with
+# 120 Fars articles: off-topic follow-ups refused 0 → 12 of 14 on both, follow-ups on the story answered
+# 90 → 88 and 85 → 80 of 95 (the losses: a new place named with no other word, "What about Rasht?", and
+# questions whose words the story says otherwise: "Who helped the families?" / امدادرسانی به خانوارها).
+FOLLOWUP_DENSE = 0.79
+FOLLOWUP_DENSE_ACROSS = 0.745
 FOLLOWUP_WORDS = 0.5
 
 
@@ -76,14 +86,15 @@ def own_words(question: str) -> list[str]:
 
 
 def stays_on_topic(question: str, texts: list[str], similarity: float, df: Callable[[str], int], n_docs: int,
-                   others: dict[str, list[str]]) -> bool:
-    """Whether a follow-up whose search borrowed the previous question's words asks about the passages
-    found (`texts`): its own question close to them (`similarity`, its best cosine with them), or most of
-    its own words' IDF weight found there, as written or as one of `others` (a word's transliterations
-    and dictionary translations). Without this the borrowed words answer anything: "What is the capital
-    of France?" after a question on Tehran's schools was answered with the schools."""
+                   others: dict[str, list[str]], across: bool = False) -> bool:
+    """Whether a follow-up whose search borrowed the previous question's words asks about the story found
+    (`texts`, its article's paragraphs): its own question close to them (`similarity`, its best cosine with
+    them; `across`: they are in the other language), or most of its own words' IDF weight found there, as
+    written or as one of `others` (a word's transliterations and dictionary translations). Without this
+    the borrowed words answer anything: "What is the capital of France?" after a question on Tehran's
+    schools was answered with the schools."""
     own = own_words(question)
-    if not own or similarity >= FOLLOWUP_DENSE:
+    if not own or similarity >= (FOLLOWUP_DENSE_ACROSS if across else FOLLOWUP_DENSE):
         return True
     forms: set[str] = set()
     for t in texts:

@@ -120,8 +120,9 @@ class QA:
         def run() -> None:
             try:
                 self.searcher().warm()
-            except Exception:  # noqa: BLE001 - nothing indexed yet, server down: the first question retries
-                log.info("could not warm the index", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - nothing indexed yet, server down: the first question retries
+                log.info("could not warm the index yet: %s", exc)  # servers log to the console: no traceback
+                log.debug("warming failed", exc_info=True)
             if self.settings.latent_warm:
                 self._warmer.start()
 
@@ -237,16 +238,21 @@ class QA:
 
     def _on_topic(self, result: SearchResult, own: str) -> bool:
         """Whether a follow-up that borrowed words asks about what its search found (`stays_on_topic`)."""
-        snap, view = result.snap, signal_view(result)[:5]
+        snap = result.snap
         words_ = own_words(own)
-        if not words_ or not view:
+        if not words_ or not result.hits:
             return True
-        sims = self.store().similarities(snap, self.embedder.encode_query(own), [h.pos for h in view[:3]])
+        # the story the answer would quote: the best hit's article, all of it (not the other top passages,
+        # which the follow-up's own words pull in from unrelated articles)
+        first = snap.passage(result.hits[0].pos)
+        story = [int(p) for p in snap.article_positions(first.article_id)]
+        across = first.lang != detect_language(own)
+        sims = self.store().similarities(snap, self.embedder.encode_query(own), story)
         others = {w: list(c) for w, c in snap.lexical.transliterations(words_).items()}
         for en, fa in self.searcher().translations(own):
             others.setdefault(en, []).extend(fa)
-        return stays_on_topic(own, [snap.text(h.pos) for h in view], max(sims.values(), default=0.0),
-                              snap.lexical.df, snap.lexical.n_alive, others)
+        return stays_on_topic(own, snap.texts(story), max(sims.values(), default=0.0),
+                              snap.lexical.df, snap.lexical.n_alive, others, across=across)
 
     def relevance(self, result: SearchResult, question: str, sparse: bool = True) -> dict[str, float]:
         """The signals refusal is decided on: the best dense similarity (overall and among passages

@@ -64,3 +64,12 @@ def test_a_refused_turn_lends_no_words() -> None:
     f = rewrite_followup("And Karaj?", RASHT + [refused])
     assert f.standalone.startswith("And Karaj?") and "rasht" in f.standalone and "france" not in f.standalone
     assert rewrite_followup("Tell me a joke", [refused]).standalone == "Tell me a joke"
+
+
+def test_fillers_name_nothing_and_other_languages_sit_closer() -> None:
+    for filler in ("Really?", "Is that true?", "Why so?", "Where exactly?", "واقعا؟", "چرا؟"):
+        assert is_anaphoric(filler), filler  # they refer back: searched with the previous question
+    texts = ["تعطیلی مدارس رشت"]
+    assert stays_on_topic("Who helped the families?", texts, 0.76, lambda w: 0, 100, {}, across=True)
+    assert not stays_on_topic("Who helped the families?", texts, 0.76, lambda w: 0, 100, {})
+    assert not stays_on_topic("Tell me a joke", texts, 0.73, lambda w: 0, 100, {}, across=True)
