@@ -109,8 +109,10 @@ def ingest(store: PassageStore, items: Iterable[Article | LoadError], max_chars:
         first = seen_ids.get(aid) or seen_norm.get(norm_hash)
         other = snap.article_by_norm(norm_hash)
         renamed = None
-        if other and other != aid and item.path and other == "sha1:" + content_hash[:20]:
-            # this file as an earlier version stored it, named by its content: it takes its path's id
+        if other and other != aid and item.path and (other == "sha1:" + content_hash[:20] or (
+                other.startswith("file:") and not store.settings.chroma_url and not Path(other[5:]).exists())):
+            # this file as an earlier version stored it, named by its content, or moved here from a path
+            # that is gone: it takes its path's id (a shared server's paths are other hosts': left alone)
             renamed, other = other, None
         if first or (other and other != aid):
             report.duplicate += 1

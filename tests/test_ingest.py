@@ -86,6 +86,12 @@ def test_an_edited_file_without_a_url_replaces_its_earlier_version(tmp_path, emb
     snap = store.snapshot()
     assert snap.article(legacy.article_id) is None and snap.article(f"file:{f.resolve()}") is not None
     assert snap.n_articles == 7 and store.count() == snap.n_alive
+    # moved: the file under its new name takes over the record of a path that is gone
+    moved = f.with_name("kish-reef-moved.txt")
+    f.rename(moved)
+    assert (reingest(store, [samples_copy]).updated, store.snapshot().n_articles) == (1, 7)
+    snap = store.snapshot()
+    assert snap.article(f"file:{f.resolve()}") is None and snap.article(f"file:{moved.resolve()}") is not None
 
 
 def test_same_article_twice_is_stored_once(tmp_path, embedder, samples_copy):

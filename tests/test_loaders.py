@@ -168,6 +168,8 @@ def test_dates():
     assert parse_date("nonsense") is None
     assert parse_date("2025/12/02") == parse_date("1404/09/11") == parse_date("۱۱ آذر ۱۴۰۴") == "2025-12-02"
     assert parse_date("11 آذرماه 1404") == "2025-12-02" and parse_date("30 اسفند 1402") is None  # 1402 had 29
+    assert parse_date("December 14, 2025") == parse_date("14 Dec 2025") == parse_date("Dec. 14th, 2025") == "2025-12-14"
+    assert parse_date("11/12/2025") is None and parse_date("31 Feb 2025") is None  # day or month first? no such day
     assert date_from_url("https://www.farsnews.ir/news/13950404000869/x") == "2016-06-24"
     assert date_from_url("https://example.org/2024/05/01/story") == "2024-05-01"
     assert date_from_url("https://www.farsnews.ir/news/6010060837") is None  # not a date-based id
@@ -190,14 +192,17 @@ def test_header_dates_of_any_form_are_read_or_left_out_with_a_note(tmp_path):
     assert len(notes) == 1 and "e.txt" in str(notes[0]) and "last Tuesday" in str(notes[0])
 
 
-def test_a_feeds_jalali_dates_are_read():
+def test_a_feeds_jalali_and_local_dates_are_read():
     srv = LocalServer()
     try:
         srv.set("/feed.xml", rss([{"title": "Jalali entry", "link": srv.url + "/news/j", "pubDate": "1404-09-11",
-                                   "description": "A complete story that is carried entirely in the feed. " * 12}]),
+                                   "description": "A complete story that is carried entirely in the feed. " * 12},
+                                  {"title": "Tehran morning", "link": srv.url + "/news/t",
+                                   "pubDate": "Mon, 15 Dec 2025 01:00:00 +0330",
+                                   "description": "Another complete story carried entirely in the feed. " * 12}]),
                 ctype="application/rss+xml")
-        (art,), errs = split(load_articles([srv.url + "/feed.xml"], limits=Limits(allow_private=True)))
-        assert not errs and art.date == "2025-12-02"
+        arts, errs = split(load_articles([srv.url + "/feed.xml"], limits=Limits(allow_private=True)))
+        assert not errs and [a.date for a in arts] == ["2025-12-02", "2025-12-15"]  # the feed's day, not UTC's
     finally:
         srv.close()
 

@@ -103,7 +103,7 @@ def ask(ctx: typer.Context, question: str = typer.Argument(..., help="The questi
         k: int = typer.Option(None, "--k", min=1, max=50, help="Passages to retrieve, 1–50 (default 5)."),
         since: str = typer.Option(None, help="Only articles from this date (2026-01-01 or 1404-10-11)."),
         until: str = typer.Option(None, help="Only articles up to this date."),
-        lang: Lang = typer.Option(None, help="Answer language: fa or en (default: the question's)."),
+        lang: Lang = typer.Option(None, case_sensitive=False, help="Answer language: fa or en (default: the question's)."),
         llm: str = typer.Option(None, help="Override KHABAR_LLM: none, openai or ollama."),
         llm_model: str = typer.Option(None, help="Override KHABAR_LLM_MODEL."),
         llm_base_url: str = typer.Option(None, help="Override KHABAR_LLM_BASE_URL."),

@@ -141,7 +141,8 @@ def list_articles(ctx: typer.Context, limit: int = typer.Option(50, help="How ma
     for a, key in zip(shown, keys, strict=True):
         table.add_row(a.date or "—", a.lang, str(a.paragraphs),
                       Text(a.title, justify="right" if a.lang == "fa" else "left"), key)
-    Console(width=max(out.width, longest + 95), emoji=False).print(table)  # wider than a pipe's 80 when needed
+    # a pipe gets 80 columns: wide enough for every id instead; a terminal keeps its own width
+    (out if out.is_terminal else Console(width=max(out.width, longest + 95), emoji=False)).print(table)
     if len(shown) < len(arts):
         out.print(f"… {len(arts) - len(shown)} more (use --limit 0)")
 

@@ -14,6 +14,11 @@ _ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _JALALI_MONTHS = tuple(normalize(m) for m in (  # matched in normalized text (آذر → اذر)
     "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند"))
 _JALALI_NAMED = re.compile(r"(\d{1,2})\s*(" + "|".join(_JALALI_MONTHS) + r")(?:\s*ماه)?\s*(\d{4})")
+# "14 December 2025", "December 14, 2025", "14 Dec 2025": English month names, as text headers write them
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DAY_MONTH = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(\d{4})\b", re.I)
+_MONTH_DAY = re.compile(r"\b" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.I)
 _URL_DATE = re.compile(r"/(20\d{2}|19\d{2})/(\d{1,2})/(\d{1,2})/")
 # Fars News ids start with a Jalali date: yymmdd (10 digits, 13yy) or yyyymmdd (14 digits).
 _FARS_ID = re.compile(r"farsnews\.(?:ir|com)/news/(\d{10}|\d{14})(?:/|$)")
@@ -30,7 +35,8 @@ def to_gregorian(y: int, m: int, d: int) -> date | None:
 
 
 def parse_date(value: object) -> str | None:
-    """Parse a date in ISO, RFC 822 or Jalali form (any digits; "11 آذر 1404" too) into ISO YYYY-MM-DD, or None."""
+    """Parse a date in ISO, RFC 822 or Jalali form (any digits; "11 آذر 1404", "December 14, 2025" too) into ISO
+    YYYY-MM-DD, or None."""
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)):
@@ -50,6 +56,17 @@ def parse_date(value: object) -> str | None:
     try:
         return parsedate_to_datetime(str(value)).date().isoformat()
     except (TypeError, ValueError, IndexError):
+        pass
+    raw = str(value)
+    if m := _DAY_MONTH.search(raw):
+        day, month, year = int(m.group(1)), m.group(2).lower(), int(m.group(3))
+    elif m := _MONTH_DAY.search(raw):
+        month, day, year = m.group(1).lower(), int(m.group(2)), int(m.group(3))
+    else:
+        return None
+    try:
+        return date(year, _MONTHS.index(month) + 1, day).isoformat()
+    except ValueError:
         return None
 
 

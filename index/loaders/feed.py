@@ -69,11 +69,16 @@ def iter_feed(data: bytes, source: str, fetch_page: Callable[[str], tuple[str, s
 
 
 def _entry_date(entry: Any) -> str | None:
+    # the date as written first: the feed's own day ("Mon, 15 Dec 2025 01:00:00 +0330" is the 15th, which
+    # feedparser's UTC struct makes the 14th); the struct for forms parse_date does not read
+    written = parse_date(entry.get("published") or entry.get("updated"))
+    if written:
+        return written
     for key in ("published_parsed", "updated_parsed"):
         st = entry.get(key)
         if st:
             return time.strftime("%Y-%m-%d", st)
-    return parse_date(entry.get("published") or entry.get("updated"))
+    return None
 
 
 def _strip_tags(html: str) -> str:
