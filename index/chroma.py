@@ -44,10 +44,11 @@ def opening(settings: IndexSettings) -> Iterator[None]:
         yield
         return
     lock = Path(settings.data_dir) / "chroma.lock"
+    with contextlib.suppress(OSError):  # a directory that cannot be made: no lock file either (below)
+        lock.parent.mkdir(parents=True, exist_ok=True)
     fd = None
     for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):  # flock needs no write access
         try:
-            lock.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(lock, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
             break
         except OSError:

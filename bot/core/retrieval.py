@@ -124,7 +124,7 @@ class HybridSearcher:
             units = set(named) | {c for w in named for c, _ in counterparts.get(w, [])}
             # the refusal signals read `plain`, the order they were calibrated on: without the answer-type
             # bonus, which picks the answering paragraph, not whether any passage is about the question
-            terms = self._detail_terms(opts.primary or query) if english and opts.detail_weight else []
+            terms = self.translations(opts.primary or query) if english and opts.detail_weight else []
             plain, ranked = self._paragraphs(english, hits, rvec, scores, mask, norm, opts, snap, query, bonus,
                                              units, terms)
             timings["paragraphs"] = elapsed_ms(t)
@@ -240,10 +240,6 @@ class HybridSearcher:
     def translations(self, question: str) -> list[tuple[str, list[str]]]:
         """The question's English words (and phrases) with their Persian translations ([] without the
         dictionary file)."""
-        return self._detail_terms(question)
-
-    def _detail_terms(self, question: str) -> list[tuple[str, list[str]]]:
-        """The question's words with their Persian translations ([] without the dictionary file)."""
         dictionary = self._dictionary.get()
         return dictionary.terms(question) if dictionary is not None else []
 
