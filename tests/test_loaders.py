@@ -180,7 +180,7 @@ def test_header_dates_of_any_form_are_read_or_left_out_with_a_note(tmp_path):
     date is left out with a note naming the file: the other files of the run are loaded all the same."""
     body = "\n\nThe museum of the town reopened its doors after two years of work on the old building.\n"
     for name, date in {"a.txt": "2025-12-02", "b.txt": "2025/12/02", "c.md": "۱۴۰۴/۰۹/۱۱",
-                       "d.txt": "11 آذر 1404", "e.txt": "last Tuesday"}.items():
+                       "d.txt": "11 آذر 1404", "e.txt": "last Tuesday", "f.txt": "۹۹ آذر ۱۴۰۴\x1b[31m"}.items():
         (tmp_path / name).write_text(f"title: Museum {name}\ndate: {date}{body}", encoding="utf-8")
     items = list(load_articles([str(tmp_path)]))
     arts, errs = split(items)
@@ -188,8 +188,9 @@ def test_header_dates_of_any_form_are_read_or_left_out_with_a_note(tmp_path):
     assert errs == notes
     assert {a.title: a.date for a in arts} == {"Museum a.txt": "2025-12-02", "Museum b.txt": "2025-12-02",
                                                "Museum c.md": "2025-12-02", "Museum d.txt": "2025-12-02",
-                                               "Museum e.txt": None}
-    assert len(notes) == 1 and "e.txt" in str(notes[0]) and "last Tuesday" in str(notes[0])
+                                               "Museum e.txt": None, "Museum f.txt": None}
+    assert len(notes) == 2 and "e.txt" in str(notes[0]) and "last Tuesday" in str(notes[0])
+    assert "۹۹ آذر" in str(notes[1]) and "\\x1b" in str(notes[1]) and "\x1b" not in str(notes[1])
 
 
 def test_a_feeds_jalali_and_local_dates_are_read():

@@ -284,7 +284,9 @@ def _checked(items: Iterator[Item], lim: Limits) -> Iterator[Item]:
             if item.date:
                 iso = parse_date(item.date)
                 if iso is None:
-                    shown = item.date.strip()[:40].encode("unicode_escape").decode("ascii")
+                    # readable (a Persian date stays Persian), with control and bidi characters escaped
+                    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                                    for c in item.date.strip()[:40])
                     yield LoadNote(where, f"date '{shown}' not understood, left out (YYYY-MM-DD, Gregorian or Jalali)")
                 item.date = iso
             if item.url and clean_url(item.url) is None:
