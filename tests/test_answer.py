@@ -119,9 +119,9 @@ def test_empty_index_and_missing_data_dir(tmp_path, embedder):
         QA(empty.settings, store=empty).answer("anything?")
 
 
-def run_cli(*args, data_dir):
+def run_cli(*args, data_dir, env=None):
     return subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(data_dir), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_cli_ask_and_errors(tmp_path):
@@ -148,6 +148,10 @@ def test_cli_ask_and_errors(tmp_path):
         assert wrong.returncode == 2 and bad[0] in wrong.stderr and "Traceback" not in wrong.stderr
     empty = run_cli("ask", "   ", data_dir=data)
     assert empty.returncode == 2 and "empty" in empty.stderr and "Traceback" not in empty.stderr
+    # a question with no language of its own: the terminal's locale picks the message's
+    persian_terminal = {k: v for k, v in os.environ.items() if not k.startswith("LC_")} | {"LANG": "fa_IR.UTF-8"}
+    empty_fa = run_cli("ask", "   ", data_dir=data, env=persian_terminal)
+    assert empty_fa.returncode == 2 and "پرسش خالی" in empty_fa.stderr, empty_fa.stderr
     fa_err = run_cli("ask", "--since", "nonsense", "مدارس رشت", data_dir=data)
     assert fa_err.returncode == 2 and "تاریخ" in fa_err.stderr
     listing = run_cli("index", "list", data_dir=data).stdout  # piped: 80 columns, yet every id whole

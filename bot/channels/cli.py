@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -54,6 +55,15 @@ def root(ctx: typer.Context,
         raise SettingsError.from_validation(exc) from exc
     logfile = setup_logging(settings, console=verbose)
     ctx.obj = {"settings": settings, "logfile": logfile}
+
+
+def terminal_language() -> str:
+    """'fa' when the terminal's locale is Persian (LC_ALL, LC_MESSAGES or LANG = fa_IR…), else 'en'."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):  # POSIX precedence: the first one set wins
+        value = os.environ.get(name)
+        if value:
+            return "fa" if value.lower().startswith(("fa_", "fa.", "fa-")) or value.lower() == "fa" else "en"
+    return "en"
 
 
 def build_qa(settings: Settings, lazy: bool = False) -> QA:
@@ -118,7 +128,8 @@ def ask(ctx: typer.Context, question: str = typer.Argument(..., help="The questi
     try:
         ans = build_qa(settings).answer(question, lang=lang.value if lang else None, k=k, since=since, until=until)
     except KhabarError as exc:
-        exc.lang = lang or detect_language(question or "")  # the error speaks the asker's language
+        # the error speaks the asker's language; an empty question has none: the terminal's locale decides
+        exc.lang = lang or detect_language(question or "", default=terminal_language())
         raise
     if as_json:
         sys.stdout.write(json.dumps(ans.to_json(), ensure_ascii=False, indent=2) + "\n")
@@ -229,7 +240,8 @@ def main() -> None:
     try:
         app()  # standalone: usage errors print usage and exit 2
     except KhabarError as exc:
-        lang = getattr(exc, "lang", "en")
+        # an error not tied to a question (a file that fails, a missing index) speaks the terminal's locale
+        lang = exc.__dict__.get("lang") or terminal_language()
         log.info("user error: %s", exc)
         log.debug("user error details", exc_info=True)  # servers log to the console: no traceback there
         err.print(f"[red]error:[/] {escape(exc.message(lang))}", highlight=False, soft_wrap=True)
