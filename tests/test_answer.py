@@ -225,6 +225,18 @@ def test_borrowed_words_do_not_answer_an_off_topic_question(sample_qa, first, of
     assert not on.refused and on.contexts[0].title == TEHRAN_TITLE, on.answer
 
 
+def test_a_pronoun_after_a_refusal_is_refused(sample_qa):
+    """"How much did it cost?" after a refused question is about what the index does not hold: refused
+    (searched alone it quoted the Khaju bridge's restoration cost); a follow-up naming its subject is answered."""
+    prev = sample_qa.answer("What is the capital of France?")
+    assert prev.refused
+    history = [(prev.standalone_question, prev.answer)]
+    vague = sample_qa.answer("How much did it cost?", history=history)
+    assert vague.refused and not vague.citations, vague.answer
+    named = sample_qa.answer("Why were schools closed in Tehran?", history=history)
+    assert not named.refused and named.citations[0].title == TEHRAN_TITLE
+
+
 def test_follow_ups_over_more_than_one_story(tmp_path, embedder):
     """With another article that shares words with the conversation (gold prices in Tehran's bazaar): an
     off-topic question is refused, one on the story answered from it, one about the other article

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bot.core.detail import word_forms
 from bot.core.extractive import REFUSAL
 from index.dictionary import QUESTION_WORDS
-from index.normalizer import content_words, normalize
+from index.normalizer import content_words, normalize, words
 
 # Words that ask for "more" without naming a topic; a follow-up made only of these (and stopwords)
 # refers back to the previous question, whose words then carry full weight in the search.
@@ -26,6 +26,13 @@ _GENERIC_RAW = """
     کی کجا چرا کدام
 """
 GENERIC = frozenset(normalize(w) for w in _GENERIC_RAW.split())
+# Words that point back at something said before ("How much did *it* cost?", «هزینه‌*اش*»: the
+# normalizer splits the suffix off).
+_POINTERS_RAW = """
+    it its they them their theirs there this that these those he she him his her hers
+    اش اشان شان آن این او آنها اینها آنجا اونجا اینجا همین همان ایشان
+"""
+POINTERS = frozenset(normalize(w) for w in _POINTERS_RAW.split())
 MAX_CARRIED = 8
 LONG_ENOUGH = 6  # a follow-up with this many content words stands on its own
 # A follow-up that borrowed words must still ask about the story it would be answered from: its own
@@ -50,6 +57,7 @@ class Followup:
     standalone: str
     primary: str | None = None
     said: str = ""  # for "What else…?": the previous answer, whose sentences are not repeated
+    orphan: bool = False  # it points back at a refused question: there is nothing it can be about
 
 
 def is_anaphoric(question: str) -> bool:
@@ -66,6 +74,10 @@ def rewrite_followup(question: str, history: list[tuple[str, str]] | None) -> Fo
         return Followup(question)
     # the last question that was answered: a refused one established no topic to borrow from
     answered = [q for q, a in history if a.strip() not in REFUSAL.values()]
+    if history[-1][1].strip() in REFUSAL.values() and points_back(question):
+        # "How much did it cost?" after a refused question: "it" is what the index does not hold, so
+        # searching the few words left ("cost") would answer about some other story
+        return Followup(question, orphan=True)
     if not answered:
         return Followup(question)
     prev = answered[-1]
@@ -78,6 +90,12 @@ def rewrite_followup(question: str, history: list[tuple[str, str]] | None) -> Fo
         return Followup(f"{prev.rstrip()} {question}", said="\n".join(a for _, a in history))
     # "and in Karaj?": Karaj leads, the previous question's words follow at a lower weight
     return Followup(question + " " + " ".join(carried[:MAX_CARRIED]), primary=question)
+
+
+def points_back(question: str) -> bool:
+    """True for a short follow-up about a pronoun ("How much did it cost?", «هزینه‌اش چقدر بود؟»; a
+    suffix written without a space, «جمعیتش», is not seen): at most one word of its own that names something."""
+    return bool(POINTERS & set(words(question))) and len(own_words(question)) <= 1
 
 
 def own_words(question: str) -> list[str]:

@@ -214,7 +214,9 @@ class QA:
             yield from self.chain.stream(self, q, standalone, lang, retriever, history, t0)
             return
         result = retriever.search(standalone)
-        if follow.primary is not None and self.is_relevant(result, standalone):
+        if follow.orphan:
+            result.relevant[standalone] = False
+        elif follow.primary is not None and self.is_relevant(result, standalone):
             result.relevant[standalone] = self._on_topic(result, follow.primary)
         ans = self.extractive(q, lang, result, standalone, avoid=follow.said)
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 2)

@@ -66,6 +66,17 @@ def test_a_refused_turn_lends_no_words() -> None:
     assert rewrite_followup("Tell me a joke", [refused]).standalone == "Tell me a joke"
 
 
+def test_a_pronoun_after_a_refused_turn_points_at_nothing() -> None:
+    refused = ("What is the capital of France?", "I could not find anything about this in the indexed articles.")
+    refused_fa = ("پایتخت فرانسه کجاست؟", "در خبرهای نمایه‌شده مطلبی درباره این پرسش پیدا نکردم.")
+    assert rewrite_followup("How much did it cost?", [refused]).orphan
+    assert rewrite_followup("And its population?", RASHT + [refused]).orphan  # the last turn is what "its" means
+    assert rewrite_followup("هزینه‌اش چقدر بود؟", [refused_fa]).orphan
+    for own in ("What about Tehran's schools?", "How many students were there in Tehran schools?"):
+        assert not rewrite_followup(own, [refused]).orphan, own  # names its own subject: searched on its own
+    assert not rewrite_followup("How much did it cost?", RASHT).orphan  # after an answer "it" is that story
+
+
 def test_fillers_name_nothing_and_other_languages_sit_closer() -> None:
     for filler in ("Really?", "Is that true?", "Why so?", "Where exactly?", "واقعا؟", "چرا؟"):
         assert is_anaphoric(filler), filler  # they refer back: searched with the previous question
