@@ -33,6 +33,15 @@ def name_like(query: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def spelled_in_persian(question: str, names: dict[str, list[str]]) -> str:
+    """`question` with each transliterated name written as its likeliest Persian spelling ("What score
+    did MP Mehdi Isazadeh…" → "What score did MP مهدی عیسیزاده…"), for an encoder that reads both scripts."""
+    for name, spellings in names.items():
+        if spellings:
+            question = re.sub(rf"\b{re.escape(name)}\b", spellings[0], question, flags=re.IGNORECASE)
+    return question
+
+
 def keyword_scores(weights: dict[str, float], mask: np.ndarray, snap: Snapshot) -> np.ndarray:
     """BM25 of every passage for weighted query tokens; a body-less article's passage is scored on
     its title and text (`bodyless`); passages outside `mask` score 0."""

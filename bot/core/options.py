@@ -44,6 +44,10 @@ class SearchOptions:
     # share otherwise pulls them to the same "hub" passages. 0 = off. The refusal signals still read
     # the plain vector's similarities (their thresholds are on that scale).
     english_centering: float = 0.5
+    # an English question's ranking vector also encodes the question with its names in Persian spelling
+    # (`keywords.spelled_in_persian`), at this weight: a Persian paragraph names its people and places in
+    # Persian script, which the English spelling reaches only through the encoder's cross-lingual space
+    names_weight: float = 0.5
     dense_pool: int = 200  # dense candidates fetched before the penalty re-orders them
     complete_dense: bool = True  # score keyword-only candidates densely too, so fusion sees both signals
     primary: str | None = None  # a follow-up's own words; words carried over from history weigh less

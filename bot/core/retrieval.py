@@ -13,7 +13,14 @@ import numpy as np
 
 from bot.core.answertype import asks_quantity, counted_words, typed_scores
 from bot.core.detail import detail_scores
-from bot.core.keywords import expand_terms, feedback_terms, keyword_scores, name_like, top_scores
+from bot.core.keywords import (
+    expand_terms,
+    feedback_terms,
+    keyword_scores,
+    name_like,
+    spelled_in_persian,
+    top_scores,
+)
 from bot.core.options import Hit, SearchOptions, SearchResult
 from bot.core.selection import article_lead, cap_per_article, other_language_articles, select_hits
 from index.dictionary import Dictionaries
@@ -57,6 +64,8 @@ class HybridSearcher:
         where = _date_where(lo, hi)
 
         english = detect_language(query) == "en"
+        names = snap.lexical.transliterations(name_like(query)) \
+            if opts.transliterate and opts.mode in ("hybrid", "bm25") else {}
         dense: list[tuple[int, float]] = []
         signals: list[tuple[int, float]] = []  # the plain query's dense list, read by the refusal signals
         qvec: np.ndarray | None = None
@@ -65,7 +74,7 @@ class HybridSearcher:
             t = time.perf_counter()
             qvec = rvec = self.store.embedder.encode_query(query)
             if english and opts.english_centering:
-                rvec = self._centered(qvec, opts.english_centering)
+                rvec = self._centered(self._with_names(qvec, query, names, opts), opts.english_centering)
             timings["embed"] = elapsed_ms(t)
         if qvec is not None and rvec is not None and opts.mode in ("hybrid", "dense"):
             t = time.perf_counter()
@@ -84,7 +93,7 @@ class HybridSearcher:
         if opts.mode in ("hybrid", "bm25"):
             t = time.perf_counter()
             if opts.transliterate:
-                for word, cands in snap.lexical.transliterations(name_like(query)).items():
+                for word, cands in names.items():
                     # a follow-up's own names lead ("What about Rasht?"); carried ones weigh less
                     base = 0.8 if own is None else 1.6 if word in own else 0.8 * opts.carried_weight
                     for c in cands:
@@ -163,6 +172,17 @@ class HybridSearcher:
                 if self._english_mean is None:
                     self._english_mean = self.store.embedder.encode_queries(english_questions()).mean(axis=0)
         return self._english_mean
+
+    def _with_names(self, qvec: np.ndarray, query: str, names: dict[str, list[str]], opts: SearchOptions) -> np.ndarray:
+        """`qvec` plus `opts.names_weight` × the vector of the question with its names in Persian spelling,
+        renormalized (hybrid search only). fars_qa_dev tuning half + fars_qa_tune (104 English questions):
+        article hit@1 0.79 → 0.83, paragraph hit@1 0.625 → 0.635 (0.625–0.644 at 0.25–0.75); held out
+        (fars_qa_dev held-out half + the fresh set, 94): article@1 0.85 → 0.87, paragraph@1 0.649 → 0.691."""
+        spelled = spelled_in_persian(query, names) if opts.names_weight and opts.mode == "hybrid" else query
+        if spelled == query:
+            return qvec
+        v = np.asarray(qvec, dtype=np.float32) + opts.names_weight * self.store.embedder.encode_query(spelled)
+        return (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
 
     def _centered(self, qvec: np.ndarray, weight: float) -> np.ndarray:
         """`qvec` minus `weight` × the mean vector of generic English questions, renormalized.

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot.core.answertype import asks_quantity, counted_words, counts_in, numbers_in
-from bot.core.keywords import name_like, top_scores
+from bot.core.keywords import name_like, spelled_in_persian, top_scores
 from bot.core.options import SearchOptions
 from bot.core.retrieval import RRF_K, HybridSearcher, _date_where, english_questions
 from index.ingest import ingest
@@ -157,6 +157,19 @@ def test_a_latin_name_finds_its_persian_spelling(searcher: HybridSearcher) -> No
     assert res.snap is not None and [res.snap.meta(h.pos)["url"] for h in res.hits] == [TARTUS]
     off = searcher.search("What happens to the base in Tartus?", SearchOptions(mode="bm25", transliterate=False))
     assert off.hits == []
+
+
+def test_an_english_question_is_also_read_with_its_names_in_persian(searcher: HybridSearcher) -> None:
+    q = "What happens to the base in Tartus?"
+    assert spelled_in_persian(q, {"tartus": ["طرطوس"], "base": []}) == "What happens to the base in طرطوس?"
+    with_names = searcher.search(q, SearchOptions())
+    without = searcher.search(q, SearchOptions(names_weight=0.0))
+    assert with_names.snap is not None
+    tartus = {h.pos: h.dense for h in with_names.hits if with_names.snap.meta(h.pos)["url"] == TARTUS}
+    before = {h.pos: h.dense for h in without.hits if h.pos in tartus}
+    # the hashed-word embedder: only the Persian spelling shares a word with the Persian paragraph
+    assert tartus and all(tartus[p] > before.get(p, 0.0) for p in tartus), (tartus, before)
+    assert with_names.top_dense == without.top_dense  # refusal reads the plain question's vector
 
 
 def test_a_follow_ups_own_words_weigh_more(searcher: HybridSearcher) -> None:
