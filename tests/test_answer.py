@@ -220,9 +220,27 @@ def test_borrowed_words_do_not_answer_an_off_topic_question(sample_qa, first, of
     history = [(prev.standalone_question, prev.answer)]
     off = sample_qa.answer(off_topic, history=history)
     assert off.refused and not off.citations, off.answer
-    assert off.standalone_question != off_topic  # words were borrowed; the refusal is the new check's
+    # the borrowed words led off the story: searched as asked, a new question (refused as one would be)
+    assert off.standalone_question == off_topic
     on = sample_qa.answer(on_topic, history=history)
     assert not on.refused and on.contexts[0].title == TEHRAN_TITLE, on.answer
+
+
+def test_new_questions_in_one_conversation_stand_on_their_own(sample_qa):
+    """Short questions on new stories, one after another in one conversation, are each searched as asked:
+    each borrowed the previous one's words, which piled up turn after turn until a question was refused."""
+    turns = [("How many sturgeon did Iran release into the Caspian?", "sturgeon"),
+             ("Why were schools in Tehran closed?", "Tehran"),
+             ("چرا مدارس رشت تعطیل شدند؟", "گیلان"),
+             ("When does the Zayandeh Rud water reach Khaju Bridge?", "زاینده")]
+    history: list[tuple[str, str]] = []
+    for question, title_word in turns:
+        ans = sample_qa.answer(question, history=history)
+        assert not ans.refused and title_word in ans.citations[0].title, (question, ans.answer)
+        assert ans.standalone_question == question
+        history.append((ans.standalone_question, ans.answer))
+    on = sample_qa.answer("When will they reopen?", history=[("Why were schools closed in Tehran?", "…")])
+    assert on.standalone_question != "When will they reopen?"  # "they": still a follow-up
 
 
 def test_a_pronoun_after_a_refusal_is_refused(sample_qa):

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from bot.core.detail import word_forms
 from bot.core.extractive import REFUSAL
+from bot.core.keywords import name_like
 from index.dictionary import QUESTION_WORDS
+from index.language import detect_language
 from index.normalizer import content_words, normalize, words
 
 # Words that ask for "more" without naming a topic; a follow-up made only of these (and stopwords)
@@ -47,6 +49,10 @@ LONG_ENOUGH = 6  # a follow-up with this many content words stands on its own
 FOLLOWUP_DENSE = 0.79
 FOLLOWUP_DENSE_ACROSS = 0.745
 FOLLOWUP_WORDS = 0.5
+# A follow-up searched alone finds another story holding this much more of its own words' weight than the
+# story its borrowed words found: it is a new question, not a follow-up ("What is Russia seeking in
+# Tartus?" after questions on schools)
+NEW_TOPIC_MARGIN = 0.3
 
 
 @dataclass
@@ -74,11 +80,12 @@ def rewrite_followup(question: str, history: list[tuple[str, str]] | None) -> Fo
         return Followup(question)
     # the last question that was answered: a refused one established no topic to borrow from
     answered = [q for q, a in history if a.strip() not in REFUSAL.values()]
-    if history[-1][1].strip() in REFUSAL.values() and points_back(question):
-        # "How much did it cost?" after a refused question: "it" is what the index does not hold, so
-        # searching the few words left ("cost") would answer about some other story
-        return Followup(question, orphan=True)
     if not answered:
+        if history[-1][1].strip() in REFUSAL.values() and points_back(question):
+            # "How much did it cost?" after a refused question (and nothing answered before it): "it" is
+            # what the index does not hold, so searching the few words left ("cost") would answer about
+            # some other story
+            return Followup(question, orphan=True)
         return Followup(question)
     prev = answered[-1]
     carried = [w for w in dict.fromkeys(content_words(prev)) if w not in set(own)]
@@ -98,6 +105,19 @@ def points_back(question: str) -> bool:
     return bool(POINTERS & set(words(question))) and len(own_words(question)) <= 1
 
 
+def may_change_topic(question: str, story_lang: str) -> bool:
+    """Whether a follow-up may be a new question rather than one about the story so far (`story_lang`: its
+    language): not when it points back ("When will *they* reopen?"), an English one only when it names
+    someone or something (a capitalized word: "…in Tartus?", not "What caused the pollution?"), and a
+    Persian one not over an English story (its words cannot be looked up in English: every English story
+    would seem to lack them)."""
+    if POINTERS & set(words(question)):
+        return False
+    if detect_language(question) == "en":
+        return bool(set(name_like(question)) & set(own_words(question)))
+    return story_lang != "en"
+
+
 def own_words(question: str) -> list[str]:
     """A follow-up's words that name something ("students" in "How many students?")."""
     return [w for w in dict.fromkeys(content_words(question)) if w not in GENERIC and w not in QUESTION_WORDS]
@@ -111,12 +131,22 @@ def stays_on_topic(question: str, texts: list[str], similarity: float, df: Calla
     written or as one of `others` (a word's transliterations and dictionary translations). Without this
     the borrowed words answer anything: "What is the capital of France?" after a question on Tehran's
     schools was answered with the schools."""
-    own = own_words(question)
-    if not own or similarity >= (FOLLOWUP_DENSE_ACROSS if across else FOLLOWUP_DENSE):
+    if not own_words(question) or similarity >= (FOLLOWUP_DENSE_ACROSS if across else FOLLOWUP_DENSE):
         return True
+    return coverage(question, texts, df, n_docs, others) >= FOLLOWUP_WORDS
+
+
+def coverage(question: str, texts: list[str], df: Callable[[str], int], n_docs: int,
+             others: dict[str, list[str]]) -> float:
+    """The share of a follow-up's own words' IDF weight found in `texts` (a story's paragraphs), as
+    written or as one of `others` (a word's transliterations and dictionary translations); 1 when it
+    has no words of its own."""
+    own = own_words(question)
+    if not own:
+        return 1.0
     forms: set[str] = set()
     for t in texts:
         forms |= word_forms(t)
     weight = {w: math.log(1 + n_docs / (1 + df(w))) for w in own}
     found = sum(v for w, v in weight.items() if w in forms or any(o in forms for o in others.get(w, [])))
-    return found >= FOLLOWUP_WORDS * sum(weight.values())
+    return found / (sum(weight.values()) or 1.0)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from bot.core.dates import parse_user_date
 from bot.core.extractive import REFUSAL, frame, pick_sentences, quote_passage
-from bot.core.followup import Followup, own_words, rewrite_followup, stays_on_topic
+from bot.core.followup import Followup, rewrite_followup
 from bot.core.keywords import name_like
 from bot.core.relevance import (
     DENSE_WITH_NAMES,
@@ -39,6 +39,7 @@ from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult
 from bot.core.retriever import HybridRetriever
 from bot.core.schema import Answer, Citation, Context
 from bot.core.selection import article_lead
+from bot.core.topic import own_or_borrowed
 from bot.core.warming import InFlight, LatentWarmer
 from bot.errors import EmptyQuestion, NoWords, QuestionTooLong
 from bot.settings import Settings
@@ -216,8 +217,8 @@ class QA:
         result = retriever.search(standalone)
         if follow.orphan:
             result.relevant[standalone] = False
-        elif follow.primary is not None and self.is_relevant(result, standalone):
-            result.relevant[standalone] = self._on_topic(result, follow.primary)
+        elif follow.primary is not None:
+            result, standalone = own_or_borrowed(self, result, standalone, follow.primary, k, since, until)
         ans = self.extractive(q, lang, result, standalone, avoid=follow.said)
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 2)
         # stream claim by claim (each ends at its [n] marker or a line end), as the LLM path streams
@@ -237,24 +238,6 @@ class QA:
             standalone = self.chain.rewrite(question, history, lang)
             return Followup(standalone, question if standalone != question else None)
         return rewrite_followup(question, history)
-
-    def _on_topic(self, result: SearchResult, own: str) -> bool:
-        """Whether a follow-up that borrowed words asks about what its search found (`stays_on_topic`)."""
-        snap = result.snap
-        words_ = own_words(own)
-        if not words_ or not result.hits:
-            return True
-        # the story the answer would quote: the best hit's article, all of it (not the other top passages,
-        # which the follow-up's own words pull in from unrelated articles)
-        first = snap.passage(result.hits[0].pos)
-        story = [int(p) for p in snap.article_positions(first.article_id)]
-        across = first.lang != detect_language(own)
-        sims = self.store().similarities(snap, self.embedder.encode_query(own), story)
-        others = {w: list(c) for w, c in snap.lexical.transliterations(words_).items()}
-        for en, fa in self.searcher().translations(own):
-            others.setdefault(en, []).extend(fa)
-        return stays_on_topic(own, snap.texts(story), max(sims.values(), default=0.0),
-                              snap.lexical.df, snap.lexical.n_alive, others, across=across)
 
     def relevance(self, result: SearchResult, question: str, sparse: bool = True) -> dict[str, float]:
         """The signals refusal is decided on: the best dense similarity (overall and among passages

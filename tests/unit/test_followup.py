@@ -1,7 +1,7 @@
 """bot/core/followup.py: follow-up questions made standalone without an LLM."""
 from __future__ import annotations
 
-from bot.core.followup import MAX_CARRIED, is_anaphoric, rewrite_followup, stays_on_topic
+from bot.core.followup import MAX_CARRIED, coverage, is_anaphoric, may_change_topic, rewrite_followup, stays_on_topic
 
 RASHT = [("Why did schools in Rasht close?", "Heavy snow closed them.")]
 
@@ -70,7 +70,9 @@ def test_a_pronoun_after_a_refused_turn_points_at_nothing() -> None:
     refused = ("What is the capital of France?", "I could not find anything about this in the indexed articles.")
     refused_fa = ("پایتخت فرانسه کجاست؟", "در خبرهای نمایه‌شده مطلبی درباره این پرسش پیدا نکردم.")
     assert rewrite_followup("How much did it cost?", [refused]).orphan
-    assert rewrite_followup("And its population?", RASHT + [refused]).orphan  # the last turn is what "its" means
+    assert rewrite_followup("And its population?", [refused, refused]).orphan
+    # an earlier answered question is what "they" may mean: borrowed from, and checked against its story
+    assert not rewrite_followup("When will they reopen?", RASHT + [refused]).orphan
     assert rewrite_followup("هزینه‌اش چقدر بود؟", [refused_fa]).orphan
     for own in ("What about Tehran's schools?", "How many students were there in Tehran schools?"):
         assert not rewrite_followup(own, [refused]).orphan, own  # names its own subject: searched on its own
@@ -84,3 +86,15 @@ def test_fillers_name_nothing_and_other_languages_sit_closer() -> None:
     assert stays_on_topic("Who helped the families?", texts, 0.76, lambda w: 0, 100, {}, across=True)
     assert not stays_on_topic("Who helped the families?", texts, 0.76, lambda w: 0, 100, {})
     assert not stays_on_topic("Tell me a joke", texts, 0.73, lambda w: 0, 100, {}, across=True)
+
+
+def test_only_a_follow_up_that_names_something_new_may_change_the_topic() -> None:
+    assert may_change_topic("What is Russia seeking in Tartus?", "fa")
+    assert not may_change_topic("When will they reopen?", "en")  # points back
+    assert not may_change_topic("What caused the pollution?", "en")  # names nothing: about the story
+    assert may_change_topic("استاندار اردبیل چه گفت؟", "fa")
+    assert not may_change_topic("استاندار اردبیل چه گفت؟", "en")  # Persian words are not looked up in English
+    texts = ["پایگاه دریایی روسیه در طرطوس"]
+    assert coverage("What is Russia seeking in Tartus?", texts, lambda w: 1, 100,
+                    {"russia": ["روسیه"], "tartus": ["طرطوس"]}) > 0.6
+    assert coverage("What is Russia seeking in Tartus?", ["مدارس رشت"], lambda w: 1, 100, {}) == 0.0
