@@ -1,6 +1,7 @@
 """The Telegram bot against a local Bot API server (python-telegram-bot's base_url), real index."""
 import asyncio
 import html
+import re
 import time
 
 import httpx
@@ -46,15 +47,33 @@ def make_app(store, api, **kw):
 _ids = iter(range(1, 10**6))
 
 
-def message(text, chat_type="private", chat_id=100, user_id=7, lang="en", is_bot=False, reply_to=None):
-    msg = {"message_id": next(_ids), "date": int(time.time()), "text": text,
+def mentions(text):
+    """The `mention` entities Telegram sends for each @username, offsets in UTF-16 code units."""
+    def u16(s):
+        return len(s.encode("utf-16-le")) // 2
+    return [{"type": "mention", "offset": u16(text[:m.start()]), "length": u16(m.group())}
+            for m in re.finditer(r"@[A-Za-z0-9_]{5,32}", text)]
+
+
+def message(text, chat_type="private", chat_id=100, user_id=7, lang="en", is_bot=False, reply_to=None,
+            kind="message", **content):
+    msg = {"message_id": next(_ids), "date": int(time.time()),
            "chat": {"id": chat_id, "type": chat_type, **({"title": "G"} if chat_type != "private" else {})},
-           "from": {"id": user_id, "is_bot": is_bot, "first_name": "U", "language_code": lang}}
-    if text.startswith("/"):
-        msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+           "from": {"id": user_id, "is_bot": is_bot, "first_name": "U", "language_code": lang}, **content}
+    if text is not None:
+        msg["text"] = text
+        entities = mentions(text)
+        if text.startswith("/"):
+            entities.insert(0, {"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
+        if entities:
+            msg["entities"] = entities
+    if kind == "channel_post":
+        del msg["from"]  # channel posts are signed by the channel, not a user
+    if kind == "edited_message":
+        msg["edit_date"] = int(time.time())
     if reply_to:
         msg["reply_to_message"] = reply_to
-    return {"update_id": next(_ids), "message": msg}
+    return {"update_id": next(_ids), kind: msg}
 
 
 def run(app, *updates):
@@ -254,3 +273,85 @@ def test_real_polling_loop_end_to_end(tg_store, api):
     asyncio.run(go())
     assert api.sent() and api.sent()[0]["reply_markup"]
     assert api.sent("deleteWebhook")  # polling first clears any webhook, as Telegram requires
+
+
+def test_channel_posts_and_edits_are_not_answered(tg_store, api):
+    """Only new messages in private chats and groups are answered: never a channel post or an edit."""
+    app = make_app(tg_store, api)
+    q = "Why were schools closed in Tehran?"
+    run(app, message(q, chat_type="channel", chat_id=-1001, kind="channel_post"),
+        message("/start", chat_type="channel", chat_id=-1001, kind="channel_post"),
+        message(q, kind="edited_message"), message("/start", kind="edited_message"),
+        message(f"@khabar_test_bot {q}", chat_type="supergroup", chat_id=-1002, kind="edited_message"))
+    assert api.sent() == [] and api.sent("sendChatAction") == []
+    run(app, message(q))  # the same question, new and private: answered
+    assert len(api.sent()) == 1 and api.sent()[0]["reply_markup"]
+
+
+def test_a_group_mention_must_name_the_bot_exactly(tg_store, api):
+    """"@khabar_test_bot_fan" is someone else; "@Khabar_Test_Bot" is the bot, and only that mention is removed."""
+    app = make_app(tg_store, api)
+    group = {"chat_type": "supergroup", "chat_id": -9}
+    run(app, message("@khabar_test_bot_fan what do you think about sturgeon in the Caspian?", **group),
+        message("Why were schools closed? ask @khabar_test_botanist", **group))
+    assert api.sent() == []
+    # the emoji before the mention is two UTF-16 code units: entity offsets count those
+    run(app, message("🙂 @Khabar_Test_Bot why were schools closed in Tehran? cc @khabar_test_bot_fan", **group))
+    (reply,) = api.sent()
+    assert "air" in reply["text"].lower()
+    ((question, _),) = app.bot_data["khabar"].conversations.history("-9:7")
+    assert "Khabar_Test_Bot" not in question and question.endswith("why were schools closed in Tehran? cc "
+                                                                     "@khabar_test_bot_fan")
+
+
+def test_group_members_keep_their_own_conversations(tg_store, api):
+    """One member's question is not the context of another's; /new resets only the caller's conversation."""
+    app = make_app(tg_store, api)
+    group = {"chat_type": "group", "chat_id": -7}
+    run(app, message("@khabar_test_bot What happened to the Caspian sturgeon?", user_id=1, **group),
+        message("@khabar_test_bot Why were schools closed in Tehran?", user_id=2, **group),
+        message("@khabar_test_bot and where were they raised?", user_id=1, **group))
+    first, second, follow_up = api.sent()
+    assert "air" in second["text"].lower() and second["reply_markup"]  # not read as a follow-up about sturgeon
+    for b in [b for row in follow_up["reply_markup"]["inline_keyboard"] for b in row]:
+        press(app, follow_up, b["callback_data"], chat_id=-7)
+    assert any("hatchery" in m["text"] for m in api.sent()[3:])  # user 1's follow-up still had their context
+    conversations = app.bot_data["khabar"].conversations
+    assert len(conversations.history("-7:1")) == 2 and len(conversations.history("-7:2")) == 1
+    run(app, message("/new", user_id=2, **group))
+    assert conversations.history("-7:2") == [] and len(conversations.history("-7:1")) == 2
+
+
+PHOTO = [{"file_id": "p", "file_unique_id": "pu", "width": 90, "height": 90}]
+STICKER = {"file_id": "s", "file_unique_id": "su", "width": 512, "height": 512, "is_animated": False,
+           "is_video": False, "type": "regular"}
+VOICE = {"file_id": "v", "file_unique_id": "vu", "duration": 3}
+
+
+def test_photos_stickers_voice_and_unknown_commands_get_a_short_reply(tg_store, api):
+    """In private every message gets a reply in the chat's language; in groups only what is addressed to the bot."""
+    app = make_app(tg_store, api)
+    run(app, message(None, photo=PHOTO, caption="Why were schools closed in Tehran?"),
+        message(None, sticker=STICKER, lang="fa", chat_id=101), message(None, voice=VOICE),
+        message("/weather tomorrow"))
+    texts = [m["text"] for m in api.sent()]
+    assert texts[:3] == ["I answer text questions only; please type your question in English or Persian.",
+                         "من فقط به پرسش‌های متنی پاسخ می‌دهم؛ لطفاً پرسش خود را به فارسی یا انگلیسی بنویسید.",
+                         "I answer text questions only; please type your question in English or Persian."]
+    assert texts[3].startswith("I don't know that command.") and "/sources" in texts[3] and "/new" in texts[3]
+    group = {"chat_type": "group", "chat_id": -8}
+    bot_msg = {"message_id": 9, "date": int(time.time()), "chat": {"id": -8, "type": "group", "title": "G"},
+               "from": BOT_USER, "text": "earlier answer"}
+    addressed = "@khabar_test_bot what is in this picture?"
+    run(app, message(None, photo=PHOTO, caption="look at this", **group), message(None, sticker=STICKER, **group),
+        message("/weather", **group), message("/weather@other_bot", **group), message("/start@other_bot", **group),
+        message(None, photo=PHOTO, caption="@khabar_test_bot_fan look", caption_entities=mentions(
+            "@khabar_test_bot_fan look"), **group))
+    assert len(api.sent()) == 4  # nothing in the group was for this bot
+    run(app, message(None, sticker=STICKER, reply_to=bot_msg, **group),
+        message(None, photo=PHOTO, caption=addressed, caption_entities=mentions(addressed), **group),
+        message("/weather@khabar_test_bot", **group))
+    texts = [m["text"] for m in api.sent()[4:]]
+    assert texts[:2] == [texts[0]] * 2 and texts[0].startswith("I answer text questions only")
+    assert texts[2].startswith("I don't know that command.") and len(texts) == 3
+

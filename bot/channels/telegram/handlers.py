@@ -5,7 +5,6 @@ import asyncio
 import html
 import json
 import logging
-import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -13,7 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from telegram import CallbackQuery, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import ContextTypes
 
@@ -26,6 +25,7 @@ from index.errors import KhabarError
 from index.language import detect_language
 from index.text import persian_digits
 
+from .addressing import addressed, bot_mentions, command_for_bot, conversation_key, in_group, without_entities
 from .render import MAX_MESSAGE, render_answer_html, render_citation_html, split_message
 from .texts import TEXT
 
@@ -50,8 +50,9 @@ def _chat(update: Update) -> Chat:
 
 
 class KhabarBot:
-    """Handlers of the Telegram channel; per-chat state (history, language, the sources behind
-    citation buttons) lives in `state`, so it survives a restart and is shared when that is Redis."""
+    """Handlers of the Telegram channel; chat state (history — per chat, per member in groups —, language,
+    the sources behind citation buttons) lives in `state`, so it survives a restart and is shared when that
+    is Redis."""
 
     def __init__(self, settings: Settings, qa: QA, state: State | None = None):
         self.settings = settings
@@ -153,25 +154,34 @@ class KhabarBot:
         await self.send(_message(update).reply_text, persian_digits(msg) if lang == "fa" else msg)
 
     async def new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/new: forget this chat's conversation."""
-        self.conversations.reset(str(_chat(update).id))
+        """/new: forget the caller's conversation (in a group, only their own)."""
+        self.conversations.reset(conversation_key(update))
         await self.send(_message(update).reply_text, TEXT[self.ui_lang(update)]["new"])
+
+    async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A /command the bot does not have: say so and list its commands (in groups only when it is ours)."""
+        user = update.effective_user
+        if (user and user.is_bot) or not command_for_bot(update, context.bot.username, context.bot.id):
+            return
+        await self.send(_message(update).reply_text, TEXT[self.ui_lang(update)]["unknown_command"])
+
+    async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo, sticker, voice note…: say the bot answers text (in groups only when addressed)."""
+        user = update.effective_user
+        if (user and user.is_bot) or not addressed(update, context.bot.username, context.bot.id):
+            return
+        await self.send(_message(update).reply_text, TEXT[self.ui_lang(update)]["text_only"])
 
     # ---- questions ----------------------------------------------------------------------------
     def question_of(self, update: Update, bot_username: str, bot_id: int) -> str | None:
         """The question in a message, or None when the bot should stay silent (groups, bots)."""
         msg = update.effective_message
         user = update.effective_user
-        if msg is None or not msg.text or (user and user.is_bot):
+        if msg is None or not msg.text or (user and user.is_bot) or not addressed(update, bot_username, bot_id):
             return None
         text = msg.text
-        if _chat(update).type in (ChatType.GROUP, ChatType.SUPERGROUP):
-            mention = f"@{bot_username}".lower()
-            replied = msg.reply_to_message is not None and msg.reply_to_message.from_user is not None \
-                and msg.reply_to_message.from_user.id == bot_id
-            if mention not in text.lower() and not replied:
-                return None
-            text = re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE)
+        if in_group(update):  # only the mention entities naming the bot are taken out, not "@bot_fan"
+            text = without_entities(text, bot_mentions(msg, bot_username))
         return text.strip()
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -187,9 +197,8 @@ class KhabarBot:
         if not await asyncio.to_thread(self.limiter.allow, who):  # may ask Redis: off the event loop
             await self.send(_message(update).reply_text, TEXT[lang]["rate"])
             return
-        chat_id = _chat(update).id
-        await self.send(context.bot.send_chat_action, chat_id=chat_id, action=ChatAction.TYPING)
-        cid = str(chat_id)
+        await self.send(context.bot.send_chat_action, chat_id=_chat(update).id, action=ChatAction.TYPING)
+        cid = conversation_key(update)
         history = await asyncio.to_thread(self.conversations.history, cid)
         try:
             ans = await self.answer(update, context, question, history)
