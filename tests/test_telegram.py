@@ -1,7 +1,10 @@
 """The Telegram bot against a local Bot API server (python-telegram-bot's base_url), real index."""
 import asyncio
 import html
+import os
 import re
+import subprocess
+import sys
 import time
 
 import httpx
@@ -12,7 +15,7 @@ from bot.channels.telegram import TelegramConfigError, build_telegram_app, split
 from bot.core.qa import QA
 from bot.core.schema import Answer, Citation
 
-from .conftest import HAS_SHARED, SAMPLES, SEED, build_store
+from .conftest import HAS_SHARED, ROOT, SAMPLES, SEED, build_store
 from .fake_telegram import BOT_USER, FakeBotAPI
 from .localhttp import free_port
 
@@ -354,4 +357,36 @@ def test_photos_stickers_voice_and_unknown_commands_get_a_short_reply(tg_store, 
     texts = [m["text"] for m in api.sent()[4:]]
     assert texts[:2] == [texts[0]] * 2 and texts[0].startswith("I answer text questions only")
     assert texts[2].startswith("I don't know that command.") and len(texts) == 3
+
+
+def run_bot(data_dir, api_url, **env):
+    """`khabar telegram` in a subprocess with this token and Bot API server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "KHABAR_TELEGRAM"))} | {
+        "KHABAR_TELEGRAM_TOKEN": TOKEN, "KHABAR_TELEGRAM_API_URL": api_url, **env}
+    return subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(data_dir), "telegram"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_a_rejected_token_is_one_line_and_never_printed(api, tmp_path, level):
+    """A 401 from getMe: exit 2, one error line, no traceback unless at debug, the token masked even there."""
+    api.failures["getMe"] = [{"status": 401, "body": {"ok": False, "error_code": 401,
+                                                      "description": "Unauthorized"}}]
+    out = run_bot(tmp_path, api.base_url, KHABAR_LOG_LEVEL=level, LANG="en_US.UTF-8")
+    assert out.returncode == 2, out.stderr
+    assert TOKEN.split(":")[1] not in out.stderr and TOKEN.split(":")[1] not in out.stdout
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Telegram did not accept the bot token" in errors[0] and "Unauthorized" in errors[0]
+    if level == "INFO":
+        assert "Traceback" not in out.stderr and len(out.stderr.splitlines()) <= 4, out.stderr
+    else:  # the details are in the log, the token shown only as the bot's id
+        assert "Traceback" in out.stderr and "InvalidToken: The token `123456:***` was rejected" in out.stderr
+
+
+def test_an_unreachable_bot_api_is_one_line_in_the_terminal_language(tmp_path):
+    """Nothing listening at KHABAR_TELEGRAM_API_URL: exit 2 and one Persian line under a Persian locale."""
+    out = run_bot(tmp_path, f"http://127.0.0.1:{free_port()}/bot", LANG="fa_IR.UTF-8")
+    assert out.returncode == 2 and "Traceback" not in out.stderr and TOKEN.split(":")[1] not in out.stderr
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "به Bot API تلگرام دسترسی نشد" in errors[0], out.stderr
 
