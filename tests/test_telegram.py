@@ -390,3 +390,17 @@ def test_an_unreachable_bot_api_is_one_line_in_the_terminal_language(tmp_path):
     errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "به Bot API تلگرام دسترسی نشد" in errors[0], out.stderr
 
+
+def test_a_citation_marker_stays_with_its_sentence_when_split():
+    """A piece never starts with the [n] of the previous piece's last sentence, Persian digits included."""
+    for sentence in ("Sturgeon fry were released in Gilan province & Mazandaran. [6] ",
+                     "بچه‌ماهیان خاویاری در استان گیلان رها شدند. [۶][۷] "):
+        text = (sentence * 200).strip()
+        pieces = split_message(text, limit=500)
+        assert len(pieces) > 5 and all(len(html.escape(p)) <= 500 for p in pieces)
+        assert all(not p.startswith("[") and p.endswith("]") for p in pieces)
+        assert " ".join(pieces) == text
+    words = " ".join(["sturgeon [3]"] * 400)  # one sentence far over the limit: cut at spaces, never before a marker
+    pieces = split_message(words, limit=300)
+    assert len(pieces) > 5 and all(len(html.escape(p)) <= 300 and not p.startswith("[") for p in pieces)
+    assert " ".join(pieces) == words

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import html
+import re
 
+from bot.core.citations import MARKER
 from bot.core.dates import format_date
 from bot.core.schema import Answer, Citation
 from index.text import persian_digits, sentence_pieces
@@ -10,16 +12,47 @@ from index.text import persian_digits, sentence_pieces
 from .texts import TEXT
 
 MAX_MESSAGE = 4096
+LEADING_MARKERS = re.compile(rf"^(?:\s*{MARKER.pattern})+\s*")  # "[6] ", "[1][2] ", " [۳، ۴] "
+
+
+def _sentences(text: str) -> list[str]:
+    """The sentences of `text`, each with the citation markers written after its full stop: a sentence
+    splitter starts the next sentence at "[6]" in "… in Gilan. [6] The …", but [6] cites Gilan."""
+    out: list[str] = []
+    for sent in sentence_pieces(text):
+        lead = LEADING_MARKERS.match(sent)
+        if lead and out:
+            out[-1] += sent[:lead.end()]
+            sent = sent[lead.end():]
+        if sent:
+            out.append(sent)
+    return out
+
+
+def _cut(sent: str, limit: int) -> int:
+    """Where to cut a sentence too long for one message: the last space that keeps the first part within
+    `limit` once escaped and does not leave a citation marker opening the rest; else the last fitting
+    character."""
+    size, fits = 0, 0
+    for i, ch in enumerate(sent):
+        size += len(html.escape(ch))
+        if size > limit:
+            break
+        fits = i + 1
+    for i in range(fits, 0, -1):
+        if sent[i - 1].isspace() and sent[:i].strip() and not LEADING_MARKERS.match(sent[i:]):
+            return i
+    return max(fits, 1)
 
 
 def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     """Split plain text into pieces whose HTML-escaped form fits `limit`, on sentence boundaries
-    (then on spaces), so no piece ever cuts an entity like &amp; or a tag."""
+    (then on spaces), so no piece ever cuts an entity like &amp; or a tag, and a sentence's citation
+    markers stay in its piece."""
     if len(html.escape(text)) <= limit:
         return [text]
-    sentences = sentence_pieces(text)
     pieces, cur = [], ""
-    for sent in sentences:
+    for sent in _sentences(text):
         if len(html.escape(cur + sent)) <= limit:
             cur += sent
             continue
@@ -27,10 +60,7 @@ def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
             pieces.append(cur)
         cur = ""
         while len(html.escape(sent)) > limit:  # one sentence too long: cut at a space
-            cut = limit // 2
-            while len(html.escape(sent[:cut])) < limit and cut < len(sent):
-                cut += 1
-            cut = sent.rfind(" ", 0, cut - 1) if " " in sent[: cut - 1] else cut - 1
+            cut = _cut(sent, limit)
             pieces.append(sent[:cut])
             sent = sent[cut:].lstrip()
         cur = sent
