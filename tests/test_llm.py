@@ -146,6 +146,7 @@ def test_unreachable_or_slow_model_falls_back_to_extractive(llm_store, case):
             srv.close()
     assert ans.mode == "extractive" and ans.note == FALLBACK_NOTE["en"] and ans.citations
     check_integrity(ans)
+    assert ans.to_json()["note"] == FALLBACK_NOTE["en"]  # the web API and the widget show it too
 
 
 def test_follow_up_is_rewritten_with_history(llm_store, server):

@@ -113,6 +113,30 @@ def test_seed_question_streams_and_the_chip_expands_to_tartus(browser, server, q
     page.close()
 
 
+def test_an_english_answer_over_persian_news_reads_each_line_in_its_direction(browser, server):
+    """The English frame sentence left to right, the Persian quote right to left (it ran left to right, its
+    sentences and [n] chips out of order); the source box reads in its quote's direction, and its heading's
+    parts stay in order beside a Persian title."""
+    page, dialogs = open_widget(browser, server)
+    answer = ask(page, "When does the Zayandeh Rud water reach Khaju Bridge?")
+    lines = answer.locator(".body .line")
+    dirs = [lines.nth(i).evaluate("e => getComputedStyle(e).direction") for i in range(lines.count())]
+    texts = [lines.nth(i).inner_text() for i in range(lines.count())]
+    assert "ltr" in dirs and "rtl" in dirs, (dirs, texts)
+    assert all(d == ("rtl" if any("\u0600" <= ch <= "\u06ff" for ch in t[:20]) else "ltr")
+               for d, t in zip(dirs, texts, strict=True)), (dirs, texts)
+    answer.locator(".chip").first.click()
+    src = answer.locator(".src").first
+    src.wait_for()
+    assert src.get_attribute("dir") == "rtl"
+    where = src.locator(".meta > div[dir=ltr]")  # under the title: the date and paragraph, in the answer's language
+    assert where.locator("bdi").count() == 2 and where.locator("bdi").last.inner_text() == "paragraph 2"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "widget-mixed-direction.png"))
+    assert not dialogs
+    page.close()
+
+
 def _expand_all(answer) -> bool:
     chips = answer.locator(".chip")
     for i in range(chips.count()):

@@ -45,8 +45,9 @@ class Answer:
 
     def to_json(self) -> dict:
         """The public JSON form (CLI --json, web API, the SSE answer event): question, language, answer,
-        citations, contexts, mode, timings_ms, refused, and standalone_question (the question as
-        searched: a follow-up rewritten with its conversation's history)."""
+        citations, contexts, mode, timings_ms, refused, standalone_question (the question as
+        searched: a follow-up rewritten with its conversation's history) and note (why an LLM answer was
+        quoted from the sources instead, or null)."""
         return {
             "question": self.question,
             "language": self.language,
@@ -58,4 +59,5 @@ class Answer:
             "timings_ms": self.timings_ms,
             "refused": self.refused,
             "standalone_question": self.standalone_question or self.question,
+            "note": self.note or None,
         }

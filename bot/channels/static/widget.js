@@ -54,6 +54,8 @@
     ".src{margin-top:8px;padding:8px 10px;border-inline-start:3px solid #0f5c8c;background:#f2f6fa;border-radius:6px;font-size:.92em}",
     ".src .meta{font-weight:700;margin-bottom:4px}",
     ".src .quote{white-space:pre-wrap;unicode-bidi:plaintext}",
+    ".line{unicode-bidi:plaintext;text-align:start}",
+    ".note{font-size:.85em;color:#6a5200;margin-top:6px}",
     ".src a{color:#0f5c8c}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e1e5ec;background:#fff}",
     "textarea{flex:1;resize:none;font:inherit;border:1px solid #c7cfdb;border-radius:10px;padding:8px;min-height:42px;max-height:120px}",
@@ -70,6 +72,18 @@
   }
   var FA_DIGITS = "۰۱۲۳۴۵۶۷۸۹";
   function faDigits(s) { return String(s).replace(/[0-9]/g, function (d) { return FA_DIGITS[+d]; }); }
+  /* Persian digits only where the nearest letter before them is Persian: an English sentence quoted in a
+     Persian answer keeps "PM2.5" and "160". */
+  function faDigitsInPersian(s) {
+    return String(s).replace(/[0-9]+/g, function (d, at, all) {
+      var before = all.slice(0, at).match(/[A-Za-z\u0600-\u06FF](?=[^A-Za-z\u0600-\u06FF]*$)/);
+      return before && /[A-Za-z]/.test(before[0]) ? d : faDigits(d);
+    });
+  }
+  function isRtl(text) {
+    var fa = (String(text).match(/[\u0600-\u06FF]/g) || []).length, en = (String(text).match(/[A-Za-z]/g) || []).length;
+    return fa * 1.5 >= en && fa > 0;
+  }
   function num(n, lang) { return lang === "fa" ? faDigits(n) : String(n); }
   function fmtDate(iso, lang) {
     if (!iso) return "";
@@ -117,19 +131,27 @@
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
-  /* Render answer text with [n] markers as buttons that open chip n. */
+  /* Render answer text with [n] markers as buttons that open chip n; each line is its own bidi paragraph
+     (an English frame sentence above Persian quotes: each reads in its own direction). */
   function renderText(node, text, lang, chipsById) {
     node.textContent = "";
+    String(text).split("\n").forEach(function (line) {
+      var div = el("div", { "class": "line", dir: "auto" });
+      renderLine(div, line, lang, chipsById);
+      node.appendChild(div);
+    });
+  }
+  function renderLine(node, text, lang, chipsById) {
     var re = /\[(\d+)\]/g, last = 0, m;
     while ((m = re.exec(text)) !== null) {
-      if (m.index > last) node.appendChild(document.createTextNode(lang === "fa" ? faDigits(text.slice(last, m.index)) : text.slice(last, m.index)));
+      if (m.index > last) node.appendChild(document.createTextNode(lang === "fa" ? faDigitsInPersian(text.slice(last, m.index)) : text.slice(last, m.index)));
       var n = m[1];
       var b = el("button", { type: "button", "class": "mark", "data-n": n, "aria-label": t.sources + " " + n }, "[" + num(n, lang) + "]");
       b.addEventListener("click", (function (k) { return function () { var c = chipsById[k]; if (c) { c.focus(); if (c.getAttribute("aria-expanded") !== "true") c.click(); } }; })(n));
       node.appendChild(b);
       last = re.lastIndex;
     }
-    if (last < text.length) node.appendChild(document.createTextNode(lang === "fa" ? faDigits(text.slice(last)) : text.slice(last)));
+    if (last < text.length) node.appendChild(document.createTextNode(lang === "fa" ? faDigitsInPersian(text.slice(last)) : text.slice(last)));
   }
 
   function renderCitations(bubble, ans, chipsById) {
@@ -144,9 +166,18 @@
       chip.addEventListener("click", function () {
         var open = chip.getAttribute("aria-expanded") === "true";
         if (open) { if (detail) detail.remove(); detail = null; chip.setAttribute("aria-expanded", "false"); return; }
-        detail = el("div", { "class": "src", "data-n": String(c.n), role: "note" });
-        var metaParts = [c.title, fmtDate(c.date, lang), (T[lang] || t).para + " " + num(c.paragraph, lang)].filter(Boolean);
-        detail.appendChild(el("div", { "class": "meta", dir: "auto" }, metaParts.join(" · ")));
+        // the box reads in its source's direction (its border on the quote's starting side); each part of
+        // the heading is isolated, so a Persian title does not reorder "3 November 2025 · paragraph 4"
+        detail = el("div", { "class": "src", "data-n": String(c.n), role: "note", dir: isRtl(c.text) ? "rtl" : "ltr" });
+        var meta = el("div", { "class": "meta" });
+        if (c.title) meta.appendChild(el("div", { dir: "auto" }, c.title));
+        var where = el("div", { dir: lang === "fa" ? "rtl" : "ltr" });
+        [fmtDate(c.date, lang), (T[lang] || t).para + " " + num(c.paragraph, lang)].filter(Boolean).forEach(function (part, i) {
+          if (i) where.appendChild(document.createTextNode(" · "));
+          where.appendChild(el("bdi", null, part));
+        });
+        meta.appendChild(where);
+        detail.appendChild(meta);
         detail.appendChild(el("div", { "class": "quote", dir: "auto" }, c.text));
         var href = safeUrl(c.url);
         if (href) {
@@ -216,6 +247,7 @@
               } else if (ev === "answer") {
                 renderText(body, data.answer, data.language, chipsById);
                 body.setAttribute("lang", data.language);
+                if (data.note) bubble.appendChild(el("div", { "class": "note", dir: "auto", role: "note" }, data.note));
                 renderCitations(bubble, data, chipsById);
                 bubble.setAttribute("data-done", "true");
               } else if (ev === "error") {
