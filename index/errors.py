@@ -24,6 +24,21 @@ class KhabarError(Exception):
         base = self.fa if lang == "fa" else self.en
         return f"{base} ({self.detail})" if self.detail else base
 
+    def public_message(self, lang: str = "en") -> str:
+        """What a reader of the web widget or the Telegram bot is told: an error meant for the operator
+        (paths, commands, settings) becomes a plain "not available"; the operator reads the log."""
+        if not self.operator:
+            return self.message(lang)
+        return PUBLIC_UNAVAILABLE[lang if lang == "fa" else "en"]
+
+    operator = False  # the message tells an operator what to do: readers get PUBLIC_UNAVAILABLE
+
+
+PUBLIC_UNAVAILABLE = {
+    "fa": "آرشیو خبرها اکنون در دسترس نیست؛ لطفاً کمی بعد دوباره بپرسید.",
+    "en": "The news archive is not available right now; please try again later.",
+}
+
 
 class LoadError(KhabarError):
     """An input file or URL could not be read as articles."""
@@ -49,6 +64,7 @@ class LoadNote(LoadError):
 class IndexMissing(KhabarError):
     """The data directory holds no index yet."""
 
+    operator = True
     exit_code = 3
     code = "index_missing"
     fa = "هنوز هیچ خبری نمایه نشده است. ابتدا با «khabar index add PATH» خبرها را اضافه کنید."
@@ -58,6 +74,7 @@ class IndexMissing(KhabarError):
 class EmbedderMismatch(KhabarError):
     """The collection was built by another embedder than the configured one."""
 
+    operator = True
     exit_code = 4
     code = "embedder_mismatch"
 
@@ -74,6 +91,7 @@ class EmbedderMismatch(KhabarError):
 class EmbedderUnavailable(KhabarError):
     """The configured embedder cannot be loaded (missing package or model path)."""
 
+    operator = True
     exit_code = 4
     code = "embedder_unavailable"
     fa = "مدل بردارسازی بارگذاری نشد."
@@ -83,6 +101,7 @@ class EmbedderUnavailable(KhabarError):
 class StoreUnavailable(KhabarError):
     """The Chroma store (embedded or server) cannot be opened."""
 
+    operator = True
     exit_code = 5
     code = "store_unavailable"
     fa = "پایگاه داده در دسترس نیست."
@@ -92,6 +111,7 @@ class StoreUnavailable(KhabarError):
 class LatentsNotKept(KhabarError):
     """Passages' latent terms could not be written beside the index (read-only, full or broken disk)."""
 
+    operator = True
     exit_code = 5
     code = "latents_not_kept"
     fa = "بردارهای پراکنده بندها در کنار نمایه ذخیره نشد."
@@ -101,6 +121,7 @@ class LatentsNotKept(KhabarError):
 class DictionaryUnavailable(KhabarError):
     """The English-Persian dictionary could not be downloaded, read or built."""
 
+    operator = True
     exit_code = 6
     code = "dictionary_unavailable"
     fa = "واژه‌نامه انگلیسی به فارسی در دسترس نیست."

@@ -32,8 +32,8 @@ def test_ask_returns_the_answer_json(client):
     assert r.status_code == 200
     data = r.json()
     assert list(data) == ["question", "language", "answer", "citations", "contexts", "mode", "timings_ms", "refused",
-                          "standalone_question"]
-    assert data["citations"] and data["language"] == "en"
+                          "standalone_question", "note"]
+    assert data["citations"] and data["language"] == "en" and data["note"] is None
 
 
 @pytest.mark.skipif(not HAS_SHARED, reason="../shared is not present")
@@ -121,9 +121,18 @@ def test_rate_limit_cors_and_widget_key(sample_store):
     assert limited.headers["retry-after"] == "60"
 
 
-def test_server_without_an_index_answers_with_a_clear_error(tmp_path, embedder):
+def test_server_without_an_index_answers_with_a_clear_error(tmp_path, embedder, caplog):
+    """Readers are told the archive is not available, not the data directory and the admin's command
+    (those go to the log); health says the server is up with nothing to answer from."""
     settings = make_settings(tmp_path / "none")
     c = TestClient(create_app(settings, QA(settings, embedder=embedder)))
-    r = c.post("/api/ask", json={"question": "What is new?"})
-    assert r.status_code == 503 and "khabar index add" in r.json()["message"]
-    assert c.get("/api/health").json()["passages"] == 0
+    with caplog.at_level("WARNING"):
+        r = c.post("/api/ask", json={"question": "What is new?"})
+        fa = c.post("/api/ask/stream", json={"question": "چه خبر؟"})
+    body = r.json()
+    assert r.status_code == 503 and body["error"] == "index_missing" and "not available" in body["message"]
+    assert "khabar index add" not in body["message"] and str(tmp_path) not in body["message"]
+    assert "khabar index add" in caplog.text  # the operator's instructions, in the log
+    assert "در دسترس نیست" in fa.text and "khabar" not in fa.text
+    health = c.get("/api/health").json()
+    assert health["passages"] == 0 and health["status"] == "empty"

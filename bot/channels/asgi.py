@@ -27,7 +27,9 @@ def asker_language(headers: list[tuple[bytes, bytes]]) -> str:
 
 def error_json(exc: KhabarError, lang: str) -> bytes:
     """The {error, message} body every error status carries."""
-    return json.dumps({"error": exc.code, "message": exc.message(lang)}, ensure_ascii=False).encode()
+    if exc.operator:
+        log.warning("%s: %s", exc.code, exc.message("en"))
+    return json.dumps({"error": exc.code, "message": exc.public_message(lang)}, ensure_ascii=False).encode()
 
 
 async def send_error(send: Send, exc: KhabarError, lang: str, status: int | None = None,

@@ -198,6 +198,14 @@ def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="D
                       f"{llm['language_accuracy']}, extractive fallbacks {llm['extractive_fallbacks']}/{llm['n']}")
 
 
+def warn_if_empty(qa: QA, settings: Settings) -> None:
+    """Tell the operator a server has nothing to answer from (readers are only told it is unavailable)."""
+    if not qa.stats().get("articles"):
+        err.print(f"warning: nothing is indexed in {escape(str(settings.data_dir))} yet; readers are told the "
+                  "archive is not available until `khabar index add PATH` adds articles (picked up while "
+                  "running).", highlight=False, soft_wrap=True)
+
+
 @app.command()
 def serve(ctx: typer.Context, host: str = typer.Option(None, help="Bind address (default 127.0.0.1)."),
           port: int = typer.Option(None, min=1, max=65535, help="Port (default 8000).")) -> None:
@@ -213,6 +221,7 @@ def serve(ctx: typer.Context, host: str = typer.Option(None, help="Bind address 
     qa.warm()  # the index's vectors are read while the server starts, not on the first question
     app_ = create_app(settings, qa)
     out.print(f"Khabar is starting on http://{host or settings.host}:{port or settings.port}/ …", highlight=False)
+    warn_if_empty(qa, settings)
     # header/body limits and timeouts, and X-Forwarded-For only from KHABAR_TRUSTED_PROXIES
     try:
         uvicorn.Server(server_config(app_, settings, host, port)).run()
@@ -229,6 +238,7 @@ def telegram(ctx: typer.Context) -> None:
     setup_logging(settings, console=True)
     qa = build_qa(settings, lazy=True)
     qa.warm()
+    warn_if_empty(qa, settings)
     try:
         run_telegram(settings, qa)
     finally:

@@ -63,7 +63,9 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
         metrics.error(exc.code)
         # the limit is a sliding one-minute window: a minute from now it has room again, whatever came before
         headers = {"Retry-After": str(int(WINDOW_SECONDS))} if isinstance(exc, RateLimited) else None
-        return JSONResponse({"error": exc.code, "message": exc.message(lang)}, status_code=http_status(exc),
+        if exc.operator:  # the reader is told it is unavailable; the operator what to do, here
+            log.warning("%s: %s", exc.code, exc.message("en"))
+        return JSONResponse({"error": exc.code, "message": exc.public_message(lang)}, status_code=http_status(exc),
                             headers=headers)
 
     def guard(request: Request, lang: str) -> None:
@@ -146,7 +148,9 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
                         yield _sse("chunk", {"text": item})
             except KhabarError as exc:
                 metrics.error(exc.code)
-                yield _sse("error", {"error": exc.code, "message": exc.message(lang)})
+                if exc.operator:
+                    log.warning("%s: %s", exc.code, exc.message("en"))
+                yield _sse("error", {"error": exc.code, "message": exc.public_message(lang)})
             except Exception:  # noqa: BLE001 - the stream must end with a message, not a cut
                 log.exception("stream failed")
                 metrics.error("internal")
@@ -158,7 +162,8 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
     @app.get("/api/health", summary="Index size, embedder and LLM mode")
     async def health() -> JSONResponse:
         stats = await asyncio.to_thread(qa.stats)
-        return JSONResponse({"status": "ok", **stats, "state": state.status()})
+        # "empty": up, but nothing to answer from yet (readers are told the archive is not available)
+        return JSONResponse({"status": "ok" if stats.get("articles") else "empty", **stats, "state": state.status()})
 
     @app.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def prometheus(request: Request) -> Response:

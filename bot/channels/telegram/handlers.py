@@ -203,7 +203,9 @@ class KhabarBot:
         try:
             ans = await self.answer(update, context, question, history)
         except KhabarError as exc:
-            await self.send(_message(update).reply_text, exc.message(lang))
+            if exc.operator:  # the reader is told it is unavailable; the operator what to do, in the log
+                log.warning("%s: %s", exc.code, exc.message("en"))
+            await self.send(_message(update).reply_text, exc.public_message(lang))
             return
         await asyncio.to_thread(self.conversations.add, cid, ans.standalone_question or ans.question, ans.answer)
 
