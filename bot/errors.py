@@ -64,6 +64,18 @@ class BadDate(BadQuestion):
         )
 
 
+class EmptyDateRange(BadQuestion):
+    """A --since later than --until: no article can be in between."""
+
+    code = "empty_date_range"
+
+    def __init__(self, since: str, until: str):
+        super().__init__(
+            fa=f"بازه تاریخ خالی است: «از» ({since}) پس از «تا» ({until}) است.",
+            en=f"The date range is empty: --since ({since}) is after --until ({until}).",
+        )
+
+
 class BadRequest(BadQuestion):
     """A request body that is not {question, conversation_id?, lang?}."""
 
@@ -188,6 +200,14 @@ def http_error(status: int) -> KhabarError:
     return HTTPFailure(status)
 
 
+class OriginNotAllowed(KhabarError):
+    """A CORS preflight from a page whose origin (or method, headers) the server does not allow."""
+
+    status = 400
+    code = "origin_not_allowed"
+    fa = "این سرور پرسش از صفحه‌ای با این مبدأ را نمی‌پذیرد (KHABAR_ALLOWED_ORIGINS)."
+    en = "This server does not take questions from a page of this origin (KHABAR_ALLOWED_ORIGINS)."
+
 
 class TelegramConfigError(KhabarError):
     """A missing or malformed bot token."""
@@ -196,6 +216,7 @@ class TelegramConfigError(KhabarError):
     code = "telegram_config"
     fa = "توکن ربات تلگرام تنظیم نشده یا نادرست است؛ KHABAR_TELEGRAM_TOKEN را از BotFather بگیرید."
     en = "The Telegram bot token is missing or malformed: set KHABAR_TELEGRAM_TOKEN to the token BotFather gave you."
+
 
 class SettingsError(KhabarError):
     """A KHABAR_* variable holds a value its setting cannot take (a negative bound, a word for a number)."""

@@ -124,6 +124,25 @@ def run_cli(*args, data_dir, env=None):
                           capture_output=True, text=True, timeout=300, env=env)
 
 
+def test_cli_shows_names_as_written_and_checks_what_it_is_given(tmp_path):
+    """A file name with rich markup in it is listed as it is (it was "note.md", which `index remove` did not
+    know); a dictionary source that does not exist is an error even with a dictionary installed; an eval
+    set that does not exist and an unknown --split are usage errors, not a traceback or a silent label."""
+    data, src = tmp_path / "data", tmp_path / "src"
+    src.mkdir()
+    (src / "[bold]note.md").write_text("title: Markup test\n\nA paragraph about the markup test file.\n",
+                                       encoding="utf-8")
+    assert run_cli("index", "add", "-q", str(src), data_dir=data).returncode == 0
+    listing = run_cli("index", "list", data_dir=data).stdout
+    assert f"file:{(src / '[bold]note.md').resolve()}" in listing, listing
+    dictionary = run_cli("index", "dictionary", "--source", str(tmp_path / "nope.tar.gz"), data_dir=data)
+    assert dictionary.returncode == 6 and "nope.tar.gz" in dictionary.stderr, dictionary.stderr
+    for args in (["eval", str(tmp_path / "nope.jsonl")], ["eval", "--split", "tunning", str(ROOT / "benchmarks" /
+                                                                                           "xling_dev.jsonl")]):
+        bad = run_cli(*args, data_dir=data)
+        assert bad.returncode == 2 and "Traceback" not in bad.stderr and "unexpected" not in bad.stderr, bad.stderr
+
+
 def test_cli_ask_and_errors(tmp_path):
     data = tmp_path / "data"
     miss = run_cli("ask", "What is this?", data_dir=data)
@@ -154,6 +173,8 @@ def test_cli_ask_and_errors(tmp_path):
     assert empty_fa.returncode == 2 and "پرسش خالی" in empty_fa.stderr, empty_fa.stderr
     fa_err = run_cli("ask", "--since", "nonsense", "مدارس رشت", data_dir=data)
     assert fa_err.returncode == 2 and "تاریخ" in fa_err.stderr
+    backwards = run_cli("ask", "--since", "2026-02-01", "--until", "1404-10-01", "Tehran schools?", data_dir=data)
+    assert backwards.returncode == 2 and "date range is empty" in backwards.stderr, backwards.stderr
     listing = run_cli("index", "list", data_dir=data).stdout  # piped: 80 columns, yet every id whole
     for f in SAMPLES.glob("*.txt"):
         assert f"file:{f.resolve()}" in listing or "https://" in f.read_text(encoding="utf-8")

@@ -115,6 +115,8 @@ def test_rate_limit_cors_and_widget_key(sample_store):
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://news.example"
     pre = c.options("/api/ask", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     assert "access-control-allow-origin" not in pre.headers
+    assert pre.status_code == 400 and pre.json()["error"] == "origin_not_allowed", pre.text  # not "bad body"
+    assert "KHABAR_ALLOWED_ORIGINS" in pre.json()["message"]
     c.post("/api/ask", json=q, headers=ok_headers)
     limited = c.post("/api/ask", json=q, headers=ok_headers)
     assert limited.status_code == 429 and "wait" in limited.json()["message"]

@@ -166,6 +166,10 @@ def test_phone_width_keyboard_and_follow_up(browser, server):
     follow = ask(page, "and where were they raised?")
     _expand_all(follow)
     assert "hatchery" in follow.inner_text()
+    cid = page.evaluate("sessionStorage.getItem('khabar-cid')")
+    page.locator("#khabar-widget .fresh").click()  # a new conversation: the log and the context are gone
+    assert page.locator("#khabar-widget .msg").count() == 0
+    assert page.evaluate("sessionStorage.getItem('khabar-cid')") not in (cid, None)
     page.keyboard.press("Escape")
     assert page.locator("#khabar-widget .fab").get_attribute("aria-expanded") == "false"
     ARTIFACTS.mkdir(exist_ok=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.errors import BodyTimeout, BodyTooLarge, HeadersTooLarge, http_error, http_status
+from bot.errors import BodyTimeout, BodyTooLarge, HeadersTooLarge, OriginNotAllowed, http_error, http_status
 from bot.settings import Settings
 from index.errors import KhabarError
 
@@ -115,6 +115,8 @@ class JSONErrors:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         held: dict = {}
+        preflight = scope.get("method") == "OPTIONS" and any(
+            k.lower() == b"access-control-request-method" for k, _ in scope.get("headers", []))
 
         async def rewriting_send(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] >= 400:
@@ -129,6 +131,8 @@ class JSONErrors:
                     keep = [(k, v) for k, v in start.get("headers", [])
                             if k.lower() not in (b"content-type", b"content-length")]
                     exc = http_error(start["status"])
+                    if start["status"] == 400 and preflight:  # Starlette's CORS refusal: name its cause
+                        exc = OriginNotAllowed()
                     await send_error(send, exc, asker_language(scope.get("headers", [])), start["status"], keep)
                 return
             await send(message)

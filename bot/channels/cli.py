@@ -137,12 +137,23 @@ def ask(ctx: typer.Context, question: str = typer.Argument(..., help="The questi
         render_answer(ans, out, visual)
 
 
+class Split(StrEnum):
+    """Which half of a dev set `khabar eval` measures."""
+
+    tune = "tune"
+    held_out = "held-out"
+    all = "all"
+    auto = "auto"
+
+
 @app.command("eval")
-def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="Dev sets (JSON Lines)."),
+def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="Dev sets (JSON Lines).", exists=True,
+                                                      dir_okay=False, readable=True),
              k: int = typer.Option(5, "--k", min=1, max=50),
              as_json: bool = typer.Option(False, "--json"),
-             split: str = typer.Option("auto", help="tune | held-out | all | auto (both halves and all, "
-                                                    "for sets of 20+ questions)"),
+             split: Split = typer.Option(Split.auto, case_sensitive=False,
+                                         help="tune | held-out | all | auto (both halves and all, for sets of "
+                                              "20+ questions)"),
              limit: int = typer.Option(0, help="Only the first N questions of each set."),
              shared: Path = typer.Option(Path("../shared"), help="The shared data our own sets refer to "
                                                                 "(gold_ref / evidence_ref).")) -> None:
@@ -166,7 +177,7 @@ def eval_cmd(ctx: typer.Context, files: list[Path] = typer.Argument(..., help="D
                 raise LoadError(str(f), f"question {item.id!r} has {len(item.question):,} characters, more than "
                                         f"KHABAR_MAX_QUESTION_CHARS ({settings.max_question_chars})")
         halves = ["tune", "held-out", "all"] if split == "auto" and len(items) >= 20 else \
-            ["all"] if split == "auto" else [split]
+            ["all"] if split == "auto" else [split.value]
         report[f.name] = {}
         for half in halves:
             part = split_half(items, half)

@@ -140,7 +140,7 @@ def list_articles(ctx: typer.Context, limit: int = typer.Option(50, help="How ma
     table.add_column("id / url", no_wrap=True, overflow="ignore", min_width=longest)
     for a, key in zip(shown, keys, strict=True):
         table.add_row(a.date or "—", a.lang, str(a.paragraphs),
-                      Text(a.title, justify="right" if a.lang == "fa" else "left"), key)
+                      Text(a.title, justify="right" if a.lang == "fa" else "left"), Text(key))  # not markup: "[bold]x.md"
     # a pipe gets 80 columns: wide enough for every id instead; a terminal keeps its own width
     (out if out.is_terminal else Console(width=max(out.width, longest + 95), emoji=False)).print(table)
     if len(shown) < len(arts):
@@ -197,7 +197,7 @@ def warm(ctx: typer.Context) -> None:
         n = warm_latents(store.snapshot(), store.embedder, keep, prune_others=True,
                          latest=lambda: (store.refresh(), store.snapshot())[1],
                          progress=lambda done, total: bar.update(task, completed=done, total=total))
-    out.print(f"computed {n} passages' latent terms; {keep.count()} kept in {keep.file}")
+    out.print(f"computed {n} passages' latent terms; {keep.count()} kept in {escape(str(keep.file))}", highlight=False)
 
 
 @index_app.command("dictionary")
@@ -209,16 +209,16 @@ def dictionary(ctx: typer.Context,
     stating an English question's detail in Persian news; written to KHABAR_DICTIONARY."""
     settings = settings_of(ctx)
     dest = settings.dictionary
+    if source is not None and not source.exists():  # even with one installed: the user meant this file
+        raise DictionaryUnavailable(f"{source}: no such file or directory")
     if dest.is_file() and not force and (installed := Dictionary.open(dest)) is not None:
         installed.close()
         with suppress(OSError):  # an early build left it 0600: a server running as another user reads it too
             st = dest.stat()
             if st.st_mode & 0o777 == 0o600 and st.st_uid == os.getuid():
                 dest.chmod(0o644)
-        out.print(f"dictionary already installed: {dest}")
+        out.print(f"dictionary already installed: {escape(str(dest))}", highlight=False)
         return
-    if source is not None and not source.exists():
-        raise DictionaryUnavailable(f"{source}: no such file or directory")
     if dest.is_dir():  # found before a 60 MB download, not after it
         raise DictionaryUnavailable(f"{dest} is a directory (set KHABAR_DICTIONARY to a file path)")
     with tempfile.TemporaryDirectory(prefix="khabar-dictionary-") as tmp:
@@ -228,7 +228,7 @@ def dictionary(ctx: typer.Context,
         with progress_bar(out) as bar:
             task = bar.add_task("dictionary files", total=None, unit="files")
             n = build_dictionary(source, dest, progress=lambda done: bar.update(task, completed=done))
-    out.print(f"{n} English headwords with their Persian translations in {dest}")
+    out.print(f"{n} English headwords with their Persian translations in {escape(str(dest))}", highlight=False)
 
 
 @index_app.command("remove")

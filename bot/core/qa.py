@@ -41,7 +41,7 @@ from bot.core.schema import Answer, Citation, Context
 from bot.core.selection import article_lead
 from bot.core.topic import own_or_borrowed
 from bot.core.warming import InFlight, LatentWarmer
-from bot.errors import EmptyQuestion, NoWords, QuestionTooLong
+from bot.errors import EmptyDateRange, EmptyQuestion, NoWords, QuestionTooLong
 from bot.settings import Settings
 from index.embeddings import VectorEmbeddings, build_embedder
 from index.errors import IndexMissing
@@ -169,10 +169,13 @@ class QA:
         other paragraphs); with an LLM, an English question is also searched in the model's Persian
         rendering (`AnswerChain.search_terms`)."""
         k = k or self.settings.top_k
+        since, until = parse_user_date(since), parse_user_date(until)
+        if since and until and since > until:
+            raise EmptyDateRange(since, until)
         opts = SearchOptions(k=k, per_article=k if more else self.settings.per_article_cap,
                              per_article_crosslingual=self.settings.per_article_cap_crosslingual,
                              english_centering=self.settings.english_centering,
-                             since=parse_user_date(since), until=parse_user_date(until),
+                             since=since, until=until,
                              recency=self.settings.recency, primary=primary)
         searcher = self.searcher()
         if not searcher.store.snapshot().n_alive:

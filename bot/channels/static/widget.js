@@ -14,22 +14,23 @@
   var T = {
     fa: { open: "پرسش از خبرها", title: "خبر", placeholder: "پرسش خود را بنویسید…", send: "ارسال",
           close: "بستن", thinking: "در حال جست‌وجو…", sources: "منابع", para: "بند", link: "مشاهده خبر",
-          error: "خطایی رخ داد؛ دوباره تلاش کنید.", you: "شما", bot: "خبر", log: "گفت‌وگو" },
+          error: "خطایی رخ داد؛ دوباره تلاش کنید.", you: "شما", bot: "خبر", log: "گفت‌وگو",
+          fresh: "گفت‌وگوی تازه" },
     en: { open: "Ask the news", title: "Khabar", placeholder: "Type your question…", send: "Send",
           close: "Close", thinking: "Searching…", sources: "Sources", para: "paragraph", link: "Open article",
-          error: "Something went wrong; please try again.", you: "You", bot: "Khabar", log: "Conversation" }
+          error: "Something went wrong; please try again.", you: "You", bot: "Khabar", log: "Conversation",
+          fresh: "New conversation" }
   };
   var t = T[uiLang];
   var title = ds.title || t.title;
 
   var cid = null;
-  try {
-    cid = sessionStorage.getItem("khabar-cid");
-    if (!cid) {
-      cid = "w-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
-      sessionStorage.setItem("khabar-cid", cid);
-    }
-  } catch (e) { cid = "w-" + Math.random().toString(36).slice(2); }
+  function newCid() {
+    cid = "w-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
+    try { sessionStorage.setItem("khabar-cid", cid); } catch (e) { /* storage off: this page only */ }
+  }
+  try { cid = sessionStorage.getItem("khabar-cid"); } catch (e) { cid = null; }
+  if (!cid) newCid();
 
   var CSS = [
     ":host{all:initial}",
@@ -106,7 +107,11 @@
   var head = el("div", { "class": "head" });
   var h = el("span", { role: "heading", "aria-level": "2" }, title);
   var closeBtn = el("button", { type: "button", "aria-label": t.close }, "×");
-  head.appendChild(h); head.appendChild(closeBtn);
+  // a new conversation: later questions no longer read the earlier ones as their context
+  var freshBtn = el("button", { type: "button", "class": "fresh", "aria-label": t.fresh, title: t.fresh }, "↺");
+  var tools = el("span");
+  tools.appendChild(freshBtn); tools.appendChild(closeBtn);
+  head.appendChild(h); head.appendChild(tools);
   var log = el("div", { "class": "log", role: "log", "aria-live": "polite", "aria-label": t.log, tabindex: "0" });
   var form = el("form", { "aria-label": t.open });
   var label = el("label", { "class": "sr", "for": "kh-input" }, t.placeholder);
@@ -124,6 +129,10 @@
   }
   fab.addEventListener("click", function () { setOpen(!panel.classList.contains("open")); });
   closeBtn.addEventListener("click", function () { setOpen(false); });
+  freshBtn.addEventListener("click", function () {
+    if (busy) return;
+    newCid(); log.textContent = ""; input.focus();
+  });
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : submit(e); }
