@@ -1,6 +1,8 @@
 """Index errors, each carrying a user-facing message in Persian and English (HTTP statuses are bot.errors' business)."""
 from __future__ import annotations
 
+from index.text import persian_digits_in_persian
+
 
 class KhabarError(Exception):
     """Base of every error a user may see; `message(lang)` gives the text to show."""
@@ -21,7 +23,8 @@ class KhabarError(Exception):
 
     def message(self, lang: str = "en") -> str:
         """The user-facing message in `lang` ('fa' or 'en'), with the detail appended."""
-        base = self.fa if lang == "fa" else self.en
+        # Persian text reads its numbers in Persian digits ("۱۵۹۹ نویسه"); a name's or path's digits stay
+        base = persian_digits_in_persian(self.fa) if lang == "fa" else self.en
         return f"{base} ({self.detail})" if self.detail else base
 
     def public_message(self, lang: str = "en") -> str:

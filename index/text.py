@@ -27,6 +27,19 @@ def persian_digits(text: str) -> str:
     return text.translate(_TO_PERSIAN)
 
 
+_DIGIT_RUN = re.compile(r"[0-9]+")
+_LETTER = re.compile(r"[A-Za-z\u0600-\u06FF]")
+
+
+def persian_digits_in_persian(text: str) -> str:
+    """`persian_digits` for the digits whose nearest letter before them is Persian: an English sentence
+    quoted in a Persian answer keeps "PM2.5" and "160"."""
+    def swap(m: re.Match[str]) -> str:
+        before = _LETTER.findall(text[max(0, m.start() - 200):m.start()])
+        return m.group() if before and before[-1].isascii() else persian_digits(m.group())
+    return _DIGIT_RUN.sub(swap, text)
+
+
 # --- sentences ----------------------------------------------------------------------------------
 # the characters that end a sentence in Persian and English text; HARD_STOP leaves out the ellipsis,
 # which may also trail off inside a sentence (a title is cut, a claim split, only at a hard stop)

@@ -162,6 +162,12 @@ def test_cli_ask_and_errors(tmp_path):
     assert data_json["refused"] is False and data_json["standalone_question"] == "Why were schools closed in Tehran?"
     text = run_cli("ask", "چرا مدارس رشت تعطیل شدند؟", data_dir=data)
     assert text.returncode == 0 and "[1]" in text.stdout and "بند" in text.stdout
+    # --visual: wrapped first, then each line reordered (its lines came out bottom to top, "]1[")
+    answer = json.loads(run_cli("ask", "--json", "چرا مدارس رشت تعطیل شدند؟", data_dir=data).stdout)["answer"]
+    shown = run_cli("ask", "--visual", "چرا مدارس رشت تعطیل شدند؟", data_dir=data,
+                    env={**os.environ, "COLUMNS": "60"}).stdout
+    first, last = answer.split()[0][::-1], answer.replace("[", " ").split()[-2][::-1]
+    assert "]1[" not in shown and "[1]" in shown and shown.index(first) < shown.index(last), shown
     for bad in (["--k", "0"], ["--k", "100000"], ["--lang", "de"]):  # refused, not quietly changed
         wrong = run_cli("ask", *bad, "Why were schools closed in Tehran?", data_dir=data)
         assert wrong.returncode == 2 and bad[0] in wrong.stderr and "Traceback" not in wrong.stderr

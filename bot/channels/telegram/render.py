@@ -7,7 +7,7 @@ import re
 from bot.core.citations import MARKER
 from bot.core.dates import format_date
 from bot.core.schema import Answer, Citation
-from index.text import persian_digits, sentence_pieces
+from index.text import persian_digits, persian_digits_in_persian, sentence_pieces
 
 from .texts import TEXT
 
@@ -75,7 +75,7 @@ def render_answer_html(ans: Answer) -> str:
     if ans.note:
         text = f"{text}\n\n{ans.note}"
     if ans.language == "fa":
-        text = persian_digits(text)
+        text = persian_digits_in_persian(text)
     return text
 
 
