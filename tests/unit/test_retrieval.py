@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from bot.core.answertype import asks_quantity, counted_words, counts_in, numbers_in
+from bot.core.fusion import RRF_K, fuse
 from bot.core.keywords import name_like, spelled_in_persian, top_scores
 from bot.core.options import SearchOptions
-from bot.core.retrieval import RRF_K, HybridSearcher, _date_where, english_questions
+from bot.core.retrieval import HybridSearcher, _date_where, english_questions
 from index.ingest import ingest
 from index.models import Article
 from index.settings import IndexSettings
@@ -69,7 +70,7 @@ def test_weighted_fusion_is_min_max_dense_plus_scaled_bm25(searcher: HybridSearc
     opts = SearchOptions(dense_weight=1.0, lexical_weight=0.5, recency=False)
     dense = [(1, 0.9), (2, 0.7), (3, 0.5)]
     lexical = [(3, 8.0), (4, 2.0)]
-    hits, norm = searcher._fuse(dense, lexical, opts, extra={4: 0.6})
+    hits, norm = fuse(dense, lexical, opts, extra={4: 0.6})
     assert norm == (0.5, 0.9, 8.0)
     got = {h.pos: h.score for h in hits}
     assert got == pytest.approx({1: 1.0, 2: 0.5, 3: 0.5, 4: 0.25 + 0.5 * 2 / 8})
@@ -80,7 +81,7 @@ def test_weighted_fusion_is_min_max_dense_plus_scaled_bm25(searcher: HybridSearc
 
 def test_rrf_fusion_adds_reciprocal_ranks(searcher: HybridSearcher) -> None:
     opts = SearchOptions(fusion="rrf", dense_weight=1.0, lexical_weight=0.5, recency=False)
-    hits, _ = searcher._fuse([(1, 0.9), (2, 0.7)], [(2, 5.0), (3, 1.0)], opts)
+    hits, _ = fuse([(1, 0.9), (2, 0.7)], [(2, 5.0), (3, 1.0)], opts)
     got = {h.pos: h.score for h in hits}
     assert got == pytest.approx({1: 1 / RRF_K, 2: 1 / (RRF_K + 1) + 0.5 / RRF_K, 3: 0.5 / (RRF_K + 1)})
     assert [h.pos for h in hits] == [2, 1, 3]
@@ -89,7 +90,7 @@ def test_rrf_fusion_adds_reciprocal_ranks(searcher: HybridSearcher) -> None:
 def test_recency_only_breaks_near_ties(searcher: HybridSearcher) -> None:
     opts = SearchOptions(fusion="rrf", lexical_weight=0.0)
     ages = np.array([np.nan, 0.0, 2.0, 30.0], np.float32)
-    hits, _ = searcher._fuse([(0, 0.9), (1, 0.9), (2, 0.9), (3, 0.9)], [], opts, ages=ages)
+    hits, _ = fuse([(0, 0.9), (1, 0.9), (2, 0.9), (3, 0.9)], [], opts, ages=ages)
     got = {h.pos: h.score for h in hits}
     base = [1 / (RRF_K + r) for r in range(4)]
     assert got[0] == pytest.approx(base[0])  # undated: unchanged
