@@ -76,6 +76,11 @@ def top_scores(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
     return [(int(i), float(scores[i])) for i in idx]
 
 
+def expansion_words(query: str) -> list[str]:
+    """The words of an English question that get their own Persian counterparts (`expand_terms`)."""
+    return [w for w in dict.fromkeys(content_words(query)) if w.isalpha() and len(w) > 3]
+
+
 def expand_terms(weights: dict[str, float], qvec: np.ndarray, query: str, opts: SearchOptions, snap: Snapshot,
                  word_vectors: Callable[[list[str]], list[np.ndarray]]) -> dict[str, list[tuple[str, float]]]:
     """Add the index words nearest to the question's vector, from the other language (and
@@ -96,7 +101,7 @@ def expand_terms(weights: dict[str, float], qvec: np.ndarray, query: str, opts: 
     if opts.word_terms and lang == "en":
         # word by word too: the question's vector blurs its words, and a detail question's
         # rarer words ("hexane", "kidney") deserve their own Persian counterparts
-        own = [w for w in dict.fromkeys(content_words(query)) if w.isalpha() and len(w) > 3]
+        own = expansion_words(query)
         if own:
             nears = snap.lexicon.nearest_many(np.stack(word_vectors(own)), other, opts.word_terms + 10)
             for w, near in zip(own, nears, strict=True):
