@@ -28,7 +28,7 @@ def persian_digits(text: str) -> str:
 
 
 _DIGIT_RUN = re.compile(r"[0-9]+")
-_LETTER = re.compile(r"[A-Za-z\u0600-\u06FF]")
+_LETTER = re.compile(r"[A-Za-z\u0621-\u064A\u067E\u0686\u0698\u06A9\u06AF\u06CC]")  # letters, not digits
 
 
 def persian_digits_in_persian(text: str) -> str:

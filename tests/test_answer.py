@@ -100,7 +100,7 @@ def test_dates_for_readers():
 def test_answer_json_schema(sample_qa):
     data = sample_qa.answer("Why were schools closed in Tehran?").to_json()
     assert list(data) == ["question", "language", "answer", "citations", "contexts", "mode", "timings_ms", "refused",
-                          "standalone_question"]
+                          "standalone_question", "note"]
     assert set(data["citations"][0]) == {"n", "article_id", "title", "date", "url", "source", "paragraph", "text",
                                          "attributed"}
     assert set(data["contexts"][0]) == {"article_id", "title", "date", "url", "source", "paragraph", "text",
@@ -247,8 +247,8 @@ def test_borrowed_words_do_not_answer_an_off_topic_question(sample_qa, first, of
     history = [(prev.standalone_question, prev.answer)]
     off = sample_qa.answer(off_topic, history=history)
     assert off.refused and not off.citations, off.answer
-    # the borrowed words led off the story: searched as asked, a new question (refused as one would be)
-    assert off.standalone_question == off_topic
+    if detect_language(off_topic) == "en":  # names something: a new question, searched as asked and refused
+        assert off.standalone_question == off_topic
     on = sample_qa.answer(on_topic, history=history)
     assert not on.refused and on.contexts[0].title == TEHRAN_TITLE, on.answer
 
@@ -268,6 +268,23 @@ def test_new_questions_in_one_conversation_stand_on_their_own(sample_qa):
         history.append((ans.standalone_question, ans.answer))
     on = sample_qa.answer("When will they reopen?", history=[("Why were schools closed in Tehran?", "…")])
     assert on.standalone_question != "When will they reopen?"  # "they": still a follow-up
+
+
+@pytest.mark.parametrize("turns,refused_last", [
+    # "it" is the schools: not answered with the Khaju bridge's restoration cost (a reviewer's find)
+    (["Why did schools in Tehran close?", "How much did it cost?"], True),
+    (["Why did schools in Tehran close?", "What is the capital of France?", "How much did it cost?"], True),
+    # the borrowed words found a story holding none of them: a new question, answered from its own story
+    (["How many sturgeon were released?", "What happened in Isfahan?"], False),
+])
+def test_follow_ups_that_point_back_stay_on_their_story(sample_qa, turns, refused_last):
+    history: list[tuple[str, str]] = []
+    for question in turns:
+        ans = sample_qa.answer(question, history=history)
+        history.append((ans.standalone_question, ans.answer))
+    assert ans.refused is refused_last, (turns, ans.answer)
+    if not refused_last:
+        assert "Naqsh" in ans.citations[0].title and ans.standalone_question == turns[-1], ans.citations[0].title
 
 
 def test_a_pronoun_after_a_refusal_is_refused(sample_qa):

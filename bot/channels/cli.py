@@ -88,9 +88,13 @@ def _visual(text: str, enabled: bool, width: int) -> str:
         return text
     from bidi.algorithm import get_display
 
-    lines = [piece for line in text.split("\n")
-             for piece in (textwrap.wrap(line, max(10, width), break_long_words=False) or [""])]
-    return "\n".join(get_display(line) for line in lines)
+    out = []
+    for line in text.split("\n"):
+        # each piece in its paragraph's direction: a Persian line that starts with a Latin word stays RTL
+        base = "R" if detect_language(line) == "fa" else "L"
+        for piece in textwrap.wrap(line, max(10, width), break_long_words=False) or [""]:
+            out.append(get_display(piece, base_dir=base))
+    return "\n".join(out)
 
 
 def render_answer(ans: Answer, console: Console, visual: bool = False) -> None:

@@ -102,7 +102,14 @@ def rewrite_followup(question: str, history: list[tuple[str, str]] | None) -> Fo
 def points_back(question: str) -> bool:
     """True for a short follow-up about a pronoun ("How much did it cost?", «هزینه‌اش چقدر بود؟»; a
     suffix written without a space, «جمعیتش», is not seen): at most one word of its own that names something."""
-    return bool(POINTERS & set(words(question))) and len(own_words(question)) <= 1
+    # a name is a subject of its own: "What did Rouhani say about this?" is searched, not refused
+    names = {w for w in name_like(question) if w.isascii()}
+    return refers_back(question) and len(own_words(question)) <= 1 and not names & set(own_words(question))
+
+
+def refers_back(question: str) -> bool:
+    """True when a question holds a word pointing at something said before ("they", "it", «آن», «‌اش»)."""
+    return bool(POINTERS & set(words(question)))
 
 
 def may_change_topic(question: str, story_lang: str) -> bool:
@@ -111,7 +118,7 @@ def may_change_topic(question: str, story_lang: str) -> bool:
     someone or something (a capitalized word: "…in Tartus?", not "What caused the pollution?"), and a
     Persian one not over an English story (its words cannot be looked up in English: every English story
     would seem to lack them)."""
-    if POINTERS & set(words(question)):
+    if refers_back(question):
         return False
     if detect_language(question) == "en":
         return bool(set(name_like(question)) & set(own_words(question)))

@@ -37,8 +37,10 @@ def spelled_in_persian(question: str, names: dict[str, list[str]]) -> str:
     """`question` with each transliterated name written as its likeliest Persian spelling ("What score
     did MP Mehdi Isazadeh…" → "What score did MP مهدی عیسیزاده…"), for an encoder that reads both scripts."""
     for name, spellings in names.items():
-        if spellings:
-            question = re.sub(rf"\b{re.escape(name)}\b", spellings[0], question, flags=re.IGNORECASE)
+        if spellings:  # as a name is written, capitalized ("Mark", "IAEA"), not the common word ("mark")
+            pattern = rf"\b{re.escape(name[:1].upper())}(?i:{re.escape(name[1:])})\b"
+            # backslashes doubled: re.sub would read them as group references
+            question = re.sub(pattern, spellings[0].replace("\\", "\\\\"), question)
     return question
 
 

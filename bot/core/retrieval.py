@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import date
 from importlib import resources
@@ -40,7 +41,9 @@ class HybridSearcher:
 
     def __init__(self, store: PassageStore):
         self.store = store
-        self._word_cache: dict[str, np.ndarray] = {}
+        # least recently used first; a server's threads share it (the lock: evicting while another reads)
+        self._word_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._word_lock = threading.Lock()
         self._english_mean: np.ndarray | None = None  # computed on the first English question
         self._mean_lock = threading.Lock()
         self._dictionary = Dictionaries(store.settings.dictionary)  # opened on the first English question
@@ -72,7 +75,7 @@ class HybridSearcher:
         if opts.mode in ("hybrid", "dense") or (opts.crosslingual and opts.mode == "hybrid"):
             t = time.perf_counter()
             spelled = spelled_in_persian(query, names) \
-                if english and opts.english_centering and opts.names_weight and opts.mode == "hybrid" else query
+                if english and opts.names_weight and opts.mode == "hybrid" else query
             # the question, its Persian-spelled names and the words expand_terms will look up, in one
             # encoder batch (each call has its overhead: 58 ms for the three against 76 one by one)
             words_ = [w for w in expansion_words(query) if w not in self._word_cache] \
@@ -260,16 +263,24 @@ class HybridSearcher:
 
     def _word_vectors(self, words_: list[str]) -> list[np.ndarray]:
         """Query-role vectors of single words, cached (questions share most of their words)."""
-        missing = [w for w in words_ if w not in self._word_cache]
-        fresh = dict(zip(missing, self.store.embedder.encode_queries(missing), strict=True)) if missing else {}
-        self._cache_words(list(fresh), list(fresh.values()))
-        return [fresh[w] if w in fresh else self._word_cache[w] for w in words_]
+        with self._word_lock:
+            got = {w: self._word_cache[w] for w in words_ if w in self._word_cache}
+            for w in got:
+                self._word_cache.move_to_end(w)
+        missing = [w for w in dict.fromkeys(words_) if w not in got]
+        if missing:
+            fresh = dict(zip(missing, self.store.embedder.encode_queries(missing), strict=True))
+            self._cache_words(list(fresh), list(fresh.values()))
+            got.update(fresh)
+        return [got[w] for w in words_]
 
     def _cache_words(self, words_: list[str], vectors: list[np.ndarray]) -> None:
-        for w, v in zip(words_, vectors, strict=True):
-            self._word_cache[w] = np.asarray(v, dtype=np.float32)
-        while len(self._word_cache) > WORD_CACHE:
-            self._word_cache.pop(next(iter(self._word_cache)))
+        with self._word_lock:
+            for w, v in zip(words_, vectors, strict=True):
+                self._word_cache[w] = np.asarray(v, dtype=np.float32)
+                self._word_cache.move_to_end(w)
+            while len(self._word_cache) > WORD_CACHE:
+                self._word_cache.popitem(last=False)
 
     def translations(self, question: str) -> list[tuple[str, list[str]]]:
         """The question's English words (and phrases) with their Persian translations ([] without the

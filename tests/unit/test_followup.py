@@ -77,6 +77,7 @@ def test_a_pronoun_after_a_refused_turn_points_at_nothing() -> None:
     for own in ("What about Tehran's schools?", "How many students were there in Tehran schools?"):
         assert not rewrite_followup(own, [refused]).orphan, own  # names its own subject: searched on its own
     assert not rewrite_followup("How much did it cost?", RASHT).orphan  # after an answer "it" is that story
+    assert not rewrite_followup("What did Rouhani say about this?", [refused]).orphan  # a name: its own subject
 
 
 def test_fillers_name_nothing_and_other_languages_sit_closer() -> None:

@@ -173,6 +173,18 @@ def test_an_english_question_is_also_read_with_its_names_in_persian(searcher: Hy
     assert with_names.top_dense == without.top_dense  # refusal reads the plain question's vector
 
 
+def test_the_word_cache_evicts_without_losing_a_questions_words(searcher: HybridSearcher, monkeypatch) -> None:
+    """Full, it evicted a word the question was about to read (KeyError); least recently used goes first."""
+    import bot.core.retrieval as retrieval
+
+    monkeypatch.setattr(retrieval, "WORD_CACHE", 4)
+    for q in ("Why were schools closed in Tehran?", "Which schools reopened after pollution?",
+              "Were schools closed because of pollution in Karaj?"):
+        assert searcher.search(q, SearchOptions()).hits
+    assert len(searcher._word_cache) <= 4
+    assert len(searcher._word_vectors(["schools", "pollution", "schools"])) == 3
+
+
 def test_a_follow_ups_own_words_weigh_more(searcher: HybridSearcher) -> None:
     opts = SearchOptions(mode="bm25", primary="and Rasht?", carried_weight=0.4)
     res = searcher.search("and Rasht? oil prices", opts)

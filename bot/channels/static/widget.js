@@ -43,6 +43,7 @@
     "@media (max-width:480px){.panel{inset-inline-end:8px;bottom:70px;width:calc(100vw - 16px);height:calc(100vh - 86px)}.fab{inset-inline-end:8px;bottom:8px}}",
     ".head{display:flex;align-items:center;justify-content:space-between;padding:10px 14px;background:#0f5c8c;color:#fff;font-weight:700}",
     ".head button{background:transparent;border:0;color:#fff;font-size:20px;cursor:pointer;line-height:1;padding:4px 8px}",
+    ".head button:disabled{opacity:.5;cursor:wait}",
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px;background:#f6f8fb}",
     ".msg{max-width:92%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;unicode-bidi:plaintext}",
     ".q{align-self:flex-end;background:#0f5c8c;color:#fff}",
@@ -77,12 +78,13 @@
      Persian answer keeps "PM2.5" and "160". */
   function faDigitsInPersian(s) {
     return String(s).replace(/[0-9]+/g, function (d, at, all) {
-      var before = all.slice(0, at).match(/[A-Za-z\u0600-\u06FF](?=[^A-Za-z\u0600-\u06FF]*$)/);
+      var before = all.slice(0, at).match(/[A-Za-z\u0621-\u064A\u067E\u0686\u0698\u06A9\u06AF\u06CC](?=[^A-Za-z\u0621-\u064A\u067E\u0686\u0698\u06A9\u06AF\u06CC]*$)/);
       return before && /[A-Za-z]/.test(before[0]) ? d : faDigits(d);
     });
   }
   function isRtl(text) {
-    var fa = (String(text).match(/[\u0600-\u06FF]/g) || []).length, en = (String(text).match(/[A-Za-z]/g) || []).length;
+    var fa = (String(text).match(/[\u0621-\u064A\u067E\u0686\u0698\u06A9\u06AF\u06CC]/g) || []).length,
+        en = (String(text).match(/[A-Za-z]/g) || []).length;
     return fa * 1.5 >= en && fa > 0;
   }
   function num(n, lang) { return lang === "fa" ? faDigits(n) : String(n); }
@@ -130,7 +132,7 @@
   fab.addEventListener("click", function () { setOpen(!panel.classList.contains("open")); });
   closeBtn.addEventListener("click", function () { setOpen(false); });
   freshBtn.addEventListener("click", function () {
-    if (busy) return;
+    if (busy) return;  // disabled meanwhile: the answer under way belongs to this conversation
     newCid(); log.textContent = ""; input.focus();
   });
   panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
@@ -146,6 +148,7 @@
     node.textContent = "";
     String(text).split("\n").forEach(function (line) {
       var div = el("div", { "class": "line", dir: "auto" });
+      if (!line.trim()) div.appendChild(el("br"));  // a blank line between paragraphs keeps its height
       renderLine(div, line, lang, chipsById);
       node.appendChild(div);
     });
@@ -230,7 +233,7 @@
     if (e) e.preventDefault();
     var q = input.value.trim();
     if (!q || busy) return;
-    busy = true; send.disabled = true;
+    busy = true; send.disabled = true; freshBtn.disabled = true;
     addMessage("q", q);
     input.value = "";
     var bubble = addMessage("a", t.thinking);
@@ -276,7 +279,7 @@
         bubble.textContent = (err && err.message) || t.error;
         bubble.setAttribute("data-done", "true");
       })
-      .then(function () { busy = false; send.disabled = false; bubble.removeAttribute("aria-busy"); input.focus(); });
+      .then(function () { busy = false; send.disabled = false; freshBtn.disabled = false; bubble.removeAttribute("aria-busy"); input.focus(); });
   }
   form.addEventListener("submit", submit);
 

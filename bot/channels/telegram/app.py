@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -82,7 +83,10 @@ class TokenMask(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Scrub the record in place; never drops it."""
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed log call: logging reports it itself
+            message = str(record.msg)
         if self.token and self.token in message:
             record.msg, record.args = self.scrub(message), None
         exc = record.exc_info[1] if record.exc_info else None
@@ -124,7 +128,7 @@ def build_telegram_app(settings: Settings, qa: QA, state: State | None = None) -
     return app
 
 
-async def connect(app: Application, api_url: str) -> None:
+async def connect(app: Application, api_url: str, scrub: Callable[[str], str] = str) -> None:
     """Initialize the application (getMe): a rejected token or an unreachable server is a one-line error
     here, before python-telegram-bot's own start-up would log it with tracebacks."""
     try:
@@ -132,7 +136,7 @@ async def connect(app: Application, api_url: str) -> None:
     except TelegramError as exc:
         log.debug("Telegram start-up failed", exc_info=True)
         await app.bot.shutdown()  # the HTTP clients were opened before getMe failed
-        reason = str(exc.__cause__ or exc)
+        reason = scrub(str(exc.__cause__ or exc))  # printed by the CLI, not logged: the log's mask misses it
         if isinstance(exc, InvalidToken):
             raise TelegramTokenRejected(f"{api_url}: {reason}") from exc
         if isinstance(exc, NetworkError):
@@ -155,7 +159,7 @@ def run_telegram(settings: Settings, qa: QA) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(connect(app, settings.telegram_api_url))
+        loop.run_until_complete(connect(app, settings.telegram_api_url, mask.scrub))
     except BaseException:
         loop.close()
         raise

@@ -163,14 +163,26 @@ class KhabarBot:
         user = update.effective_user
         if (user and user.is_bot) or not command_for_bot(update, context.bot.username, context.bot.id):
             return
-        await self.send(_message(update).reply_text, TEXT[self.ui_lang(update)]["unknown_command"])
+        await self.reply_if_admitted(update, "unknown_command")
 
     async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A photo, sticker, voice note…: say the bot answers text (in groups only when addressed)."""
         user = update.effective_user
         if (user and user.is_bot) or not addressed(update, context.bot.username, context.bot.id):
             return
-        await self.send(_message(update).reply_text, TEXT[self.ui_lang(update)]["text_only"])
+        await self.reply_if_admitted(update, "text_only")
+
+    async def reply_if_admitted(self, update: Update, text: str) -> None:
+        """One of the bot's short replies, behind the allowlist and the rate limit like a question (a stream
+        of stickers must not spend the bot's Telegram budget)."""
+        lang = self.ui_lang(update)
+        if not self.allowed(update):
+            await self.send(_message(update).reply_text, TEXT[lang]["denied"])
+            return
+        who = str(update.effective_user.id if update.effective_user else _chat(update).id)
+        if not await asyncio.to_thread(self.limiter.allow, who):
+            return  # over the limit: silent (a "slow down" per sticker would spend the budget all the same)
+        await self.send(_message(update).reply_text, TEXT[lang][text])
 
     # ---- questions ----------------------------------------------------------------------------
     def question_of(self, update: Update, bot_username: str, bot_id: int) -> str | None:
