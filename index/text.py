@@ -47,7 +47,9 @@ STOP = "[.!?؟…]"
 HARD_STOP = "[.!?؟]"
 # A sentence ends at . ! ? ؟ … (optionally followed by closing quotes/brackets) and whitespace.
 # (only from the first of a run of stops: trying every one of "....a" made splitting quadratic)
-_SENTENCE_END = re.compile(r"(?<![.!?؟…])" + STOP + r"+[»\"'”’)\]]*(?=\s+|$)|\n+")
+# a direction mark after the stop (copy-pasted Persian: "است.\u200f وقتی") still ends the sentence: the answer's
+# checks read it without the mark, and a quote split otherwise showed a sentence without its [n]
+_SENTENCE_END = re.compile(r"(?<![.!?؟…])" + STOP + r"+[»\"'”’)\]\u200e\u200f\u061c]*(?=\s+|$)|\n+")
 
 
 # A full stop after a personal title followed by a name ("Dr. Sarabi") does not end a sentence: a

@@ -48,6 +48,14 @@ def test_sentences_end_at_latin_and_persian_marks_with_closing_quotes() -> None:
         "سلام.", "حالت چطور است؟", "«خوبم.»", "Then he said: Hi!", "ok…", "end"]
 
 
+def test_a_direction_mark_after_the_stop_still_ends_the_sentence() -> None:
+    """Copy-pasted Persian puts a right-to-left mark after the full stop: the quote split there too, or a
+    quoted sentence was shown without its [n] (the checks read the text without the mark)."""
+    t = "این هزینه به ۳۷ درصد رسیده است.\u200f وقتی سبد هزینه بالا می‌رود، مردم می‌پردازند."
+    assert [t[a:b] for a, b in split_sentences(t)] == ["این هزینه به ۳۷ درصد رسیده است.\u200f",
+                                                        "وقتی سبد هزینه بالا می‌رود، مردم می‌پردازند."]
+
+
 def test_a_decimal_point_does_not_end_a_sentence() -> None:
     text = "3.5 million people voted. Next"
     assert [text[s:e] for s, e in split_sentences(text)] == ["3.5 million people voted.", "Next"]
