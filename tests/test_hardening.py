@@ -303,7 +303,7 @@ def test_every_error_status_is_json(web):
     _, app = web(allowed_origins="https://news.example")
     pre = TestClient(app).options("/api/ask", headers={"Origin": "https://evil.example",
                                                        "Access-Control-Request-Method": "POST"})
-    assert pre.status_code == 400 and pre.json()["error"] == "bad_request" and pre.json()["message"]
+    assert pre.status_code == 400 and pre.json()["error"] == "origin_not_allowed" and pre.json()["message"]
 
 
 def test_request_bodies_over_the_limit_get_413(web):
