@@ -1,6 +1,8 @@
 """Answer-side errors with Persian and English user-facing messages (index errors share the base)."""
 from __future__ import annotations
 
+import logging
+
 from pydantic import ValidationError
 
 from index.errors import (
@@ -14,6 +16,8 @@ from index.errors import (
     NotFound,
     StoreUnavailable,
 )
+
+log = logging.getLogger(__name__)
 
 
 class BadQuestion(KhabarError):
@@ -188,6 +192,14 @@ class HTTPFailure(KhabarError):
     def __init__(self, status: int):
         super().__init__()
         self.status = status
+
+
+def reader_message(exc: KhabarError, lang: str) -> str:
+    """What a reader of the widget or the bot is told (`KhabarError.public_message`); an error meant for the
+    operator (paths, commands) is logged with its whole message, which the reader does not see."""
+    if exc.operator:
+        log.warning("%s: %s", exc.code, exc.message("en"))
+    return exc.public_message(lang)
 
 
 def http_error(status: int) -> KhabarError:

@@ -10,7 +10,15 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.errors import BodyTimeout, BodyTooLarge, HeadersTooLarge, OriginNotAllowed, http_error, http_status
+from bot.errors import (
+    BodyTimeout,
+    BodyTooLarge,
+    HeadersTooLarge,
+    OriginNotAllowed,
+    http_error,
+    http_status,
+    reader_message,
+)
 from bot.settings import Settings
 from index.errors import KhabarError
 
@@ -27,9 +35,7 @@ def asker_language(headers: list[tuple[bytes, bytes]]) -> str:
 
 def error_json(exc: KhabarError, lang: str) -> bytes:
     """The {error, message} body every error status carries."""
-    if exc.operator:
-        log.warning("%s: %s", exc.code, exc.message("en"))
-    return json.dumps({"error": exc.code, "message": exc.public_message(lang)}, ensure_ascii=False).encode()
+    return json.dumps({"error": exc.code, "message": reader_message(exc, lang)}, ensure_ascii=False).encode()
 
 
 async def send_error(send: Send, exc: KhabarError, lang: str, status: int | None = None,

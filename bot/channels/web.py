@@ -19,7 +19,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot.channels.asgi import add_guards
 from bot.core.qa import QA
 from bot.core.schema import Answer
-from bot.errors import BadRequest, Forbidden, RateLimited, Timeout, Unauthorized, http_error, http_status
+from bot.errors import (
+    BadRequest,
+    Forbidden,
+    RateLimited,
+    Timeout,
+    Unauthorized,
+    http_error,
+    http_status,
+    reader_message,
+)
 from bot.plumbing.metrics import Metrics
 from bot.plumbing.ratelimit import WINDOW_SECONDS
 from bot.plumbing.state import State, build_state
@@ -63,9 +72,7 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
         metrics.error(exc.code)
         # the limit is a sliding one-minute window: a minute from now it has room again, whatever came before
         headers = {"Retry-After": str(int(WINDOW_SECONDS))} if isinstance(exc, RateLimited) else None
-        if exc.operator:  # the reader is told it is unavailable; the operator what to do, here
-            log.warning("%s: %s", exc.code, exc.message("en"))
-        return JSONResponse({"error": exc.code, "message": exc.public_message(lang)}, status_code=http_status(exc),
+        return JSONResponse({"error": exc.code, "message": reader_message(exc, lang)}, status_code=http_status(exc),
                             headers=headers)
 
     def guard(request: Request, lang: str) -> None:
@@ -152,9 +159,7 @@ def create_app(settings: Settings, qa: QA, state: State | None = None) -> FastAP
                         yield _sse("chunk", {"text": item})
             except KhabarError as exc:
                 metrics.error(exc.code)
-                if exc.operator:
-                    log.warning("%s: %s", exc.code, exc.message("en"))
-                yield _sse("error", {"error": exc.code, "message": exc.public_message(lang)})
+                yield _sse("error", {"error": exc.code, "message": reader_message(exc, lang)})
             except Exception:  # noqa: BLE001 - the stream must end with a message, not a cut
                 log.exception("stream failed")
                 metrics.error("internal")

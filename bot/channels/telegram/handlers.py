@@ -19,6 +19,7 @@ from telegram.ext import ContextTypes
 from bot.core.dates import format_date
 from bot.core.qa import QA
 from bot.core.schema import Answer, Citation
+from bot.errors import reader_message
 from bot.plumbing.state import State, build_state
 from bot.settings import Settings
 from index.errors import KhabarError
@@ -215,9 +216,7 @@ class KhabarBot:
         try:
             ans = await self.answer(update, context, question, history)
         except KhabarError as exc:
-            if exc.operator:  # the reader is told it is unavailable; the operator what to do, in the log
-                log.warning("%s: %s", exc.code, exc.message("en"))
-            await self.send(_message(update).reply_text, exc.public_message(lang))
+            await self.send(_message(update).reply_text, reader_message(exc, lang))
             return
         await asyncio.to_thread(self.conversations.add, cid, ans.standalone_question or ans.question, ans.answer)
 
