@@ -6,7 +6,7 @@ from datetime import date
 import jdatetime
 
 from bot.errors import BadDate
-from index.loaders.dates import parse_date
+from index.loaders.dates import parse_whole_date
 from index.text import persian_digits
 
 _FA_MONTHS = ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی",
@@ -31,7 +31,7 @@ def parse_user_date(value: str | None) -> str | None:
     """Parse a --since/--until value (Gregorian or Jalali, any digits) into ISO; BadDate if invalid."""
     if value is None or not str(value).strip():
         return None
-    iso = parse_date(value)
+    iso = parse_whole_date(str(value))
     if iso is None:
         raise BadDate(str(value))
     return iso

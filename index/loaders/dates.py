@@ -70,6 +70,16 @@ def parse_date(value: object) -> str | None:
         return None
 
 
+def parse_whole_date(value: str) -> str | None:
+    """`parse_date` for a value that must be a date and nothing else ("2026-01-01", "11 آذر 1404",
+    "December 14, 2025"): a user's --since/--until, where trailing junk is a typo, not a date in a text."""
+    text, raw = normalize(value).strip(), value.strip()
+    if any(p.fullmatch(text) for p in (_ISO, _JALALI_NAMED)) \
+            or any(p.fullmatch(raw) for p in (_DAY_MONTH, _MONTH_DAY)):
+        return parse_date(value)
+    return None
+
+
 def date_from_url(url: str | None) -> str | None:
     """Guess an article's date from its URL (/2024/05/01/ paths, Fars News ids), or None."""
     if not url:

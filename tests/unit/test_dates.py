@@ -33,3 +33,11 @@ def test_a_bad_user_date_is_a_bilingual_error() -> None:
         parse_user_date("tomorrowish")
     assert "tomorrowish" in err.value.message("en") and "YYYY-MM-DD" in err.value.message("en")
     assert "tomorrowish" in err.value.message("fa") and "نامعتبر" in err.value.message("fa")
+
+
+@pytest.mark.parametrize("value", ["2026-01-01xyz", "since 2026-01-01", "2026-01-01 or so", "1404-11-08!"])
+def test_a_user_date_with_anything_around_it_is_refused(value: str) -> None:
+    # a typo after a valid date must not silently filter by the date it happens to start with
+    with pytest.raises(BadDate):
+        parse_user_date(value)
+    assert parse_user_date(" 11 آذر 1404 ") == "2025-12-02" and parse_user_date("December 14, 2025") == "2025-12-14"
