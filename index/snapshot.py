@@ -135,6 +135,16 @@ class Snapshot:
             return None
         return ArticleSummary.from_meta(self._summaries[i])
 
+    def english(self) -> np.ndarray:
+        """Per position: whether its article is in English (computed once per snapshot)."""
+        got = self.cache.get("english")
+        if got is None:
+            arts = np.fromiter((bool(m) and m.get("lang") == "en" for m in self._summaries), bool,
+                               len(self._summaries))
+            got = self.cache.setdefault("english", arts[self.article_idx] if len(arts) else
+                                        np.zeros(self.size, bool))
+        return got
+
     def article_by_norm(self, norm_hash: str) -> str | None:
         """Id of a live article with this normalized-content hash."""
         aid = self._norms.get(norm_hash)

@@ -400,6 +400,11 @@ class PassageStore:
                 out.append((pos, 1.0 - float(dist)))
         return out
 
+    def mean_vector(self, snap: Snapshot, mask: np.ndarray) -> tuple[np.ndarray, int] | None:
+        """The mean unit vector of the live passages of `snap` within `mask` and their count, cached per
+        snapshot by the caller; None above `exact_dense_max` passages (no matrix to average)."""
+        return self._vectors.mean(snap, mask) if self._exact(snap) else None
+
     def similarities(self, snap: Snapshot, vector: np.ndarray, positions: list[int]) -> dict[int, float]:
         """Cosine similarity of `vector` to the given passages of `snap`."""
         if not positions:

@@ -188,6 +188,18 @@ class PassageVectors:
         top = top[np.lexsort((cand[top], -sims[top]))]  # best first; ties by position, the same everywhere
         return [(int(cand[i]), float(sims[i])) for i in top]
 
+    def mean(self, snap: Snapshot, mask: np.ndarray) -> tuple[np.ndarray, int] | None:
+        """The mean unit vector of the live passages within `mask` and how many there are (None: no matrix);
+        a question's dot product with it is its mean similarity to those passages."""
+        got = self.matrix(snap)
+        if got is None:
+            return None
+        rows, have = got
+        ok = np.flatnonzero(snap.alive & have & mask)
+        if not len(ok) or rows.shape[1] == 0:
+            return np.zeros(rows.shape[1], np.float32), 0
+        return rows[ok].mean(axis=0), len(ok)
+
     def similarities(self, snap: Snapshot, vector: np.ndarray, positions: Sequence[int]) -> dict[int, float] | None:
         """Cosine similarity of `vector` to the given positions that hold a vector (None: no matrix)."""
         got = self.matrix(snap)

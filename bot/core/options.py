@@ -48,6 +48,14 @@ class SearchOptions:
     # (`keywords.spelled_in_persian`), at this weight: a Persian paragraph names its people and places in
     # Persian script, which the English spelling reaches only through the encoder's cross-lingual space
     names_weight: float = 0.5
+    # A Persian question is closer to every Persian passage than to any English one (E5: its mean similarity
+    # to Persian news is ~0.05 above its mean to English news), so in an index of both languages the English
+    # answer loses to Persian near misses. The English passages' dense similarity is lifted by this share of
+    # the difference of the question's two means (HybridSearcher._lift); only when each language has
+    # `language_min` live passages. 0 = off. (English questions are centered instead: english_centering.)
+    language_shift: float = 1.0
+    language_min: int = 5
+    shift_signals: bool = True  # the refusal signals read the lifted similarities too
     dense_pool: int = 200  # dense candidates fetched before the penalty re-orders them
     complete_dense: bool = True  # score keyword-only candidates densely too, so fusion sees both signals
     primary: str | None = None  # a follow-up's own words; words carried over from history weigh less

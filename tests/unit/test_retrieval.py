@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from bot.core.answertype import asks_quantity, counted_words, counts_in, numbers_in
+from bot.core.dates import date_where
 from bot.core.fusion import RRF_K, fuse
 from bot.core.keywords import name_like, spelled_in_persian, top_scores
 from bot.core.options import SearchOptions
-from bot.core.retrieval import HybridSearcher, _date_where, english_questions
+from bot.core.retrieval import HybridSearcher, english_questions
 from index.ingest import ingest
 from index.models import Article
 from index.settings import IndexSettings
@@ -106,9 +107,9 @@ def test_helpers() -> None:
     assert name_like("پایگاه طرطوس کجاست") == ["پایگاه", "طرطوس", "کجاست"]
     assert top_scores(np.array([0.0, 3.0, 1.0, 2.0, 0.0], np.float32), 10) == [(1, 3.0), (3, 2.0), (2, 1.0)]
     assert top_scores(np.zeros(3, np.float32), 2) == []
-    assert _date_where(None, None) is None
-    assert _date_where(20250101, None) == {"date_num": {"$gte": 20250101}}
-    assert _date_where(None, 20251231) == {"$and": [{"date_num": {"$lte": 20251231}}, {"date_num": {"$gt": 0}}]}
+    assert date_where(None, None) is None
+    assert date_where(20250101, None) == {"date_num": {"$gte": 20250101}}
+    assert date_where(None, 20251231) == {"$and": [{"date_num": {"$lte": 20251231}}, {"date_num": {"$gt": 0}}]}
 
 
 # ---- HybridSearcher over the small index ---------------------------------------------------------

@@ -1,0 +1,99 @@
+"""Persian questions about English news: paragraph / article hit@1, hit@5 and how many are answered, beside the
+Persian questions about Persian news and the Persian off-topic questions in the same index.
+
+Usage:
+  python benchmarks/crosslingual.py --data-dir DIR --build [--with-fars] [--half tune|held|all]
+  python benchmarks/crosslingual.py --data-dir DIR [--half ...]      (DIR already built)
+--build indexes benchmarks/english_news.jsonl (40 English articles written for this benchmark, no text of
+../shared) into DIR, with the sample articles (samples/: a small index of both languages) or, --with-fars,
+with the example article and the 1,500 Fars News articles of ../shared (English news among much Persian
+news). Questions: benchmarks/english_news_qa.jsonl (80 Persian, 20 English; an article's two questions
+are in the same half: odd article numbers tune), fars_qa_dev's Persian questions of that half (+ our
+fars_qa_tune or fars_qa_fresh), and offtopic_tune.jsonl or offtopic.jsonl's Persian questions.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+from _common import ROOT, SHARED
+
+from bot.core.evaluation import EvalItem, is_hit, load_eval_set, split_half
+from bot.core.qa import QA
+from bot.settings import Settings
+
+
+def english_news_questions(half: str, lang: str) -> list[EvalItem]:
+    """Our questions about benchmarks/english_news.jsonl in `lang`, of `half`."""
+    return [i for i in split_half(load_eval_set(ROOT / "benchmarks" / "english_news_qa.jsonl"), half)
+            if i.lang == lang]
+
+
+def persian_fars_questions(half: str) -> list[EvalItem]:
+    """fars_qa_dev's Persian questions of `half`, with our tuning or fresh set's."""
+    refs = SHARED / "eval" / "fars_titles_dev.jsonl"
+    items = split_half(load_eval_set(SHARED / "eval" / "fars_qa_dev.jsonl"), half)
+    ours = {"tune": ["fars_qa_tune.jsonl"], "held": ["fars_qa_fresh.jsonl"]}.get(half, ["fars_qa_tune.jsonl",
+                                                                                      "fars_qa_fresh.jsonl"])
+    for name in ours:
+        items += load_eval_set(ROOT / "benchmarks" / name, refs)
+    return [i for i in items if i.lang == "fa"]
+
+
+def offtopic_persian(half: str) -> list[str]:
+    """The Persian off-topic questions of `half`."""
+    names = {"tune": ["offtopic_tune.jsonl"], "held": ["offtopic.jsonl"]}.get(half, ["offtopic_tune.jsonl",
+                                                                                   "offtopic.jsonl"])
+    rows = [json.loads(line) for n in names for line in (ROOT / "benchmarks" / n).read_text("utf-8").splitlines()
+            if line.strip()]
+    return [r["question"] for r in rows if r["lang"] == "fa"]
+
+
+def measure(qa: QA, items: list[EvalItem]) -> dict:
+    """Paragraph hit@1 / @5, article hit@1 and the share answered (not refused)."""
+    p1 = p5 = a1 = answered = 0
+    for item in items:
+        res = qa.retrieve(item.question)
+        snap = res.snap
+        rank = next((k for k, h in enumerate(res.hits) if is_hit(item, snap.passage(h.pos), snap.text(h.pos))), None)
+        article = EvalItem(item.id, item.lang, item.question, item.gold_sources, [])
+        a1 += bool(res.hits) and is_hit(article, snap.passage(res.hits[0].pos), "")
+        p1 += rank == 0
+        p5 += rank is not None
+        answered += qa.is_relevant(res, item.question)
+    n = len(items) or 1
+    return {"n": len(items), "para@1": round(p1 / n, 3), "para@5": round(p5 / n, 3), "article@1": round(a1 / n, 3),
+            "answered": round(answered / n, 3)}
+
+
+def build(data_dir: str, with_fars: bool) -> None:
+    """Index the English news with the samples, or with the example article and Fars News."""
+    sources = [str(ROOT / "benchmarks" / "english_news.jsonl")]
+    sources += [str(SHARED / "corpora" / "seed"), str(SHARED / "corpora" / "fars-news")] if with_fars \
+        else [str(ROOT / "samples")]
+    subprocess.run([sys.executable, "-m", "bot", "--data-dir", data_dir, "index", "add", *sources], check=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--build", action="store_true")
+    ap.add_argument("--with-fars", action="store_true")
+    ap.add_argument("--half", choices=["tune", "held", "all"], default="all")
+    args = ap.parse_args()
+    if args.build:
+        build(args.data_dir, args.with_fars)
+    qa = QA(Settings(data_dir=args.data_dir))
+    out = {"persian_about_english": measure(qa, english_news_questions(args.half, "fa")),
+           "english_about_english": measure(qa, english_news_questions(args.half, "en"))}
+    if SHARED.exists() and any("farsnews" in (a.url or "") for a in qa.store().snapshot().articles().values()):
+        out["persian_about_fars"] = measure(qa, persian_fars_questions(args.half))
+    off = offtopic_persian(args.half)
+    out["persian_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in off) / len(off), 3)
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
