@@ -9,7 +9,8 @@ from index.text import ascii_digits
 
 # English: "how many / how much / what percentage / which year"; not "when", which news answers with
 # words as often as with a date ("until the air improves", "on Monday"). Persian: چند, چقدر, چه تعداد /
-# میزان / سالی…, whole words (not چندین, چندجانبه, سالن); not کی, which colloquially asks "who" too
+# میزان / سالی…, whole words (not چندین, چندجانبه, سالن), spoken چقدره / چنده too ("how much is it?"); not کی,
+# which colloquially asks "who" too
 _ENGLISH = re.compile(
     r"\bhow\s+(many|much|long|old|far|big|large|tall|often)\b"
     r"|\bwhat\s+(percentage|percent|share|number|amount|proportion|figure|total|sum|price|cost|rate|age"
@@ -18,7 +19,7 @@ _ENGLISH = re.compile(
 # چه تعداد / میزان / مقدار (and with the indefinite ی) ask an amount of what follows them
 _AMOUNT_FA = "تعداد|تعدادی|میزان|مقدار|مقداری"
 _PERSIAN = re.compile(
-    r"(^|\s)(چند|چندم|چندمین|چندتا|چقدر)(\s|$|[؟?،,.])"
+    r"(^|\s)(چند|چندم|چندمین|چندتا|چقدر|چقدره|چنده)(\s|$|[؟?،,.])"
     rf"|(^|\s)(چه|کدام)\s*({_AMOUNT_FA}|سال|سالی|تاریخی|مبلغ|مبلغی|رقمی|درصدی|اندازه)(\s|$|[؟?،,.])")
 _NUMBER = re.compile(r"\d+(?:[,٬]\d{3})*")
 
