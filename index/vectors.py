@@ -195,10 +195,11 @@ class PassageVectors:
         if got is None:
             return None
         rows, have = got
-        ok = np.flatnonzero(snap.alive & have & mask)
-        if not len(ok) or rows.shape[1] == 0:
+        weights = (snap.alive & have & mask).astype(np.float32)
+        n = int(weights.sum())
+        if not n or rows.shape[1] == 0:
             return np.zeros(rows.shape[1], np.float32), 0
-        return rows[ok].mean(axis=0), len(ok)
+        return (weights @ rows) / n, n  # no copy of the selected rows (a large index's matrix)
 
     def similarities(self, snap: Snapshot, vector: np.ndarray, positions: Sequence[int]) -> dict[int, float] | None:
         """Cosine similarity of `vector` to the given positions that hold a vector (None: no matrix)."""

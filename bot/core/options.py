@@ -55,7 +55,6 @@ class SearchOptions:
     # `language_min` live passages. 0 = off. (English questions are centered instead: english_centering.)
     language_shift: float = 1.0
     language_min: int = 5
-    shift_signals: bool = True  # the refusal signals read the lifted similarities too
     dense_pool: int = 200  # dense candidates fetched before the penalty re-orders them
     complete_dense: bool = True  # score keyword-only candidates densely too, so fusion sees both signals
     primary: str | None = None  # a follow-up's own words; words carried over from history weigh less
@@ -138,6 +137,9 @@ class SearchResult:
     # the best dense similarity among passages of at least `short_words` words: one-line headlines
     # sit close to every question ("hubs"), so off-topic questions reach their best score on them
     top_dense_long: float = 0.0
+    # a Persian question's best dense similarity with the English passages lifted (SearchOptions.language_shift;
+    # None: nothing lifted); `top_dense` stays the plain one, the scale the other thresholds were set on
+    top_dense_lifted: float | None = None
     # how far the best article's score leads the next article's, before selection (None: not computed)
     article_lead: float | None = None
     # the passages the refusal signals read: the top 5 under fixed caps (None: read `hits`)

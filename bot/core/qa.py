@@ -311,11 +311,12 @@ class QA:
         sig = self.relevance(result, question, sparse=False)
         d = sig["dense"]
         if detect_language(question) == "fa":
-            view = signal_view(result)
-            if self.embedder.has_sparse and result.snap.passage(view[0].pos).lang == "en":
+            lifted = result.top_dense_lifted
+            if lifted is not None and self.embedder.has_sparse \
+                    and result.snap.passage(signal_view(result)[0].pos).lang == "en":
                 cosines = self._sparse_cosines(result, question)
                 if cosines is not None:
-                    return first_positive(d - FA_CROSS_BAR, FA_CROSS_SPARSE_WEIGHT, cosines)[0]
+                    return first_positive(lifted - FA_CROSS_BAR, FA_CROSS_SPARSE_WEIGHT, cosines)[0]
             return d >= FA_DENSE or (d >= FA_DENSE_WITH_WORDS and sig["idf_coverage"] >= FA_IDF_COVERAGE) \
                 or (d >= DENSE_WITH_NAMES and bool(sig["names"]))
         if d >= EN_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_IDF_COVERAGE:

@@ -101,9 +101,8 @@ class HybridSearcher:
             # it (not on centered similarities, nor on an LLM rendering merged in below)
             lift = self._lift(snap, rvec, english, opts)
             dense = signals = self._dense(rvec, opts, mask, where, snap, lift)
-            signal_lift = lift if opts.shift_signals else None
-            if rvec is not qvec or signal_lift is not lift:
-                signals = self._dense(qvec, opts, mask, where, snap, signal_lift)
+            if rvec is not qvec:
+                signals = self._dense(qvec, opts, mask, where, snap, lift)
             timings["dense"] = elapsed_ms(t)
 
         own = set(tokenize(opts.primary)) if opts.primary else None
@@ -167,9 +166,12 @@ class HybridSearcher:
             view = cap_per_article(hits, snap.article_idx, opts.signal_per_article, SIGNAL_K)
             hits = cap_per_article(hits, snap.article_idx, opts.per_article, opts.k,
                                    other_language_articles(hits, snap, english), opts.per_article_crosslingual)
+        top, lifted = (signals[0][1] if signals else 0.0), None
+        if lift is not None and signals:  # refusal's Persian rules read the plain similarity
+            lifted, top = top, max(s - (lift[1] if lift[0][p] else 0.0) for p, s in signals)
         margin = signals[0][1] - signals[-1][1] if len(signals) >= 2 else 0.0
         long_ = max((s for p, s in signals if snap.lengths[p] >= opts.short_words), default=0.0)
-        return SearchResult(hits, weights, signals[0][1] if signals else 0.0, margin, timings, snap,
+        return SearchResult(hits, weights, top, margin, timings, snap, top_dense_lifted=lifted,
                             top_dense_long=long_, counterparts=counterparts, article_lead=lead, signal_hits=view)
 
     def _dense(self, vector: np.ndarray, opts: SearchOptions, mask: np.ndarray, where: dict | None,
@@ -202,7 +204,7 @@ class HybridSearcher:
             means = snap.cache.setdefault("language_means", (self.store.mean_vector(snap, en),
                                                              self.store.mean_vector(snap, ~en)))
         en_mean, fa_mean = means
-        if en_mean is None or fa_mean is None or min(en_mean[1], fa_mean[1]) < opts.language_min:
+        if en_mean is None or fa_mean is None or min(en_mean[1], fa_mean[1]) < max(1, opts.language_min):
             return None
         v = np.asarray(vector, np.float32)
         gap = float(v @ (fa_mean[0] - en_mean[0])) / (float(np.linalg.norm(v)) or 1.0)

@@ -45,6 +45,7 @@ class HybridRetriever(BaseRetriever):
         snap = result.snap
         # the snapshot travels with the Documents (in-process only): hit positions refer to it
         shared = {"top_dense": result.top_dense, "top_dense_long": result.top_dense_long,
+                  "top_dense_lifted": result.top_dense_lifted,
                   "article_lead": result.article_lead,
                   "signal_positions": [h.pos for h in result.signal_hits] if result.signal_hits is not None else None,
                   "counterparts": result.counterparts, "query_terms": result.query_terms,
@@ -71,6 +72,7 @@ def result_from_documents(docs: list[Document]) -> SearchResult:
     return SearchResult(hits, dict(m.get("query_terms") or {}), float(m.get("top_dense", 0.0)),
                         timings_ms=dict(m.get("timings_ms") or {}), snap=m.get("snapshot") or Snapshot.empty(""),
                         top_dense_long=float(m.get("top_dense_long", 0.0)),
+                        top_dense_lifted=m.get("top_dense_lifted"),
                         counterparts=dict(m.get("counterparts") or {}), article_lead=m.get("article_lead"),
                         signal_hits=[Hit(p, 0.0) for p in signal] if (signal := m.get("signal_positions")) is not None
                         else None,

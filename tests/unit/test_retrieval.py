@@ -319,3 +319,19 @@ def test_counts_in_skips_the_questions_own_numbers():
     """"How many of the 29 wounded were soldiers?": "29 wounded" restates the question, it answers nothing."""
     assert not counts_in("Of the 29 wounded, most were civilians.", {"wounded"}, {"29"})
     assert counts_in("Of the 29 wounded, 11 wounded were soldiers.", {"wounded"}, {"29"})
+
+
+def test_only_persian_questions_over_both_languages_are_lifted_and_refusal_keeps_the_plain_top(
+        searcher: HybridSearcher) -> None:
+    """The English passages' lift (SearchOptions.language_shift) is for Persian questions in an index with
+    `language_min` passages of each language; `top_dense` stays the plain similarity the Persian refusal
+    thresholds were set on, the lifted one is apart."""
+    fa = "پایگاه دریایی طرطوس روسیه"
+    plain = searcher.search(fa, SearchOptions(language_shift=0))
+    assert plain.top_dense_lifted is None
+    assert searcher.search(fa).top_dense_lifted is None  # one Persian passage here: below language_min
+    lifted = searcher.search(fa, SearchOptions(language_min=1))
+    assert lifted.top_dense == pytest.approx(plain.top_dense)
+    assert lifted.top_dense_lifted is not None and lifted.top_dense_lifted >= lifted.top_dense
+    assert searcher.search("Oil prices in Tehran", SearchOptions(language_min=1)).top_dense_lifted is None
+    assert searcher.search(fa, SearchOptions(language_min=0)).top_dense_lifted is not None  # 0 reads as 1
