@@ -56,6 +56,7 @@ demo: install
 	$(KHABAR) --data-dir $(DEMO_DIR) index add samples
 	$(KHABAR) --data-dir $(DEMO_DIR) ask "When does the Zayandeh Rud water reach Khaju Bridge?"
 	$(KHABAR) --data-dir $(DEMO_DIR) ask "چرا مدارس رشت تعطیل شدند؟"
+	$(KHABAR) --data-dir $(DEMO_DIR) ask "مدارس تهران تا کی تعطیل هستند؟"
 	@echo "Open http://127.0.0.1:$(PORT)/ for the chat widget (Ctrl-C to stop)."
 	$(KHABAR) --data-dir $(DEMO_DIR) serve --port $(PORT)
 
