@@ -222,12 +222,13 @@ _LABEL = re.compile(r"^\s*(?:\*\*|__)([^*_\n]{1,60})(?:\*\*|__)\s*[:：]?\s*")
 _PREFIX = re.compile(r"^\s*(?:answer|final answer|response|پاسخ|جواب)\s*[:：]\s*", re.I)
 _SECTION_END = re.compile(r"^\s*(?:#+\s*)?(?:sources?|references?|citations?|منابع|منبع)\s*[:：]?\s*$", re.I)
 _END = re.compile(STOP + r"\s*$")
+_DIGIT_RUN = re.compile(r"[0-9\u06F0-\u06F9\u0660-\u0669]+")
 
 
 def flatten_markdown(text: str) -> str:
     """Turn list and heading output into plain sentences before the checks: bullets and numbering
     removed, headings and bold labels dropped, each item ended as a sentence, an echoed
-    "Sources:" block cut off."""
+    "Sources:" block cut off, a number written in two digit scripts made one."""
     lines: list[str] = []
     for raw in text.replace("\r", "").split("\n"):
         line = raw.strip()
@@ -244,6 +245,9 @@ def flatten_markdown(text: str) -> str:
             line = rest if rest.strip() else label.group(1)
             heading = heading or not rest.strip()
         line = re.sub(r"(\*\*|__|\*|`)", "", line).strip()
+        # a small model writes "۴7" for 47: one number in two scripts, read as ASCII (the channels choose the script)
+        line = _DIGIT_RUN.sub(lambda m: ascii_digits(m.group()) if not m.group().isascii()
+                              and re.search(r"[0-9]", m.group()) else m.group(), line)
         body = MARKER.sub("", line).strip()
         # a heading: marked as one, or a short line ending in a colon with no source number
         if not body or heading and not MARKER.search(line) or body.endswith((":", "：")) and len(body.split()) <= 8 \

@@ -265,3 +265,9 @@ def test_a_sentence_states_no_figure_its_own_passage_lacks(passage) -> None:
     assert not numbers_found("There were 20,660 of them.", ["حدود یک میلیون و 20 هزار و 660 نفر"])
     assert not numbers_found("There were 522,000 of them.", ["از یک میلیون و 522 هزار"])
     assert numbers_found("There were 1,522,000 of them.", ["از یک میلیون و 522 هزار"])
+
+
+def test_a_number_written_in_two_digit_scripts_is_made_one() -> None:
+    # Qwen2.5-Coder-1.5B wrote "۴7 روز" for the 47 days of an English source; whole Persian or ASCII numbers stay
+    assert flatten_markdown("فیلمبرداری ۴7 روز طول کشید [1]") == "فیلمبرداری 47 روز طول کشید [1]."
+    assert flatten_markdown("در ۱۴۰۳ و 2024 [2]") == "در ۱۴۰۳ و 2024 [2]."
