@@ -44,15 +44,42 @@ def spelled_in_persian(question: str, names: dict[str, list[str]]) -> str:
     return question
 
 
-def keyword_scores(weights: dict[str, float], mask: np.ndarray, snap: Snapshot) -> np.ndarray:
+def keyword_scores(weights: dict[str, float], mask: np.ndarray, snap: Snapshot, by_language: bool = False
+                   ) -> np.ndarray:
     """BM25 of every passage for weighted query tokens; a body-less article's passage is scored on
-    its title and text (`bodyless`); passages outside `mask` score 0."""
+    its title and text (`bodyless`); passages outside `mask` score 0; `by_language`: `language_idf`."""
+    if by_language:
+        weights = language_idf(weights, snap)
     scores = snap.lexical.scores(weights)
     for p, tf in bodyless(snap):
         if tf.keys() & weights.keys():
             scores[p] = max(float(scores[p]), snap.lexical.score_tokens(weights, tf))
     scores[~mask] = 0.0
     return scores
+
+
+def language_idf(weights: dict[str, float], snap: Snapshot) -> dict[str, float]:
+    """`weights` rescaled so that each word's IDF is counted among the passages of its script's language (Latin
+    words among the English passages, the others among the rest), in an index of both languages: a word of the
+    minority language is rare in the whole index, so any passage sharing a few of the question's words outweighed
+    the majority's matches (English questions over Fars News with 40 English articles: an English passage ranked
+    first for 32 of 104 tuning questions). Unchanged for an index of one language."""
+    counts = snap.cache.get("language_counts")
+    if counts is None:
+        en = int((snap.english() & snap.alive).sum())
+        counts = snap.cache.setdefault("language_counts", (en, int(snap.alive.sum()) - en))
+    n = snap.lexical.n_alive
+    if not min(counts) or n <= 0:
+        return weights
+    out = dict(weights)
+    for tok, w in weights.items():
+        d = snap.lexical.df(tok)
+        if d <= 0:
+            continue
+        group = counts[0] if tok.isascii() else counts[1]
+        dg = min(d, group)
+        out[tok] = w * math.log(1 + (group - dg + 0.5) / (dg + 0.5)) / math.log(1 + (n - d + 0.5) / (d + 0.5))
+    return out
 
 
 def bodyless(snap: Snapshot) -> list[tuple[int, Counter]]:

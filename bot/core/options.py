@@ -53,6 +53,10 @@ class SearchOptions:
     # answer loses to Persian near misses. The English passages' dense similarity is lifted by this share of
     # the difference of the question's two means (HybridSearcher._lift); only when each language has
     # `language_min` live passages. 0 = off. (English questions are centered instead: english_centering.)
+    # an English question in an index of both languages: a word's IDF counted among its own script's passages
+    # (keywords.language_idf; for Persian questions it lost: their English words are the expansions that reach
+    # English news)
+    language_idf: bool = True
     language_shift: float = 1.0
     language_min: int = 5
     dense_pool: int = 200  # dense candidates fetched before the penalty re-orders them

@@ -122,7 +122,7 @@ class HybridSearcher:
                 counterparts = expand_terms(weights, qvec, query, opts, snap, self._word_vectors)
             if opts.feedback and dense and opts.mode == "hybrid":
                 weights = feedback_terms(weights, [p for p, _ in dense[: opts.feedback_docs]], opts, snap)
-            scores = keyword_scores(weights, mask, snap)
+            scores = keyword_scores(weights, mask, snap, opts.language_idf and english)
             lexical = top_scores(scores, opts.depth)
             timings["bm25"] = elapsed_ms(t)
 
@@ -187,6 +187,16 @@ class HybridSearcher:
             pool = sorted(((p, self._penalized(s, p, opts, snap, lift)) for p, s in pool), key=lambda x: -x[1])
         return [(p, s) for p, s in pool if mask[p]][: opts.depth]
 
+    def _language_means(self, snap: Snapshot) -> tuple | None:
+        """((mean vector, count) of the English passages, of the others), once per snapshot; None on Chroma's
+        approximate path (no matrix)."""
+        means = snap.cache.get("language_means")
+        if means is None:
+            en = snap.english()
+            means = snap.cache.setdefault("language_means", (self.store.mean_vector(snap, en),
+                                                             self.store.mean_vector(snap, ~en)))
+        return None if means[0] is None or means[1] is None else means
+
     def _lift(self, snap: Snapshot, vector: np.ndarray | None, english: bool, opts: SearchOptions) -> Lift | None:
         """For a Persian question: the English passages and how much their dense similarity gains — the
         question's mean similarity to the Persian passages minus its mean to the English ones (the mean
@@ -198,14 +208,10 @@ class HybridSearcher:
             # for them measured +0.01 paragraph hit@1 with 40 English articles beside Fars News, and let a
             # follow-up that points at no story be answered from a Persian one in the samples)
             return None
-        means = snap.cache.get("language_means")
-        if means is None:
-            en = snap.english()
-            means = snap.cache.setdefault("language_means", (self.store.mean_vector(snap, en),
-                                                             self.store.mean_vector(snap, ~en)))
-        en_mean, fa_mean = means
-        if en_mean is None or fa_mean is None or min(en_mean[1], fa_mean[1]) < max(1, opts.language_min):
+        means = self._language_means(snap)
+        if means is None or min(means[0][1], means[1][1]) < max(1, opts.language_min):
             return None
+        en_mean, fa_mean = means
         v = np.asarray(vector, np.float32)
         gap = float(v @ (fa_mean[0] - en_mean[0])) / (float(np.linalg.norm(v)) or 1.0)
         gain = min(max(gap, 0.0), MAX_LIFT) * opts.language_shift

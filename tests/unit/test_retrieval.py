@@ -335,3 +335,15 @@ def test_only_persian_questions_over_both_languages_are_lifted_and_refusal_keeps
     assert lifted.top_dense_lifted is not None and lifted.top_dense_lifted >= lifted.top_dense
     assert searcher.search("Oil prices in Tehran", SearchOptions(language_min=1)).top_dense_lifted is None
     assert searcher.search(fa, SearchOptions(language_min=0)).top_dense_lifted is not None  # 0 reads as 1
+
+
+def test_a_words_idf_is_counted_among_its_own_languages_passages(searcher: HybridSearcher) -> None:
+    """keywords.language_idf: here Persian is the minority (1 passage of 7), so طرطوس, in every Persian passage,
+    says little among them; an index of one language (or none) keeps its weights."""
+    from bot.core.keywords import language_idf
+    from index.snapshot import Snapshot
+
+    snap = searcher.store.snapshot()
+    got = language_idf({"طرطوس": 1.0, "bridge": 1.0, "unknownword": 0.7}, snap)
+    assert got["طرطوس"] < 0.25 and 0.8 < got["bridge"] < 1.0 and got["unknownword"] == 0.7
+    assert language_idf({"bridge": 1.0}, Snapshot.empty("x")) == {"bridge": 1.0}
