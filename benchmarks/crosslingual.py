@@ -1,5 +1,5 @@
-"""Persian questions about English news: paragraph / article hit@1, hit@5 and how many are answered, beside the
-Persian questions about Persian news and the Persian off-topic questions in the same index.
+"""An index of both languages: Persian questions about English news, and English ones about Persian news (with
+Fars indexed) — paragraph / article hit@1, hit@5 and how many are answered — and off-topic questions refused.
 
 Usage:
   python benchmarks/crosslingual.py --data-dir DIR --build [--with-fars] [--half tune|held|all]
@@ -8,8 +8,8 @@ Usage:
 ../shared) into DIR, with the sample articles (samples/: a small index of both languages) or, --with-fars,
 with the example article and the 1,500 Fars News articles of ../shared (English news among much Persian
 news). Questions: benchmarks/english_news_qa.jsonl (80 Persian, 20 English; an article's two questions
-are in the same half: odd article numbers tune), fars_qa_dev's Persian questions of that half (+ our
-fars_qa_tune or fars_qa_fresh), and offtopic_tune.jsonl or offtopic.jsonl's Persian questions.
+are in the same half: odd article numbers tune), fars_qa_dev's questions of that half (+ our fars_qa_tune or
+fars_qa_fresh; with Fars indexed), and offtopic_tune.jsonl's or offtopic.jsonl's.
 """
 from __future__ import annotations
 
@@ -31,24 +31,24 @@ def english_news_questions(half: str, lang: str) -> list[EvalItem]:
             if i.lang == lang]
 
 
-def persian_fars_questions(half: str) -> list[EvalItem]:
-    """fars_qa_dev's Persian questions of `half`, with our tuning or fresh set's."""
+def fars_questions(half: str, lang: str) -> list[EvalItem]:
+    """fars_qa_dev's questions in `lang` of `half`, with our tuning or fresh set's."""
     refs = SHARED / "eval" / "fars_titles_dev.jsonl"
     items = split_half(load_eval_set(SHARED / "eval" / "fars_qa_dev.jsonl"), half)
     ours = {"tune": ["fars_qa_tune.jsonl"], "held": ["fars_qa_fresh.jsonl"]}.get(half, ["fars_qa_tune.jsonl",
                                                                                       "fars_qa_fresh.jsonl"])
     for name in ours:
         items += load_eval_set(ROOT / "benchmarks" / name, refs)
-    return [i for i in items if i.lang == "fa"]
+    return [i for i in items if i.lang == lang]
 
 
-def offtopic_persian(half: str) -> list[str]:
-    """The Persian off-topic questions of `half`."""
+def offtopic(half: str, lang: str) -> list[str]:
+    """The off-topic questions in `lang` of `half`."""
     names = {"tune": ["offtopic_tune.jsonl"], "held": ["offtopic.jsonl"]}.get(half, ["offtopic_tune.jsonl",
                                                                                    "offtopic.jsonl"])
     rows = [json.loads(line) for n in names for line in (ROOT / "benchmarks" / n).read_text("utf-8").splitlines()
             if line.strip()]
-    return [r["question"] for r in rows if r["lang"] == "fa"]
+    return [r["question"] for r in rows if r["lang"] == lang]
 
 
 def measure(qa: QA, items: list[EvalItem]) -> dict:
@@ -89,9 +89,11 @@ def main() -> None:
     out = {"persian_about_english": measure(qa, english_news_questions(args.half, "fa")),
            "english_about_english": measure(qa, english_news_questions(args.half, "en"))}
     if SHARED.exists() and any("farsnews" in (a.url or "") for a in qa.store().snapshot().articles().values()):
-        out["persian_about_fars"] = measure(qa, persian_fars_questions(args.half))
-    off = offtopic_persian(args.half)
-    out["persian_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in off) / len(off), 3)
+        out["persian_about_fars"] = measure(qa, fars_questions(args.half, "fa"))
+        out["english_about_fars"] = measure(qa, fars_questions(args.half, "en"))
+    for lang, name in (("fa", "persian"), ("en", "english")):
+        off = offtopic(args.half, lang)
+        out[f"{name}_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in off) / len(off), 3)
     print(json.dumps(out, indent=1))
 
 
