@@ -136,6 +136,18 @@ class LexicalIndex:
             return 0
         return int(self._df[tid])
 
+    def df_within(self, token: str, mask: np.ndarray) -> int:
+        """In how many live passages within `mask` (one flag per position) `token` occurs."""
+        tid = self.vocabulary.ids.get(token)
+        if tid is None:
+            return 0
+        n = 0
+        for seg in self.segments:
+            docs, _ = seg.lookup(tid)
+            if len(docs):
+                n += int((mask[docs] & self.alive[docs]).sum())
+        return n
+
     def scores(self, weights: dict[str, float]) -> np.ndarray:
         """BM25 score of every passage for weighted query tokens (a plain query has weight 1 each)."""
         out = np.zeros(self.n_docs, dtype=np.float32)

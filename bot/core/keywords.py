@@ -44,12 +44,13 @@ def spelled_in_persian(question: str, names: dict[str, list[str]]) -> str:
     return question
 
 
-def keyword_scores(weights: dict[str, float], mask: np.ndarray, snap: Snapshot, by_language: bool = False
+def keyword_scores(weights: dict[str, float], mask: np.ndarray, snap: Snapshot, by_language: int = 0
                    ) -> np.ndarray:
     """BM25 of every passage for weighted query tokens; a body-less article's passage is scored on
-    its title and text (`bodyless`); passages outside `mask` score 0; `by_language`: `language_idf`."""
+    its title and text (`bodyless`); passages outside `mask` score 0; `by_language` > 0: `language_idf` with
+    that many passages of each language."""
     if by_language:
-        weights = language_idf(weights, snap)
+        weights = language_idf(weights, snap, by_language)
     scores = snap.lexical.scores(weights)
     for p, tf in bodyless(snap):
         if tf.keys() & weights.keys():
@@ -58,27 +59,34 @@ def keyword_scores(weights: dict[str, float], mask: np.ndarray, snap: Snapshot, 
     return scores
 
 
-def language_idf(weights: dict[str, float], snap: Snapshot) -> dict[str, float]:
+def language_idf(weights: dict[str, float], snap: Snapshot, min_passages: int = 1) -> dict[str, float]:
     """`weights` rescaled so that each word's IDF is counted among the passages of its script's language (Latin
-    words among the English passages, the others among the rest), in an index of both languages: a word of the
-    minority language is rare in the whole index, so any passage sharing a few of the question's words outweighed
-    the majority's matches (English questions over Fars News with 40 English articles: an English passage ranked
-    first for 32 of 104 tuning questions). Unchanged for an index of one language."""
+    words among the English passages, the others among the rest), in an index with `min_passages` of each: a
+    word of the minority language is rare in the whole index, so any passage sharing a few of the question's
+    words outweighed the majority's matches (English questions over Fars News with 40 English articles: an
+    English passage ranked first for 32 of 104 tuning questions). Never raised; numbers (script-neutral once
+    normalized) and an index of one language are left as they are."""
     counts = snap.cache.get("language_counts")
     if counts is None:
         en = int((snap.english() & snap.alive).sum())
         counts = snap.cache.setdefault("language_counts", (en, int(snap.alive.sum()) - en))
-    n = snap.lexical.n_alive
-    if not min(counts) or n <= 0:
+    lex = snap.lexical
+    n = lex.n_alive
+    if min(counts) < max(1, min_passages) or n <= 0:
         return weights
+    english = snap.english()
     out = dict(weights)
     for tok, w in weights.items():
-        d = snap.lexical.df(tok)
-        if d <= 0:
+        d = lex.df(tok)
+        if d <= 0 or any(c.isdigit() for c in tok):
             continue
-        group = counts[0] if tok.isascii() else counts[1]
-        dg = min(d, group)
-        out[tok] = w * math.log(1 + (group - dg + 0.5) / (dg + 0.5)) / math.log(1 + (n - d + 0.5) / (d + 0.5))
+        latin = tok.isascii()
+        group = counts[0] if latin else counts[1]
+        dg = lex.df_within(tok, english if latin else ~english)  # the word's own count there, not the index's
+        if dg <= 0:
+            continue
+        ratio = math.log(1 + (group - dg + 0.5) / (dg + 0.5)) / math.log(1 + (n - d + 0.5) / (d + 0.5))
+        out[tok] = w * min(1.0, ratio)
     return out
 
 

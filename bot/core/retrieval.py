@@ -122,7 +122,7 @@ class HybridSearcher:
                 counterparts = expand_terms(weights, qvec, query, opts, snap, self._word_vectors)
             if opts.feedback and dense and opts.mode == "hybrid":
                 weights = feedback_terms(weights, [p for p, _ in dense[: opts.feedback_docs]], opts, snap)
-            scores = keyword_scores(weights, mask, snap, opts.language_idf and english)
+            scores = keyword_scores(weights, mask, snap, self._by_language(english, opts))
             lexical = top_scores(scores, opts.depth)
             timings["bm25"] = elapsed_ms(t)
 
@@ -186,6 +186,11 @@ class HybridSearcher:
         if opts.short_penalty or lift is not None:
             pool = sorted(((p, self._penalized(s, p, opts, snap, lift)) for p, s in pool), key=lambda x: -x[1])
         return [(p, s) for p, s in pool if mask[p]][: opts.depth]
+
+    @staticmethod
+    def _by_language(english: bool, opts: SearchOptions) -> int:
+        """`keyword_scores`' by_language: for English questions, the passages each language needs (0 = off)."""
+        return max(1, opts.language_min) if opts.language_idf and english else 0
 
     def _language_means(self, snap: Snapshot) -> tuple | None:
         """((mean vector, count) of the English passages, of the others), once per snapshot; None on Chroma's
@@ -267,7 +272,7 @@ class HybridSearcher:
                 for _, cands in snap.lexical.transliterations(name_like(alt)).items():
                     for c in cands:
                         aw.setdefault(c, 0.8 / len(cands) ** 0.5)
-            scores = keyword_scores(aw, mask, snap)
+            scores = keyword_scores(aw, mask, snap, self._by_language(detect_language(alt) == "en", opts))
             l_lists.append((top_scores(scores, opts.depth), opts.alt_weight))
             for tok, w in aw.items():  # the answer step weighs sentences by these terms too
                 weights.setdefault(tok, 0.8 * w)

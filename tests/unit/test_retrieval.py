@@ -347,3 +347,5 @@ def test_a_words_idf_is_counted_among_its_own_languages_passages(searcher: Hybri
     got = language_idf({"طرطوس": 1.0, "bridge": 1.0, "unknownword": 0.7}, snap)
     assert got["طرطوس"] < 0.25 and 0.8 < got["bridge"] < 1.0 and got["unknownword"] == 0.7
     assert language_idf({"bridge": 1.0}, Snapshot.empty("x")) == {"bridge": 1.0}
+    assert language_idf({"bridge": 1.0}, snap, min_passages=5) == {"bridge": 1.0}  # one Persian passage: too few
+    assert language_idf({"3": 1.0}, snap) == {"3": 1.0}  # a number is script-neutral once normalized
