@@ -145,6 +145,14 @@ class Snapshot:
                                         np.zeros(self.size, bool))
         return got
 
+    def language_counts(self) -> tuple[int, int]:
+        """Live passages of English articles and of the others (computed once per snapshot)."""
+        got = self.cache.get("language_counts")
+        if got is None:
+            en = int((self.english() & self.alive).sum())
+            got = self.cache.setdefault("language_counts", (en, int(self.alive.sum()) - en))
+        return got
+
     def article_by_norm(self, norm_hash: str) -> str | None:
         """Id of a live article with this normalized-content hash."""
         aid = self._norms.get(norm_hash)

@@ -66,10 +66,7 @@ def language_idf(weights: dict[str, float], snap: Snapshot, min_passages: int = 
     words outweighed the majority's matches (English questions over Fars News with 40 English articles: an
     English passage ranked first for 32 of 104 tuning questions). Never raised; numbers (script-neutral once
     normalized) and an index of one language are left as they are."""
-    counts = snap.cache.get("language_counts")
-    if counts is None:
-        en = int((snap.english() & snap.alive).sum())
-        counts = snap.cache.setdefault("language_counts", (en, int(snap.alive.sum()) - en))
+    counts = snap.language_counts()
     lex = snap.lexical
     n = lex.n_alive
     if min(counts) < max(1, min_passages) or n <= 0:

@@ -48,17 +48,17 @@ class SearchOptions:
     # (`keywords.spelled_in_persian`), at this weight: a Persian paragraph names its people and places in
     # Persian script, which the English spelling reaches only through the encoder's cross-lingual space
     names_weight: float = 0.5
-    # A Persian question is closer to every Persian passage than to any English one (E5: its mean similarity
-    # to Persian news is ~0.05 above its mean to English news), so in an index of both languages the English
-    # answer loses to Persian near misses. The English passages' dense similarity is lifted by this share of
-    # the difference of the question's two means (HybridSearcher._lift); only when each language has
-    # `language_min` live passages. 0 = off. (English questions are centered instead: english_centering.)
-    # an English question in an index of both languages: a word's IDF counted among its own script's passages
+    # An English question in an index of both languages: a word's IDF counted among its own script's passages
     # (keywords.language_idf; for Persian questions it lost: their English words are the expansions that reach
     # English news)
     language_idf: bool = True
+    # A Persian question is closer to every Persian passage than to any English one (E5: its mean similarity
+    # to Persian news is ~0.05 above its mean to English news), so in an index of both languages the English
+    # answer loses to Persian near misses. The English passages' dense similarity is lifted by this share of
+    # the difference of the question's two means (HybridSearcher._lift). 0 = off. (English questions are
+    # centered instead: english_centering.)
     language_shift: float = 1.0
-    language_min: int = 5
+    language_min: int = 5  # live passages each language needs before either of the two above applies
     dense_pool: int = 200  # dense candidates fetched before the penalty re-orders them
     complete_dense: bool = True  # score keyword-only candidates densely too, so fusion sees both signals
     primary: str | None = None  # a follow-up's own words; words carried over from history weigh less
