@@ -2,12 +2,13 @@
 Fars indexed) — paragraph / article hit@1, hit@5 and how many are answered — and off-topic questions refused.
 
 Usage:
-  python benchmarks/crosslingual.py --data-dir DIR --build [--with-fars] [--half tune|held|all]
+  python benchmarks/crosslingual.py --data-dir DIR --build [--with-fars | --alone] [--half tune|held|all]
   python benchmarks/crosslingual.py --data-dir DIR [--half ...]      (DIR already built)
 --build indexes benchmarks/english_news.jsonl (40 English articles written for this benchmark, no text of
 ../shared) into DIR, with the sample articles (samples/: a small index of both languages) or, --with-fars,
 with the example article and the 1,500 Fars News articles of ../shared (English news among much Persian
-news). Questions: benchmarks/english_news_qa.jsonl (80 Persian, 20 English; an article's two questions
+news) or, --alone, by themselves (an English newsroom's index, asked in Persian too). Questions:
+benchmarks/english_news_qa.jsonl (80 Persian, 20 English; an article's two questions
 are in the same half: odd article numbers tune), fars_qa_dev's questions of that half (+ our fars_qa_tune or
 fars_qa_fresh; with Fars indexed), and offtopic_tune.jsonl's or offtopic.jsonl's.
 """
@@ -68,11 +69,12 @@ def measure(qa: QA, items: list[EvalItem]) -> dict:
             "answered": round(answered / n, 3)}
 
 
-def build(data_dir: str, with_fars: bool) -> None:
-    """Index the English news with the samples, or with the example article and Fars News."""
+def build(data_dir: str, with_fars: bool, alone: bool = False) -> None:
+    """Index the English news with the samples, with the example article and Fars News, or alone."""
     sources = [str(ROOT / "benchmarks" / "english_news.jsonl")]
-    sources += [str(SHARED / "corpora" / "seed"), str(SHARED / "corpora" / "fars-news")] if with_fars \
-        else [str(ROOT / "samples")]
+    if not alone:
+        sources += [str(SHARED / "corpora" / "seed"), str(SHARED / "corpora" / "fars-news")] if with_fars \
+            else [str(ROOT / "samples")]
     subprocess.run([sys.executable, "-m", "bot", "--data-dir", data_dir, "index", "add", *sources], check=True)
 
 
@@ -81,10 +83,11 @@ def main() -> None:
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--build", action="store_true")
     ap.add_argument("--with-fars", action="store_true")
+    ap.add_argument("--alone", action="store_true")
     ap.add_argument("--half", choices=["tune", "held", "all"], default="all")
     args = ap.parse_args()
     if args.build:
-        build(args.data_dir, args.with_fars)
+        build(args.data_dir, args.with_fars, args.alone)
     qa = QA(Settings(data_dir=args.data_dir))
     out = {"persian_about_english": measure(qa, english_news_questions(args.half, "fa")),
            "english_about_english": measure(qa, english_news_questions(args.half, "en"))}

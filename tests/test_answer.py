@@ -70,6 +70,30 @@ def test_persian_questions_about_english_articles_are_answered_from_them(sample_
     check_integrity(ans)
 
 
+def test_persian_questions_over_english_news_alone_are_answered_and_off_topic_refused(tmp_path, embedder):
+    """An English newsroom's index (the English samples alone) has no Persian passages to measure a Persian
+    question's language gap against; the typical gap stands in, so the question is decided on the scale the
+    cross-language rule was fitted on (both sturgeon questions were refused before), and off-topic ones
+    still are."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for f in SAMPLES.glob("*-en.*"):
+        (src / f.name).write_bytes(f.read_bytes())
+    lines = (SAMPLES / "more-articles.jsonl").read_text(encoding="utf-8").splitlines()
+    (src / "en.jsonl").write_text("\n".join(x for x in lines if json.loads(x).get("lang") == "en"), encoding="utf-8")
+    store, _ = build_store(tmp_path / "data", embedder, [str(src)])
+    assert store.snapshot().language_counts()[1] == 0
+    qa = QA(store.settings, store=store)
+    for question in ("صید تجاری ماهیان خاویاری از چه سالی در ایران ممنوع شده است؟",
+                     "ایران چند بچه ماهی خاویاری در دریای خزر رها کرد؟"):
+        ans = qa.answer(question)
+        assert not ans.refused and any("sturgeon" in c.text for c in ans.citations), ans.answer
+        check_integrity(ans)
+    for question in ("دستور پخت کیک شکلاتی چیست؟", "پایتخت فرانسه کجاست؟", "How many moons does Jupiter have?"):
+        ans = qa.answer(question)
+        assert ans.refused and not ans.citations, ans.answer
+
+
 @pytest.mark.parametrize("question", [
     "What is the recipe for chocolate chip cookies?",
     "دستور پخت کیک شکلاتی چیست؟",

@@ -181,7 +181,7 @@ class HybridSearcher:
         filtered passages dropped."""
         n = max(opts.depth, opts.dense_pool if opts.short_penalty or lift else 0)
         pool = self.store.dense_search(snap, vector, n, where, mask)
-        if lift is not None:
+        if lift is not None and not lift[0][mask].all():  # English news alone: one search finds them all
             pool = list(dict(pool + self.store.dense_search(snap, vector, n, where, mask & lift[0])).items())
         if opts.short_penalty or lift is not None:
             pool = sorted(((p, self._penalized(s, p, opts, snap, lift)) for p, s in pool), key=lambda x: -x[1])
@@ -207,15 +207,22 @@ class HybridSearcher:
         question's mean similarity to the Persian passages minus its mean to the English ones (the mean
         unit vectors of both, once per snapshot), × `opts.language_shift`: what the encoder gives a
         same-language pair, not relevance. None for English questions, when off, on Chroma's approximate
-        path, or unless each language has `opts.language_min` live passages."""
+        path, or with fewer than `opts.language_min` live English passages; with fewer other ones (English news
+        alone), the typical gap `opts.language_gap`."""
         if not opts.language_shift or vector is None or english:
             # English questions: centered and refused by their own calibration (lifting Persian passages
             # for them measured +0.01 paragraph hit@1 with 40 English articles beside Fars News, and let a
             # follow-up that points at no story be answered from a Persian one in the samples)
             return None
         least = max(1, opts.language_min)
-        if min(snap.language_counts()) < least:  # an index of one language: no means to compute
+        english_count, other_count = snap.language_counts()
+        if english_count < least:  # no English news to lift
             return None
+        if other_count < least:
+            # English news alone: no Persian passages to measure the question's gap against, so the
+            # typical one — the same similarity scale for the refusal's cross-language rule
+            gain = opts.language_gap * opts.language_shift
+            return (snap.english(), gain) if gain > 0 else None
         means = self._language_means(snap)
         if means is None or min(means[0][1], means[1][1]) < least:
             return None
