@@ -62,6 +62,7 @@ class BadDate(BadQuestion):
     code = "bad_date"
 
     def __init__(self, value: str):
+        value = value if len(value) <= 40 else value[:40] + "…"  # a pasted page is not echoed back whole
         super().__init__(
             fa=f"تاریخ «{value}» نامعتبر است؛ از قالب ۱۴۰۴-۱۱-۰۸ یا 2026-01-28 استفاده کنید.",
             en=f"'{value}' is not a date; use YYYY-MM-DD (Gregorian) or 1404-11-08 (Jalali).",

@@ -127,8 +127,12 @@ def test_date_filters_gregorian_and_jalali(sample_qa):
     assert not any("sturgeon" in c.text for c in ans.citations)
     ans = sample_qa.answer("sturgeon released into the Caspian", since="1404-06-01", until="1404-07-30")
     assert ans.citations and all(c.date and "2025-08-23" <= c.date <= "2025-10-22" for c in ans.citations)
-    with pytest.raises(BadDate):
+    with pytest.raises(BadDate) as bad:
         sample_qa.answer("sturgeon", since="yesterday-ish")
+    assert "'yesterday-ish'" in bad.value.message("en")
+    with pytest.raises(BadDate) as bad:  # a pasted page is named by its start, not echoed whole
+        sample_qa.answer("sturgeon", since="2026-01-01" + "x" * 10_000)
+    assert len(bad.value.message("en")) < 200 and len(bad.value.message("fa")) < 200
 
 
 def test_dates_for_readers():
