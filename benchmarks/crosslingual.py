@@ -8,8 +8,9 @@ Usage:
 ../shared) into DIR, with the sample articles (samples/: a small index of both languages) or, --with-fars,
 with the example article and the 1,500 Fars News articles of ../shared (English news among much Persian
 news) or, --alone, by themselves (an English newsroom's index, asked in Persian too). Questions:
-benchmarks/english_news_qa.jsonl (80 Persian, 20 English; an article's two questions
-are in the same half: odd article numbers tune), fars_qa_dev's questions of that half (+ our fars_qa_tune or
+benchmarks/english_news_qa.jsonl (80 Persian, 20 English) and english_news_qa_en.jsonl (80 English; an article's
+questions are in the same half: odd article numbers tune), offtopic_news_en.jsonl (80 English questions that sound
+like the English news but are not in it), fars_qa_dev's questions of that half (+ our fars_qa_tune or
 fars_qa_fresh; with Fars indexed), and offtopic_tune.jsonl's or offtopic.jsonl's.
 """
 from __future__ import annotations
@@ -27,9 +28,20 @@ from bot.settings import Settings
 
 
 def english_news_questions(half: str, lang: str) -> list[EvalItem]:
-    """Our questions about benchmarks/english_news.jsonl in `lang`, of `half`."""
-    return [i for i in split_half(load_eval_set(ROOT / "benchmarks" / "english_news_qa.jsonl"), half)
-            if i.lang == lang]
+    """Our questions about benchmarks/english_news.jsonl in `lang`, of `half` (English: also the 80 of
+    english_news_qa_en.jsonl)."""
+    items = load_eval_set(ROOT / "benchmarks" / "english_news_qa.jsonl")
+    if lang == "en":
+        items += load_eval_set(ROOT / "benchmarks" / "english_news_qa_en.jsonl")
+    return [i for i in split_half(items, half) if i.lang == lang]
+
+
+def news_offtopic(half: str) -> list[str]:
+    """English questions the English news does not answer but that sound like it (offtopic_news_en.jsonl: the
+    same teams, cities and industries, or news elsewhere), of `half`."""
+    items = [EvalItem(r["id"], "en", r["question"], [], []) for r in map(
+        json.loads, (ROOT / "benchmarks" / "offtopic_news_en.jsonl").read_text("utf-8").splitlines())]
+    return [i.question for i in split_half(items, half)]
 
 
 def fars_questions(half: str, lang: str) -> list[EvalItem]:
@@ -97,6 +109,9 @@ def main() -> None:
     for lang, name in (("fa", "persian"), ("en", "english")):
         off = offtopic(args.half, lang)
         out[f"{name}_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in off) / len(off), 3)
+    near = news_offtopic(args.half)
+    out["english_news_like_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in near)
+                                                      / len(near), 3)
     print(json.dumps(out, indent=1))
 
 

@@ -98,6 +98,12 @@ def test_persian_questions_over_english_news_alone_are_answered_and_off_topic_re
     "What is the recipe for chocolate chip cookies?",
     "دستور پخت کیک شکلاتی چیست؟",
     "How many moons does Jupiter have?",
+    # news-like, next to the English samples' stories (air pollution, sturgeon, a restoration): answered from them
+    # until an English question whose best passage is English was decided on the same-language scale
+    "What is the air quality index in Delhi today?",
+    "How many sturgeon did Russia release into the Volga last year?",
+    "How much did the restoration of Notre-Dame cathedral cost?",
+    "Were schools in Beijing closed because of smog?",
 ])
 def test_questions_the_corpus_cannot_answer_are_refused(sample_qa, question):
     ans = sample_qa.answer(question)

@@ -27,6 +27,9 @@ from bot.core.relevance import (
     EN_DENSE_WITH_NAMES,
     EN_DENSE_WITH_WORDS,
     EN_IDF_COVERAGE,
+    EN_SAME_DENSE,
+    EN_SAME_DENSE_WITH_WORDS,
+    EN_SAME_IDF_COVERAGE,
     EN_WEIGHTS,
     FA_CROSS_BAR,
     FA_CROSS_SPARSE_WEIGHT,
@@ -319,6 +322,10 @@ class QA:
                     return first_positive(lifted - FA_CROSS_BAR, FA_CROSS_SPARSE_WEIGHT, cosines)[0]
             return d >= FA_DENSE or (d >= FA_DENSE_WITH_WORDS and sig["idf_coverage"] >= FA_IDF_COVERAGE) \
                 or (d >= DENSE_WITH_NAMES and bool(sig["names"]))
+        view = signal_view(result)
+        if self.embedder.has_sparse and view and result.snap.passage(view[0].pos).lang == "en":
+            # English news: the rules below are set on English over Persian news
+            return d >= EN_SAME_DENSE or (d >= EN_SAME_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_SAME_IDF_COVERAGE)
         if d >= EN_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_IDF_COVERAGE:
             return True  # English news: the question's own keywords
         fitted = self._fitted_rule(result, question, sig)
