@@ -206,9 +206,10 @@ class HybridSearcher:
         """For a Persian question: the English passages and how much their dense similarity gains — the
         question's mean similarity to the Persian passages minus its mean to the English ones (the mean
         unit vectors of both, once per snapshot), × `opts.language_shift`: what the encoder gives a
-        same-language pair, not relevance. None for English questions, when off, on Chroma's approximate
-        path, or with fewer than `opts.language_min` live English passages; with fewer other ones (English news
-        alone), the typical gap `opts.language_gap`."""
+        same-language pair, not relevance. None for English questions, when off, or with no English passage;
+        when either language has fewer than `opts.language_min` live passages (English news alone, a handful of
+        English articles), the typical gap `opts.language_gap` instead; None on Chroma's approximate path for
+        an index of both languages."""
         if not opts.language_shift or vector is None or english:
             # English questions: centered and refused by their own calibration (lifting Persian passages
             # for them measured +0.01 paragraph hit@1 with 40 English articles beside Fars News, and let a
@@ -216,15 +217,15 @@ class HybridSearcher:
             return None
         least = max(1, opts.language_min)
         english_count, other_count = snap.language_counts()
-        if english_count < least:  # no English news to lift
+        if not english_count:  # no English news to lift
             return None
-        if other_count < least:
-            # English news alone: no Persian passages to measure the question's gap against, so the
-            # typical one — the same similarity scale for the refusal's cross-language rule
+        if min(english_count, other_count) < least:
+            # too few passages of a language for a mean (English news alone: no Persian passage to measure the
+            # question's gap against), so the typical gap — the scale the cross-language refusal rule was set on
             gain = opts.language_gap * opts.language_shift
             return (snap.english(), gain) if gain > 0 else None
         means = self._language_means(snap)
-        if means is None or min(means[0][1], means[1][1]) < least:
+        if means is None:  # Chroma's approximate path: no matrix for the means, nor a search within a language
             return None
         en_mean, fa_mean = means
         v = np.asarray(vector, np.float32)

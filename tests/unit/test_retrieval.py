@@ -323,13 +323,16 @@ def test_counts_in_skips_the_questions_own_numbers():
 
 def test_only_persian_questions_over_both_languages_are_lifted_and_refusal_keeps_the_plain_top(
         searcher: HybridSearcher) -> None:
-    """The English passages' lift (SearchOptions.language_shift) is for Persian questions in an index with
-    `language_min` passages of each language; `top_dense` stays the plain similarity the Persian refusal
-    thresholds were set on, the lifted one is apart."""
+    """The English passages' lift (SearchOptions.language_shift) is for Persian questions: measured in an index
+    with `language_min` passages of each language, the typical gap (`language_gap`) with fewer; `top_dense`
+    stays the plain similarity the Persian refusal thresholds were set on, the lifted one is apart."""
     fa = "پایگاه دریایی طرطوس روسیه"
     plain = searcher.search(fa, SearchOptions(language_shift=0))
     assert plain.top_dense_lifted is None
-    assert searcher.search(fa).top_dense_lifted is None  # one Persian passage here: below language_min
+    typical = searcher.search(fa)  # one Persian passage here: below language_min, so the typical gap
+    assert typical.top_dense_lifted is not None and typical.top_dense == pytest.approx(plain.top_dense)
+    assert typical.top_dense_lifted <= plain.top_dense + SearchOptions().language_gap + 1e-6
+    assert searcher.search(fa, SearchOptions(language_gap=0)).top_dense_lifted is None
     lifted = searcher.search(fa, SearchOptions(language_min=1))
     assert lifted.top_dense == pytest.approx(plain.top_dense)
     assert lifted.top_dense_lifted is not None and lifted.top_dense_lifted >= lifted.top_dense
