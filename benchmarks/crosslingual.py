@@ -10,7 +10,8 @@ with the example article and the 1,500 Fars News articles of ../shared (English 
 news) or, --alone, by themselves (an English newsroom's index, asked in Persian too). Questions:
 benchmarks/english_news_qa.jsonl (80 Persian, 20 English) and english_news_qa_en.jsonl (80 English; an article's
 questions are in the same half: odd article numbers tune), offtopic_news_en.jsonl (80 English questions that sound
-like the English news but are not in it), fars_qa_dev's questions of that half (+ our fars_qa_tune or
+like the English news but are not in it), english_news_names.jsonl (92 "Who is …?" questions about its names),
+fars_qa_dev's questions of that half (+ our fars_qa_tune or
 fars_qa_fresh; with Fars indexed), and offtopic_tune.jsonl's or offtopic.jsonl's.
 """
 from __future__ import annotations
@@ -34,6 +35,12 @@ def english_news_questions(half: str, lang: str) -> list[EvalItem]:
     if lang == "en":
         items += load_eval_set(ROOT / "benchmarks" / "english_news_qa_en.jsonl")
     return [i for i in split_half(items, half) if i.lang == lang]
+
+
+def name_questions(half: str) -> list[EvalItem]:
+    """English questions about a name in the English news ("Who is Saeed Nikzad?", "Tell me about Gelian Dam.":
+    english_news_names.jsonl, made from the articles' capitalized names, up to three per article), of `half`."""
+    return split_half(load_eval_set(ROOT / "benchmarks" / "english_news_names.jsonl"), half)
 
 
 def news_offtopic(half: str) -> list[str]:
@@ -102,7 +109,8 @@ def main() -> None:
         build(args.data_dir, args.with_fars, args.alone)
     qa = QA(Settings(data_dir=args.data_dir))
     out = {"persian_about_english": measure(qa, english_news_questions(args.half, "fa")),
-           "english_about_english": measure(qa, english_news_questions(args.half, "en"))}
+           "english_about_english": measure(qa, english_news_questions(args.half, "en")),
+           "english_names_in_english_news": measure(qa, name_questions(args.half))}
     if SHARED.exists() and any("farsnews" in (a.url or "") for a in qa.store().snapshot().articles().values()):
         out["persian_about_fars"] = measure(qa, fars_questions(args.half, "fa"))
         out["english_about_fars"] = measure(qa, fars_questions(args.half, "en"))

@@ -53,6 +53,8 @@ def fit(rows: list[tuple[str, str, dict, bool]]) -> tuple[dict[str, float], floa
     """Logistic regression (L2, standardized features) on the English rows the keyword rule leaves
     to it; the threshold puts ANSWERED_SHARE of their answerable ones above it. Returns raw-scale
     weights and the bias."""
+    # run on an index of Persian news (seed + Fars): an English question whose best passage is English is
+    # decided by the same-language rule (EN_SAME_*), not this sum, so fit on such an index only.
     # the English-news rule (the question's own keywords in the top passages) admits before the sum
     # is read: fit the sum, and set its threshold, on the questions it leaves to the sum
     en = [r for r in rows if r[1] == "en" and not (r[2]["dense"] >= EN_DENSE_WITH_WORDS

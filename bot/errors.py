@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from pydantic import ValidationError
 
@@ -56,13 +57,19 @@ class NoWords(BadQuestion):
     en = "The question has no words in it; please write it out in words."
 
 
+_UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffd\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 class BadDate(BadQuestion):
     """A --since/--until value that is not a date."""
 
     code = "bad_date"
 
     def __init__(self, value: str):
-        value = value if len(value) <= 40 else value[:40] + "…"  # a pasted page is not echoed back whole
+        # shown as one short plain line: no control or direction characters to reorder the message around it,
+        # and a pasted page is not echoed back whole
+        value = " ".join(_UNSHOWN.sub(" ", value).split())
+        value = value if len(value) <= 40 else value[:40] + "…"
         super().__init__(
             fa=f"تاریخ «{value}» نامعتبر است؛ از قالب ۱۴۰۴-۱۱-۰۸ یا 2026-01-28 استفاده کنید.",
             en=f"'{value}' is not a date; use YYYY-MM-DD (Gregorian) or 1404-11-08 (Jalali).",

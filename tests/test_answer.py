@@ -94,6 +94,18 @@ def test_persian_questions_over_english_news_alone_are_answered_and_off_topic_re
         assert ans.refused and not ans.citations, ans.answer
 
 
+@pytest.mark.parametrize("question,words", [
+    ("Tell me about Shahid Rajaei hatchery.", "Shahid Rajaei"),
+    ("What happened in Karaj and Shahriar?", "Karaj and Shahriar"),
+    ("What about Karaj?", "Karaj"),
+])
+def test_english_questions_about_a_name_in_english_news_are_answered(sample_qa, question, words):
+    """An English question about a name of an English story is not as close to it as a detail question (dense
+    0.79–0.83), but every name it asks is in the top passages: answered, under the same-language rule too."""
+    ans = sample_qa.answer(question)
+    assert not ans.refused and any(words in c.text for c in ans.citations), ans.answer
+
+
 @pytest.mark.parametrize("question", [
     "What is the recipe for chocolate chip cookies?",
     "دستور پخت کیک شکلاتی چیست؟",
@@ -139,6 +151,9 @@ def test_date_filters_gregorian_and_jalali(sample_qa):
     with pytest.raises(BadDate) as bad:  # a pasted page is named by its start, not echoed whole
         sample_qa.answer("sturgeon", since="2026-01-01" + "x" * 10_000)
     assert len(bad.value.message("en")) < 200 and len(bad.value.message("fa")) < 200
+    with pytest.raises(BadDate) as bad:  # no direction override or line break carried into the message
+        sample_qa.answer("sturgeon", since="2026-01-01\u202e\nevil")
+    assert "\u202e" not in bad.value.message("fa") and "\n" not in bad.value.message("en")
 
 
 def test_dates_for_readers():

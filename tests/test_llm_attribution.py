@@ -135,6 +135,16 @@ def test_model_says_no_answer_but_retrieval_is_sure(llm_store, server):
     assert any("air quality" in c.text for c in ans.citations)
 
 
+def test_model_and_passages_agree_there_is_no_answer_over_english_news(llm_store, server):
+    """An English question about the English sturgeon story that it does not answer (it names no head of the
+    fisheries organisation): retrieval lets it through, and its top similarity, for a question and passage of one
+    language, is not sure enough to outvote the model's "no answer" (it was, on the bar set for Persian news)."""
+    server.reply = scripted(lambda m: "The indexed articles do not say.")
+    ans = qa_for(llm_store, server).answer("Who runs Iran's fisheries organisation?")
+    assert any(is_answer_request(r["messages"]) for r in server.requests)  # retrieval let it through
+    assert ans.refused and ans.answer == REFUSAL["en"] and not ans.citations, ans
+
+
 def test_nothing_relevant_is_refused_without_asking_the_model(llm_store, server):
     server.reply = scripted(lambda m: "Quantum chromodynamics explains the strong force [1].")
     ans = qa_for(llm_store, server).answer("What is the airspeed velocity of an unladen swallow?")

@@ -22,6 +22,7 @@ from bot.core.citations import (
 )
 from bot.core.extractive import REFUSAL
 from bot.core.options import SearchResult
+from bot.core.relevance import signal_view
 from bot.core.retriever import result_from_documents
 from bot.core.schema import Answer, Citation, Context
 from bot.settings import Settings
@@ -53,8 +54,19 @@ NO_ANSWER_NOTE = {
 STOP = {"en": ["\nQuestion:", "\nSources:", "\n\n\n", "<|im_end|>"],
         "fa": ["\nپرسش:", "\nمنابع:", "\n\n\n", "<|im_end|>"]}
 SOURCE_CHARS = 320  # a passage longer than this is shown to the model as its best sentences
-# Retrieval this sure of its top passage outvotes a model that says the passages hold no answer.
-CONFIDENT_DENSE = {"fa": 0.85, "en": 0.80}
+# Retrieval this sure of its top passage outvotes a model that says the passages hold no answer: a question
+# and passage of one language, or an English question over Persian news (similarities across languages run
+# lower). A Persian question reads its plain similarity (the scale this was set on) whatever the passage's language.
+CONFIDENT_DENSE = {"same": 0.85, "en_over_fa": 0.80}
+
+
+def confident(result: SearchResult, lang: str) -> bool:
+    """Whether retrieval is sure enough of its top passage to outvote the model's "no answer"."""
+    if lang == "en":
+        view = signal_view(result) if result.snap is not None else []
+        english_top = bool(view) and result.snap.passage(view[0].pos).lang == "en"
+        return result.top_dense >= CONFIDENT_DENSE["same" if english_top else "en_over_fa"]
+    return result.top_dense >= CONFIDENT_DENSE["same"]
 
 
 class Answering(Protocol):
@@ -293,7 +305,7 @@ class AnswerChain:
             return
         llm_ms = round((time.perf_counter() - t) * 1000, 2)
         if not checked.text:
-            if checked.no_answer and result.top_dense < CONFIDENT_DENSE[detect_language(standalone)]:
+            if checked.no_answer and not confident(result, detect_language(standalone)):
                 # the model and the passages agree: nothing here answers the question
                 ans = Answer(question=question, language=lang, answer=REFUSAL[lang], contexts=contexts,
                              mode="llm", timings_ms={**result.timings_ms, "llm": llm_ms}, refused=True,

@@ -275,7 +275,8 @@ class QA:
 
     def _signals(self, result: SearchResult, question: str) -> dict[str, float]:
         out = {"dense": result.top_dense, "dense_long": result.top_dense_long, "names": 0.0,
-               "counterpart_names": 0.0, "lead": 0.0, "coverage": 0.0, "idf_coverage": 0.0, "sparse": -1.0}
+               "counterpart_names": 0.0, "own_names": 0.0, "lead": 0.0, "coverage": 0.0, "idf_coverage": 0.0,
+               "sparse": -1.0}
         if not result.hits:
             return out
         snap = result.snap
@@ -292,6 +293,8 @@ class QA:
         out["names"] = float(any(c in named for cands in names.values() for c in cands))
         near = result.counterparts
         out["counterpart_names"] = float(any(n in named or (near.get(n) and near[n][0][0] in named) for n in asked))
+        # every name of the question, as written, in the top three passages ("Who is Saeed Nikzad?")
+        out["own_names"] = float(bool(asked) and all(n in seen for n in asked))
         lead = result.article_lead
         out["lead"] = lead if lead is not None else article_lead(result.hits, snap.article_idx)
         toks = {w for w in tokenize(question) if " " not in w}
@@ -325,7 +328,8 @@ class QA:
         view = signal_view(result)
         if self.embedder.has_sparse and view and result.snap.passage(view[0].pos).lang == "en":
             # English news: the rules below are set on English over Persian news
-            return d >= EN_SAME_DENSE or (d >= EN_SAME_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_SAME_IDF_COVERAGE)
+            return d >= EN_SAME_DENSE or (sig["idf_coverage"] >= EN_SAME_IDF_COVERAGE and (
+                d >= EN_SAME_DENSE_WITH_WORDS or (d >= DENSE_WITH_NAMES and bool(sig["own_names"]))))
         if d >= EN_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_IDF_COVERAGE:
             return True  # English news: the question's own keywords
         fitted = self._fitted_rule(result, question, sig)
