@@ -57,7 +57,7 @@ class NoWords(BadQuestion):
     en = "The question has no words in it; please write it out in words."
 
 
-_UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffd\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSHOWN = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffd\ufeff\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class BadDate(BadQuestion):

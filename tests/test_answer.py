@@ -101,7 +101,8 @@ def test_persian_questions_over_english_news_alone_are_answered_and_off_topic_re
 ])
 def test_english_questions_about_a_name_in_english_news_are_answered(sample_qa, question, words):
     """An English question about a name of an English story is not as close to it as a detail question (dense
-    0.79–0.83), but every name it asks is in the top passages: answered, under the same-language rule too."""
+    0.79–0.83), but every name it asks, and every other word it has, is in the top passages: answered, under the
+    same-language rule too (the mayor or population of Karaj, which the story does not give, are refused)."""
     ans = sample_qa.answer(question)
     assert not ans.refused and any(words in c.text for c in ans.citations), ans.answer
 
@@ -116,6 +117,9 @@ def test_english_questions_about_a_name_in_english_news_are_answered(sample_qa, 
     "How many sturgeon did Russia release into the Volga last year?",
     "How much did the restoration of Notre-Dame cathedral cost?",
     "Were schools in Beijing closed because of smog?",
+    # a name of the story, but asking what it does not say
+    "Who is the mayor of Karaj?",
+    "What is the population of Karaj?",
 ])
 def test_questions_the_corpus_cannot_answer_are_refused(sample_qa, question):
     ans = sample_qa.answer(question)
@@ -152,8 +156,8 @@ def test_date_filters_gregorian_and_jalali(sample_qa):
         sample_qa.answer("sturgeon", since="2026-01-01" + "x" * 10_000)
     assert len(bad.value.message("en")) < 200 and len(bad.value.message("fa")) < 200
     with pytest.raises(BadDate) as bad:  # no direction override or line break carried into the message
-        sample_qa.answer("sturgeon", since="2026-01-01\u202e\nevil")
-    assert "\u202e" not in bad.value.message("fa") and "\n" not in bad.value.message("en")
+        sample_qa.answer("sturgeon", since="2026-01-01\u202e\u061c\nevil")
+    assert not {"\u202e", "\u061c"} & set(bad.value.message("fa")) and "\n" not in bad.value.message("en")
 
 
 def test_dates_for_readers():

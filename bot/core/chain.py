@@ -60,11 +60,13 @@ SOURCE_CHARS = 320  # a passage longer than this is shown to the model as its be
 CONFIDENT_DENSE = {"same": 0.85, "en_over_fa": 0.80}
 
 
-def confident(result: SearchResult, lang: str) -> bool:
-    """Whether retrieval is sure enough of its top passage to outvote the model's "no answer"."""
+def confident(result: SearchResult, lang: str, same_language_rule: bool = True) -> bool:
+    """Whether retrieval is sure enough of its top passage to outvote the model's "no answer";
+    `same_language_rule`: whether refusal decided an English question over English news on its own scale (the
+    default embedder; QA._decide), else the English bar stands whatever the passage's language."""
     if lang == "en":
-        view = signal_view(result) if result.snap is not None else []
-        english_top = bool(view) and result.snap.passage(view[0].pos).lang == "en"
+        view = signal_view(result)
+        english_top = same_language_rule and bool(view) and result.snap.passage(view[0].pos).lang == "en"
         return result.top_dense >= CONFIDENT_DENSE["same" if english_top else "en_over_fa"]
     return result.top_dense >= CONFIDENT_DENSE["same"]
 
@@ -305,7 +307,7 @@ class AnswerChain:
             return
         llm_ms = round((time.perf_counter() - t) * 1000, 2)
         if not checked.text:
-            if checked.no_answer and not confident(result, detect_language(standalone)):
+            if checked.no_answer and not confident(result, detect_language(standalone), qa.embedder.has_sparse):
                 # the model and the passages agree: nothing here answers the question
                 ans = Answer(question=question, language=lang, answer=REFUSAL[lang], contexts=contexts,
                              mode="llm", timings_ms={**result.timings_ms, "llm": llm_ms}, refused=True,

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from bot.core.dates import parse_user_date
 from bot.core.extractive import REFUSAL, frame, pick_sentences, quote_passage
-from bot.core.followup import Followup, rewrite_followup
+from bot.core.followup import GENERIC, Followup, rewrite_followup
 from bot.core.keywords import name_like
 from bot.core.relevance import (
     DENSE_WITH_NAMES,
@@ -51,7 +51,7 @@ from bot.settings import Settings
 from index.embeddings import VectorEmbeddings, build_embedder
 from index.errors import IndexMissing
 from index.language import detect_language
-from index.normalizer import tokenize
+from index.normalizer import STOPWORDS, tokenize, words
 from index.store import PassageStore
 
 log = logging.getLogger(__name__)
@@ -293,11 +293,15 @@ class QA:
         out["names"] = float(any(c in named for cands in names.values() for c in cands))
         near = result.counterparts
         out["counterpart_names"] = float(any(n in named or (near.get(n) and near[n][0][0] in named) for n in asked))
-        # every name of the question, as written, in the top three passages ("Who is Saeed Nikzad?")
-        out["own_names"] = float(bool(asked) and all(n in seen for n in asked))
         lead = result.article_lead
         out["lead"] = lead if lead is not None else article_lead(result.hits, snap.article_idx)
         toks = {w for w in tokenize(question) if " " not in w}
+        # a question about a name of the top passages and nothing else: each name (as the index spells it: a
+        # stopword in capitals is no name) and each other word but the generic ones ("tell", "happened", "say")
+        # there — "Who is Saeed Nikzad?", not "How old is Saeed Nikzad?" or "What is the population of Karaj?"
+        plain = {w for w in words(question) if w not in STOPWORDS and len(w) > 1}  # no joined pairs
+        own = {w for n in asked for w in words(n)} & plain
+        out["own_names"] = float(bool(own) and plain - GENERIC <= seen)
         if toks:
             out["coverage"] = len(toks & seen) / len(toks)
             n = max(lex.n_alive, 1)

@@ -208,8 +208,9 @@ class HybridSearcher:
         unit vectors of both, once per snapshot), × `opts.language_shift`: what the encoder gives a
         same-language pair, not relevance. None for English questions, when off, or with no English passage;
         when either language has fewer than `opts.language_min` live passages (English news alone, a handful of
-        English articles), the typical gap `opts.language_gap` instead; None on Chroma's approximate path for
-        an index of both languages."""
+        English articles), the typical gap `opts.language_gap` instead (on Chroma's approximate path too, where
+        the English passages are not searched apart); None on that path when both languages have enough passages
+        (no matrix for the means)."""
         if not opts.language_shift or vector is None or english:
             # English questions: centered and refused by their own calibration (lifting Persian passages
             # for them measured +0.01 paragraph hit@1 with 40 English articles beside Fars News, and let a
