@@ -22,7 +22,7 @@ from bot.core.citations import (
 )
 from bot.core.extractive import REFUSAL
 from bot.core.options import SearchResult
-from bot.core.relevance import signal_view
+from bot.core.relevance import english_top
 from bot.core.retriever import result_from_documents
 from bot.core.schema import Answer, Citation, Context
 from bot.settings import Settings
@@ -65,9 +65,8 @@ def confident(result: SearchResult, lang: str, same_language_rule: bool = True) 
     `same_language_rule`: whether refusal decided an English question over English news on its own scale (the
     default embedder; QA._decide), else the English bar stands whatever the passage's language."""
     if lang == "en":
-        view = signal_view(result)
-        english_top = same_language_rule and bool(view) and result.snap.passage(view[0].pos).lang == "en"
-        return result.top_dense >= CONFIDENT_DENSE["same" if english_top else "en_over_fa"]
+        same = same_language_rule and english_top(result)
+        return result.top_dense >= CONFIDENT_DENSE["same" if same else "en_over_fa"]
     return result.top_dense >= CONFIDENT_DENSE["same"]
 
 

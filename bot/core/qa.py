@@ -37,6 +37,7 @@ from bot.core.relevance import (
     FA_DENSE_WITH_WORDS,
     FA_IDF_COVERAGE,
     SPARSE_PASSAGES,
+    english_top,
     first_positive,
     signal_view,
 )
@@ -322,15 +323,13 @@ class QA:
         d = sig["dense"]
         if detect_language(question) == "fa":
             lifted = result.top_dense_lifted
-            if lifted is not None and self.embedder.has_sparse \
-                    and result.snap.passage(signal_view(result)[0].pos).lang == "en":
+            if lifted is not None and self.embedder.has_sparse and english_top(result):
                 cosines = self._sparse_cosines(result, question)
                 if cosines is not None:
                     return first_positive(lifted - FA_CROSS_BAR, FA_CROSS_SPARSE_WEIGHT, cosines)[0]
             return d >= FA_DENSE or (d >= FA_DENSE_WITH_WORDS and sig["idf_coverage"] >= FA_IDF_COVERAGE) \
                 or (d >= DENSE_WITH_NAMES and bool(sig["names"]))
-        view = signal_view(result)
-        if self.embedder.has_sparse and view and result.snap.passage(view[0].pos).lang == "en":
+        if self.embedder.has_sparse and english_top(result):
             # English news: the rules below are set on English over Persian news
             return d >= EN_SAME_DENSE or (sig["idf_coverage"] >= EN_SAME_IDF_COVERAGE and (
                 d >= EN_SAME_DENSE_WITH_WORDS or (d >= DENSE_WITH_NAMES and bool(sig["own_names"]))))

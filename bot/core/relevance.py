@@ -75,3 +75,9 @@ def first_positive(base: float, weight: float, cosines: Iterable[float]) -> tupl
 def signal_view(result: SearchResult) -> list[Hit]:
     """The passages the refusal signals read: the fixed-cap view when retrieval made one."""
     return result.signal_hits if result.signal_hits else result.hits
+
+
+def english_top(result: SearchResult) -> bool:
+    """Whether the first passage the refusal signals read is from an English article."""
+    view = signal_view(result)
+    return bool(view) and result.snap.passage(view[0].pos).lang == "en"
