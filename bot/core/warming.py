@@ -64,15 +64,18 @@ class LatentWarmer:
         """Start the thread (once)."""
         with self._lock:
             if self.thread is None and not self.stop.is_set():
-                self.thread = threading.Thread(target=self._run, name="khabar-latent", daemon=True)
-                self.thread.start()
+                thread = threading.Thread(target=self._run, name="khabar-latent", daemon=True)
+                thread.start()
+                self.thread = thread  # only a started thread is ever seen by close()
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop the thread and wait up to `timeout` s for it to end."""
-        self.stop.set()
+        with self._lock:  # a start() racing this close either finished (joined below) or will not start
+            self.stop.set()
+            thread = self.thread
         self.inflight.wake()
-        if self.thread is not None:
-            self.thread.join(timeout)
+        if thread is not None:
+            thread.join(timeout)
 
     def _run(self) -> None:
         try:  # questions first: this thread and the encoder threads it starts run at the lowest priority

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from bot.core.warming import InFlight
+from bot.core.warming import InFlight, LatentWarmer
 
 
 def _waiter(inflight: InFlight, stop: threading.Event) -> tuple[threading.Thread, threading.Event]:
@@ -49,3 +49,16 @@ def test_a_stop_ends_the_wait_even_while_questions_run():
         stop.set()
         inflight.wake()
         assert done.wait(5)
+
+
+def test_a_close_racing_the_start_never_fails():
+    """A server that stops while warming is starting (a missing Telegram token: the process exits at
+    once) must not fail in close(): it either joins the started thread or the thread never starts."""
+    for _ in range(300):
+        warmer = LatentWarmer(lambda: None, InFlight(), every=0.01)
+        starter = threading.Thread(target=warmer.start)
+        starter.start()
+        warmer.close(5.0)
+        starter.join(5)
+        warmer.close(5.0)  # again, after the start surely ran
+        assert warmer.thread is None or not warmer.thread.is_alive()
