@@ -10,7 +10,8 @@ with the example article and the 1,500 Fars News articles of ../shared (English 
 news) or, --alone, by themselves (an English newsroom's index, asked in Persian too). Questions:
 benchmarks/english_news_qa.jsonl (80 Persian, 20 English) and english_news_qa_en.jsonl (80 English; an article's
 questions are in the same half: odd article numbers tune), offtopic_news_en.jsonl (80 English questions that sound
-like the English news but are not in it), english_news_names.jsonl (92 "Who is …?" questions about its names),
+like the English news but are not in it), english_news_names.jsonl (92 "Who is …?" questions about its names, and
+the same names alone, as typed into a search box),
 fars_qa_dev's questions of that half (+ our fars_qa_tune or
 fars_qa_fresh; with Fars indexed), and offtopic_tune.jsonl's or offtopic.jsonl's.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 
@@ -41,6 +43,16 @@ def name_questions(half: str) -> list[EvalItem]:
     """English questions about a name in the English news ("Who is Saeed Nikzad?", "Tell me about Gelian Dam.":
     english_news_names.jsonl, made from the articles' capitalized names, up to three per article), of `half`."""
     return split_half(load_eval_set(ROOT / "benchmarks" / "english_news_names.jsonl"), half)
+
+
+def bare_names(items: list[EvalItem]) -> list[EvalItem]:
+    """The name questions as a search box gets them: the name alone ("Hamid Nourbakhsh", "Gelian Dam")."""
+    out = []
+    for i in items:
+        m = re.fullmatch(r"(?:Who is|Tell me about|What did) (.+?)(?: say)?[.?]", i.question)
+        if m:
+            out.append(EvalItem(i.id, i.lang, m.group(1), i.gold_sources, i.evidence))
+    return out
 
 
 def news_offtopic(half: str) -> list[str]:
@@ -110,7 +122,8 @@ def main() -> None:
     qa = QA(Settings(data_dir=args.data_dir))
     out = {"persian_about_english": measure(qa, english_news_questions(args.half, "fa")),
            "english_about_english": measure(qa, english_news_questions(args.half, "en")),
-           "english_names_in_english_news": measure(qa, name_questions(args.half))}
+           "english_names_in_english_news": measure(qa, name_questions(args.half)),
+           "english_bare_names": measure(qa, bare_names(name_questions(args.half)))}
     if SHARED.exists() and any("farsnews" in (a.url or "") for a in qa.store().snapshot().articles().values()):
         out["persian_about_fars"] = measure(qa, fars_questions(args.half, "fa"))
         out["english_about_fars"] = measure(qa, fars_questions(args.half, "en"))

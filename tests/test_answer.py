@@ -98,11 +98,14 @@ def test_persian_questions_over_english_news_alone_are_answered_and_off_topic_re
     ("Tell me about Shahid Rajaei hatchery.", "Shahid Rajaei"),
     ("What happened in Karaj and Shahriar?", "Karaj and Shahriar"),
     ("What about Karaj?", "Karaj"),
+    ("Karaj: what happened there?", "Karaj"),  # a name opening the question
+    ("Shahíd Rajaeí hatchery?", "Shahid Rajaei"),  # accented, as the story does not spell it
 ])
 def test_english_questions_about_a_name_in_english_news_are_answered(sample_qa, question, words):
     """An English question about a name of an English story is not as close to it as a detail question (dense
     0.79–0.83), but every name it asks, and every other word it has, is in the top passages: answered, under the
-    same-language rule too (the mayor or population of Karaj, which the story does not give, are refused)."""
+    same-language rule too (the mayor or population of Karaj, which the story does not give, are refused); a name
+    opening the question or written with accents is a name too."""
     ans = sample_qa.answer(question)
     assert not ans.refused and any(words in c.text for c in ans.citations), ans.answer
 
@@ -120,6 +123,7 @@ def test_english_questions_about_a_name_in_english_news_are_answered(sample_qa, 
     # a name of the story, but asking what it does not say
     "Who is the mayor of Karaj?",
     "What is the population of Karaj?",
+    "Karaj, what is its population?",
 ])
 def test_questions_the_corpus_cannot_answer_are_refused(sample_qa, question):
     ans = sample_qa.answer(question)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from bot.core.dates import parse_user_date
 from bot.core.extractive import REFUSAL, frame, pick_sentences, quote_passage
-from bot.core.followup import GENERIC, Followup, rewrite_followup
+from bot.core.followup import Followup, rewrite_followup
 from bot.core.keywords import name_like
 from bot.core.relevance import (
     DENSE_WITH_NAMES,
@@ -39,6 +39,7 @@ from bot.core.relevance import (
     SPARSE_PASSAGES,
     english_top,
     first_positive,
+    only_names_asked,
     signal_view,
 )
 from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult
@@ -52,7 +53,7 @@ from bot.settings import Settings
 from index.embeddings import VectorEmbeddings, build_embedder
 from index.errors import IndexMissing
 from index.language import detect_language
-from index.normalizer import STOPWORDS, tokenize, words
+from index.normalizer import tokenize
 from index.store import PassageStore
 
 log = logging.getLogger(__name__)
@@ -297,12 +298,7 @@ class QA:
         lead = result.article_lead
         out["lead"] = lead if lead is not None else article_lead(result.hits, snap.article_idx)
         toks = {w for w in tokenize(question) if " " not in w}
-        # a question about a name of the top passages and nothing else: each name (as the index spells it: a
-        # stopword in capitals is no name) and each other word but the generic ones ("tell", "happened", "say")
-        # there — "Who is Saeed Nikzad?", not "How old is Saeed Nikzad?" or "What is the population of Karaj?"
-        plain = {w for w in words(question) if w not in STOPWORDS and len(w) > 1}  # no joined pairs
-        own = {w for n in asked for w in words(n)} & plain
-        out["own_names"] = float(bool(own) and plain - GENERIC <= seen)
+        out["own_names"] = float(only_names_asked(question, seen))
         if toks:
             out["coverage"] = len(toks & seen) / len(toks)
             n = max(lex.n_alive, 1)
@@ -331,8 +327,10 @@ class QA:
                 or (d >= DENSE_WITH_NAMES and bool(sig["names"]))
         if self.embedder.has_sparse and english_top(result):
             # English news: the rules below are set on English over Persian news
-            return d >= EN_SAME_DENSE or (sig["idf_coverage"] >= EN_SAME_IDF_COVERAGE and (
-                d >= EN_SAME_DENSE_WITH_WORDS or (d >= DENSE_WITH_NAMES and bool(sig["own_names"]))))
+            # (the name rule reads the question's words, not their share of its IDF: "Karaj: what happened
+            # there?" is all names and generic words, which the share counts against it)
+            return d >= EN_SAME_DENSE or (d >= DENSE_WITH_NAMES and bool(sig["own_names"])) \
+                or (d >= EN_SAME_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_SAME_IDF_COVERAGE)
         if d >= EN_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_IDF_COVERAGE:
             return True  # English news: the question's own keywords
         fitted = self._fitted_rule(result, question, sig)

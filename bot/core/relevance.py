@@ -2,9 +2,14 @@
 signals (QA.is_relevant reads them), and the sparse signal read one passage at a time."""
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 
+from bot.core.followup import GENERIC
+from bot.core.keywords import name_like
 from bot.core.options import Hit, SearchResult
+from index.normalizer import STOPWORDS, normalize, words
 
 # Calibrated with benchmarks/refusal.py on the tuning halves (answerable dev questions, including the
 # natural fars_qa_dev ones, vs benchmarks/offtopic.jsonl), checked on the held-out halves. Persian: a
@@ -81,3 +86,35 @@ def english_top(result: SearchResult) -> bool:
     """Whether the first passage the refusal signals read is from an English article."""
     view = signal_view(result)
     return bool(view) and result.snap.passage(view[0].pos).lang == "en"
+
+
+# words that open an English question without being a name ("According to…", "During what hours…")
+OPENERS = frozenset("""according during after before since despite following under over between among as in on at
+    for from with without by about regarding concerning given if is are was were do does did can could will would
+    should has have had tell name list give describe explain show please""".split())
+
+
+def _folded(word: str) -> str:
+    """A Latin word without its accents ("bogotá" → "bogota"), so either spelling meets the other; any other
+    word as it is (Persian letters must keep their marks: آ is not ا)."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return bare if bare.isascii() else word
+
+
+def question_names(question: str) -> set[str]:
+    """The question's names, word by word: `name_like`'s, the capitalized first word unless a stopword, an opener or a
+    question's word ("Nourbakhsh scored when?", not "Who scored?"), and two capitals ("UN", "EU")."""
+    first = re.match(r"\s*([^\W\d_]+)", question)
+    extra = [first.group(1)] if first and first.group(1)[:1].isupper() else []
+    extra += re.findall(r"\b[A-Z]{2}\b", question)
+    asked = name_like(question) + [w for w in extra if normalize(w) not in STOPWORDS | GENERIC | OPENERS]
+    return {w for n in asked for w in words(n)}
+
+
+def only_names_asked(question: str, seen: set[str]) -> bool:
+    """Whether the question asks about names of the passages and nothing else: a name, and each of its words
+    but stopwords and generic ones ("tell", "happened", "say") among `seen` (the top passages' tokens) —
+    "Who is Saeed Nikzad?", not "How old is Saeed Nikzad?" or "What is the population of Karaj?"."""
+    plain = {_folded(w) for w in words(question) if w not in STOPWORDS and len(w) > 1}  # no joined pairs
+    asked = plain - GENERIC  # "WHO ELSE?" in capitals names nobody
+    return bool({_folded(w) for w in question_names(question)} & asked) and asked <= {_folded(w) for w in seen}
