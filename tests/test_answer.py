@@ -271,6 +271,12 @@ def test_servers_refuse_bad_ports_and_a_missing_token_without_a_traceback(tmp_pa
     bot = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(tmp_path), "telegram"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120, env=env)
     assert bot.returncode != 0 and "KHABAR_TELEGRAM_TOKEN" in bot.stderr and "Traceback" not in bot.stderr
+    assert "warm" not in bot.stderr  # stopped before the index is read
+    hook = {**env, "KHABAR_TELEGRAM_TOKEN": "123456:" + "A" * 35, "KHABAR_TELEGRAM_WEBHOOK_URL": "https://bot.example/h"}
+    bot = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(tmp_path), "telegram"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120, env=hook)
+    assert bot.returncode != 0 and "KHABAR_TELEGRAM_WEBHOOK_SECRET" in bot.stderr and "Traceback" not in bot.stderr
+    assert "warm" not in bot.stderr
     port = run_cli("serve", "--port", "99999", data_dir=tmp_path)
     assert port.returncode == 2 and "--port" in port.stderr and "serving" not in port.stdout
 

@@ -256,10 +256,11 @@ def serve(ctx: typer.Context, host: str = typer.Option(None, help="Bind address 
 @app.command()
 def telegram(ctx: typer.Context) -> None:
     """Run the Telegram bot (long polling, or a webhook when KHABAR_TELEGRAM_WEBHOOK_URL is set)."""
-    from bot.channels.telegram import run_telegram
+    from bot.channels.telegram import check_telegram_settings, run_telegram
 
     settings: Settings = ctx.obj["settings"]
     setup_logging(settings, console=True)
+    check_telegram_settings(settings)  # a missing token stops the bot before the index is read
     qa = build_qa(settings, lazy=True)
     qa.warm()
     warn_if_empty(qa, settings)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from bot.errors import TelegramConfigError
 
-from .app import build_telegram_app, run_telegram
+from .app import build_telegram_app, check_telegram_settings, run_telegram
 from .render import render_answer_html, render_citation_html, split_message
 
-__all__ = ["TelegramConfigError", "build_telegram_app", "render_answer_html", "render_citation_html", "run_telegram",
-           "split_message"]
+__all__ = ["TelegramConfigError", "build_telegram_app", "check_telegram_settings", "render_answer_html",
+           "render_citation_html", "run_telegram", "split_message"]

@@ -102,12 +102,22 @@ class TokenMask(logging.Filter):
         return True
 
 
-def build_telegram_app(settings: Settings, qa: QA, state: State | None = None) -> Application:
-    """The python-telegram-bot Application with Khabar's handlers (token checked here); chat state in
-    `state` (default: Redis when KHABAR_REDIS_URL is set, else in-process)."""
+def check_telegram_settings(settings: Settings) -> str:
+    """The bot token, once the settings the bot cannot run without are there (a TelegramConfigError names
+    the missing one): checked before the index is opened, so a misconfigured bot stops at once."""
     token = (settings.telegram_token or "").strip()
     if not TOKEN_RE.match(token):
         raise TelegramConfigError("KHABAR_TELEGRAM_TOKEN")
+    if settings.telegram_webhook_url and not settings.telegram_webhook_secret:
+        raise TelegramConfigError(en="Set KHABAR_TELEGRAM_WEBHOOK_SECRET when using a webhook.",
+                                  fa="برای وب‌هوک KHABAR_TELEGRAM_WEBHOOK_SECRET را تنظیم کنید.")
+    return token
+
+
+def build_telegram_app(settings: Settings, qa: QA, state: State | None = None) -> Application:
+    """The python-telegram-bot Application with Khabar's handlers (settings checked here); chat state in
+    `state` (default: Redis when KHABAR_REDIS_URL is set, else in-process)."""
+    token = check_telegram_settings(settings)
     base = settings.telegram_api_url.rstrip("/")
     file_base = base[:-3] + "file/bot" if base.endswith("/bot") else base + "/file/bot"
     # AIORateLimiter keeps within Telegram's flood limits and waits out RetryAfter (up to 3 times)
@@ -151,9 +161,6 @@ def run_telegram(settings: Settings, qa: QA) -> None:
     for handler in logging.getLogger().handlers:  # handler filters see records of every logger
         handler.addFilter(mask)
     app = build_telegram_app(settings, qa)
-    if settings.telegram_webhook_url and not settings.telegram_webhook_secret:
-        raise TelegramConfigError(en="Set KHABAR_TELEGRAM_WEBHOOK_SECRET when using a webhook.",
-                                  fa="برای وب‌هوک KHABAR_TELEGRAM_WEBHOOK_SECRET را تنظیم کنید.")
     # one event loop for the check and the run: python-telegram-bot takes the current one and, already
     # initialized, does not ask getMe again
     loop = asyncio.new_event_loop()
