@@ -305,8 +305,10 @@ class Dictionaries:
             return self._current
         with self._lock:
             if now - self._checked >= RECHECK_SECONDS:
-                self._checked = now
+                # the check's time only once the dictionary is open: until then other threads wait on the lock
+                # rather than take the fast path and search as without it
                 self._current = self._reopened()
+                self._checked = now
         return self._current
 
     def _reopened(self) -> Dictionary | None:

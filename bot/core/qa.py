@@ -91,6 +91,7 @@ class QA:
         self._refreshing: threading.Thread | None = None
         self.chain = chain  # the LLM chain (bot.core.chain), None for extractive only
         self.inflight = InFlight()  # background warming waits while questions are answered
+        self._warming: threading.Thread | None = None
         self._warmer = LatentWarmer(lambda: self._store, self.inflight, max(settings.refresh_seconds, 1.0) * 6)
 
     # ---- index access ---------------------------------------------------------------------------
@@ -136,11 +137,15 @@ class QA:
 
         thread = threading.Thread(target=run, name="khabar-warm", daemon=True)
         thread.start()
+        self._warming = thread
         return thread
 
     def close(self, timeout: float = 30.0) -> None:
-        """Stop the background work (latent-term warming) and wait up to `timeout` s for it to end."""
-        self._warmer.close(timeout)
+        """Stop the background work (warming, latent-term warming) and wait up to `timeout` s for it to end."""
+        end = time.monotonic() + timeout
+        self._warmer.close(timeout)  # first: a warming still under way then starts no latent thread
+        if self._warming is not None:  # a server stopping at once must not exit while it opens the index
+            self._warming.join(max(0.0, end - time.monotonic()))
 
     def searcher(self) -> HybridSearcher:
         """The searcher over the current store."""
