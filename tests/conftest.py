@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -56,6 +58,18 @@ def embedder():
     from index.embeddings import E5Embeddings
 
     return E5Embeddings()
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM a server process and wait for it; killed if it has not stopped in 20 s (a slow stop must not
+    hide the assertion that failed, nor leave the process running)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 def make_settings(data_dir: Path, **kw):

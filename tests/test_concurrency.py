@@ -2,7 +2,6 @@
 snapshots, incremental BM25 equal to a fresh bm25s build, and snapshots saved as segments."""
 import os
 import random
-import signal
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ from index.normalizer import tokenize
 from index.snapshot import Snapshot
 from index.store import PassageStore
 
-from .conftest import ROOT, SAMPLES, make_settings
+from .conftest import ROOT, SAMPLES, make_settings, stop_process
 from .localhttp import free_port, wait_http
 from .test_scale import chroma_server, khabar  # noqa: F401 - fixture
 
@@ -165,6 +164,8 @@ def test_a_request_never_waits_for_a_refresh(tmp_path, embedder):
     store.refresh()
     qa = QA(settings, store=PassageStore(settings, embedder))
     before = qa.store().snapshot().seq
+    if qa._refreshing is not None:  # the refresh that call started (nothing new yet) must not take the bulk's turn
+        qa._refreshing.join(60)
     # another writer commits articles full of new words: applying them embeds thousands of words
     writer = PassageStore(settings, embedder)
     put_articles(writer, [f"bulk{i}" for i in range(30)], vec, extra_words=10, rnd=random.Random(3))
@@ -283,21 +284,20 @@ def test_two_concurrent_ingests_and_a_server_see_every_article(tmp_path):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/api/health")
-        assert httpx.get(url + "/api/health").json()["articles"] == 6
+        assert httpx.get(url + "/api/health", timeout=60).json()["articles"] == 6
         _two_concurrent_ingests(tmp_path, env, env)
         stats = khabar("index", "stats", "--json", env=env)
         assert '"articles": 30' in stats.stdout, stats.stdout + stats.stderr
         ask = khabar("ask", "--json", "What reopened in alphatown3?", env=env)
         assert "alphatown3" in ask.stdout
         deadline = time.time() + 60
-        while httpx.get(url + "/api/health").json()["articles"] != 30:
+        while httpx.get(url + "/api/health", timeout=60).json()["articles"] != 30:
             assert time.time() < deadline, "the server never saw both ingests"
             time.sleep(0.5)
         r = httpx.post(url + "/api/ask", json={"question": "What reopened in betatown7?"}, timeout=60).json()
         assert any("betatown7" in c["text"] for c in r["contexts"]), r
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(20)
+        stop_process(server)
 
 
 def test_two_concurrent_ingests_through_a_chroma_server_and_two_workers(tmp_path, chroma_server):  # noqa: F811
@@ -317,7 +317,7 @@ def test_two_concurrent_ingests_through_a_chroma_server_and_two_workers(tmp_path
         _two_concurrent_ingests(tmp_path, env[0], env[1])
         for url in urls:
             deadline = time.time() + 60
-            while httpx.get(url + "/api/health").json()["articles"] != 30:
+            while httpx.get(url + "/api/health", timeout=60).json()["articles"] != 30:
                 assert time.time() < deadline, f"{url} never saw both ingests"
                 time.sleep(0.5)
             for q, word in (("What reopened in alphatown5?", "alphatown5"), ("What reopened in betatown9?", "betatown9")):
@@ -327,8 +327,7 @@ def test_two_concurrent_ingests_through_a_chroma_server_and_two_workers(tmp_path
         assert '"articles": 30' in stats.stdout
     finally:
         for w in workers:
-            w.send_signal(signal.SIGTERM)
-            w.wait(20)
+            stop_process(w)
 
 
 @pytest.mark.parametrize("exact_dense_max", [200_000, 0], ids=["exact", "chroma-hnsw"])

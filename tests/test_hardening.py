@@ -368,12 +368,13 @@ def real_server(web):
 def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(real_server):
     q = {"question": "Why were schools closed in Tehran?"}
     srv = real_server(rate_limit_per_minute=3)
-    codes = [httpx.post(srv.url + "/api/ask", json=q, headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
-             for i in range(5)]
+    # timeout: a new server's first English question also encodes the English question bank
+    codes = [httpx.post(srv.url + "/api/ask", json=q, headers={"X-Forwarded-For": f"203.0.113.{i}"},
+                        timeout=120).status_code for i in range(5)]
     assert codes == [200, 200, 200, 429, 429]
     behind = real_server(rate_limit_per_minute=3, trusted_proxies="127.0.0.1/32, ::1")
-    codes = [httpx.post(behind.url + "/api/ask", json=q, headers={"X-Forwarded-For": f"198.51.100.{i % 2}"}).status_code
-             for i in range(7)]
+    codes = [httpx.post(behind.url + "/api/ask", json=q, headers={"X-Forwarded-For": f"198.51.100.{i % 2}"},
+                        timeout=120).status_code for i in range(7)]
     assert codes == [200] * 6 + [429]  # two clients behind the proxy, three questions each
 
 

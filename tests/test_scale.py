@@ -13,7 +13,7 @@ import pytest
 from index.store import PassageStore
 from index.watch import WatchState, parse_interval, watch_cycle, watch_feeds
 
-from .conftest import ROOT, SAMPLES, make_settings
+from .conftest import ROOT, SAMPLES, make_settings, stop_process
 from .localhttp import LocalServer, article_html, free_port, rss, wait_http
 
 CHROMA = Path(sys.executable).with_name("chroma")
@@ -84,8 +84,7 @@ def test_two_workers_share_a_chroma_server_and_both_see_updates(tmp_path, chroma
         assert "khabar_answers_total" in metrics and "khabar_index_articles 7.0" in metrics
     finally:
         for w in workers:
-            w.send_signal(signal.SIGTERM)
-            w.wait(20)
+            stop_process(w)
 
 
 def test_watch_feeds_new_changed_removed_and_errors(tmp_path, embedder):
