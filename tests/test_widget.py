@@ -1,6 +1,5 @@
 """The widget in real Chromium (Debian's, driven by Playwright) against a real uvicorn server."""
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from bot.channels.web import create_app
 from bot.core.qa import QA
 
 from .conftest import HAS_SHARED, ROOT, SAMPLES, SEED, build_store
+from .localhttp import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -21,12 +21,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (apt-get install chromium)"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +40,10 @@ def server(tmp_path_factory, embedder):
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     th = threading.Thread(target=srv.run, daemon=True)
     th.start()
-    deadline = time.time() + 30
-    while not srv.started and time.time() < deadline:
+    deadline = time.time() + 120
+    while not srv.started and th.is_alive() and time.time() < deadline:
         time.sleep(0.05)
+    assert srv.started, f"uvicorn did not start on port {port}"  # not a confusing page error later
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     th.join(10)
