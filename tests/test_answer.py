@@ -100,6 +100,7 @@ def test_persian_questions_over_english_news_alone_are_answered_and_off_topic_re
     ("What about Karaj?", "Karaj"),
     ("Karaj: what happened there?", "Karaj"),  # a name opening the question
     ("Shahíd Rajaeí hatchery?", "Shahid Rajaei"),  # accented, as the story does not spell it
+    ("Hi, what about Karaj?", "Karaj"),
 ])
 def test_english_questions_about_a_name_in_english_news_are_answered(sample_qa, question, words):
     """An English question about a name of an English story is not as close to it as a detail question (dense
@@ -124,6 +125,10 @@ def test_english_questions_about_a_name_in_english_news_are_answered(sample_qa, 
     "Who is the mayor of Karaj?",
     "What is the population of Karaj?",
     "Karaj, what is its population?",
+    # every word in the passages, but the first capitalized only as a sentence's start there: no name
+    "Trucks released?",
+    "Officials blamed poaching?",
+    "Visitors barred?",
 ])
 def test_questions_the_corpus_cannot_answer_are_refused(sample_qa, question):
     ans = sample_qa.answer(question)

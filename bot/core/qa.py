@@ -289,8 +289,9 @@ class QA:
         snap = result.snap
         view = signal_view(result)
         seen: set[str] = set()
-        for h in view[:3]:
-            seen |= set(tokenize(snap.text(h.pos)))
+        texts = [snap.text(h.pos) for h in view[:3]]
+        for text in texts:
+            seen |= set(tokenize(text))
         named = set(seen)
         for h in view[3:5]:
             named |= set(tokenize(snap.text(h.pos)))
@@ -303,7 +304,7 @@ class QA:
         lead = result.article_lead
         out["lead"] = lead if lead is not None else article_lead(result.hits, snap.article_idx)
         toks = {w for w in tokenize(question) if " " not in w}
-        out["own_names"] = float(only_names_asked(question, seen))
+        out["own_names"] = float(only_names_asked(question, seen, texts))
         if toks:
             out["coverage"] = len(toks & seen) / len(toks)
             n = max(lex.n_alive, 1)

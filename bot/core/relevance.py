@@ -92,6 +92,8 @@ def english_top(result: SearchResult) -> bool:
 OPENERS = frozenset("""according during after before since despite following under over between among as in on at
     for from with without by about regarding concerning given if is are was were do does did can could will would
     should has have had tell name list give describe explain show please""".split())
+GREETINGS = frozenset("hi hello hey thanks thank dear".split())  # "Hi, what about Karaj?" asks about Karaj
+SENTENCE_STARTS = frozenset('.!?:;"“”«»(\n')  # a capital after these starts a sentence, not a name
 
 
 def _folded(word: str) -> str:
@@ -101,20 +103,38 @@ def _folded(word: str) -> str:
     return bare if bare.isascii() else word
 
 
-def question_names(question: str) -> set[str]:
-    """The question's names, word by word: `name_like`'s, the capitalized first word unless a stopword, an opener or a
-    question's word ("Nourbakhsh scored when?", not "Who scored?"), and two capitals ("UN", "EU")."""
-    first = re.match(r"\s*([^\W\d_]+)", question)
-    extra = [first.group(1)] if first and first.group(1)[:1].isupper() else []
-    extra += re.findall(r"\b[A-Z]{2}\b", question)
+def _written_as_name(word: str, texts: list[str]) -> bool:
+    """Whether some text writes `word` capitalized inside a sentence ("…in Karaj", not "Trucks would…"): the
+    passages' own evidence that a question's capitalized first word is a name and not a common word."""
+    bare = _folded(word)
+    pattern = re.compile(rf"\b{re.escape(bare[:1].upper())}(?i:{re.escape(bare[1:])})\b")
+    for text in texts:
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        for m in pattern.finditer(text):
+            before = text[: m.start()].rstrip()
+            if before and before[-1] not in SENTENCE_STARTS:
+                return True
+    return False
+
+
+def question_names(question: str, texts: list[str] | None = None) -> set[str]:
+    """The question's names, word by word: `name_like`'s, two capitals ("UN", "EU"), and the capitalized first
+    word when `texts` (the top passages) write it as a name ("Karaj: what happened there?", not "Trucks
+    released?"), unless a stopword, an opener or a question's word."""
+    first = re.match(r"\W*([^\W\d_]+)", question)
+    extra = re.findall(r"\b[A-Z]{2}\b", question)
+    if first and first.group(1)[:1].isupper() and texts and _written_as_name(first.group(1), texts):
+        extra.append(first.group(1))
     asked = name_like(question) + [w for w in extra if normalize(w) not in STOPWORDS | GENERIC | OPENERS]
     return {w for n in asked for w in words(n)}
 
 
-def only_names_asked(question: str, seen: set[str]) -> bool:
+def only_names_asked(question: str, seen: set[str], texts: list[str]) -> bool:
     """Whether the question asks about names of the passages and nothing else: a name, and each of its words
-    but stopwords and generic ones ("tell", "happened", "say") among `seen` (the top passages' tokens) —
-    "Who is Saeed Nikzad?", not "How old is Saeed Nikzad?" or "What is the population of Karaj?"."""
+    but stopwords, greetings and generic ones ("tell", "happened", "say") among `seen` (the tokens of `texts`,
+    the top passages) — "Who is Saeed Nikzad?", not "How old is Saeed Nikzad?" or "What is the population of
+    Karaj?"."""
     plain = {_folded(w) for w in words(question) if w not in STOPWORDS and len(w) > 1}  # no joined pairs
-    asked = plain - GENERIC  # "WHO ELSE?" in capitals names nobody
-    return bool({_folded(w) for w in question_names(question)} & asked) and asked <= {_folded(w) for w in seen}
+    asked = plain - GENERIC - GREETINGS  # "WHO ELSE?" in capitals names nobody
+    names = {_folded(w) for w in question_names(question, texts)}
+    return bool(names & asked) and asked <= {_folded(w) for w in seen}
