@@ -133,7 +133,10 @@ class QA:
                 log.info("could not warm the index yet: %s", exc)  # servers log to the console: no traceback
                 log.debug("warming failed", exc_info=True)
             if self.settings.latent_warm:
-                self._warmer.start()
+                try:
+                    self._warmer.start()
+                except RuntimeError as exc:  # no thread to be had (a process at its limit): questions compute the terms
+                    log.warning("latent terms are not warmed in the background: %s", exc)
 
         thread = threading.Thread(target=run, name="khabar-warm", daemon=True)
         thread.start()
