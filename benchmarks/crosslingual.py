@@ -11,7 +11,8 @@ news) or, --alone, by themselves (an English newsroom's index, asked in Persian 
 benchmarks/english_news_qa.jsonl (80 Persian, 20 English) and english_news_qa_en.jsonl (80 English; an article's
 questions are in the same half: odd article numbers tune), offtopic_news_en.jsonl (80 English questions that sound
 like the English news but are not in it), english_news_names.jsonl (92 "Who is …?" questions about its names, and
-the same names alone, as typed into a search box),
+the same names alone, as typed into a search box), terse_en.jsonl / terse_offtopic_en.jsonl (80 terse questions
+it answers and 80 it does not: "Gelian Dam capacity?", "Book fair ticket price?"),
 fars_qa_dev's questions of that half (+ our fars_qa_tune or
 fars_qa_fresh; with Fars indexed), and offtopic_tune.jsonl's or offtopic.jsonl's.
 """
@@ -53,6 +54,20 @@ def bare_names(items: list[EvalItem]) -> list[EvalItem]:
         if m:
             out.append(EvalItem(i.id, i.lang, m.group(1), i.gold_sources, i.evidence))
     return out
+
+
+def terse_questions(half: str) -> list[EvalItem]:
+    """English questions as typed into a search box ("Gelian Dam capacity?", "yazd water cuts hours"):
+    terse_en.jsonl, two per English news article, of `half`."""
+    return split_half(load_eval_set(ROOT / "benchmarks" / "terse_en.jsonl"), half)
+
+
+def terse_offtopic(half: str) -> list[str]:
+    """Terse English questions the English news does not answer, most with its words ("Book fair ticket
+    price?", "Sepahan coach salary?"): terse_offtopic_en.jsonl, of `half`."""
+    items = [EvalItem(r["id"], "en", r["question"], [], []) for r in map(
+        json.loads, (ROOT / "benchmarks" / "terse_offtopic_en.jsonl").read_text("utf-8").splitlines())]
+    return [i.question for i in split_half(items, half)]
 
 
 def news_offtopic(half: str) -> list[str]:
@@ -123,7 +138,8 @@ def main() -> None:
     out = {"persian_about_english": measure(qa, english_news_questions(args.half, "fa")),
            "english_about_english": measure(qa, english_news_questions(args.half, "en")),
            "english_names_in_english_news": measure(qa, name_questions(args.half)),
-           "english_bare_names": measure(qa, bare_names(name_questions(args.half)))}
+           "english_bare_names": measure(qa, bare_names(name_questions(args.half))),
+           "english_terse": measure(qa, terse_questions(args.half))}
     if SHARED.exists() and any("farsnews" in (a.url or "") for a in qa.store().snapshot().articles().values()):
         out["persian_about_fars"] = measure(qa, fars_questions(args.half, "fa"))
         out["english_about_fars"] = measure(qa, fars_questions(args.half, "en"))
@@ -133,6 +149,9 @@ def main() -> None:
     near = news_offtopic(args.half)
     out["english_news_like_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in near)
                                                       / len(near), 3)
+    terse = terse_offtopic(args.half)
+    out["english_terse_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in terse)
+                                                  / len(terse), 3)
     print(json.dumps(out, indent=1))
 
 
