@@ -36,10 +36,12 @@ from bot.core.relevance import (
     FA_DENSE,
     FA_DENSE_WITH_WORDS,
     FA_IDF_COVERAGE,
+    SHORT_SHARE,
     SPARSE_PASSAGES,
     english_top,
     first_positive,
     only_names_asked,
+    short_share,
     signal_view,
 )
 from bot.core.retrieval import HybridSearcher, SearchOptions, SearchResult
@@ -285,7 +287,7 @@ class QA:
 
     def _signals(self, result: SearchResult, question: str) -> dict[str, float]:
         out = {"dense": result.top_dense, "dense_long": result.top_dense_long, "names": 0.0,
-               "counterpart_names": 0.0, "own_names": 0.0, "lead": 0.0, "coverage": 0.0, "idf_coverage": 0.0,
+               "counterpart_names": 0.0, "own_names": 0.0, "short_share": 1.0, "lead": 0.0, "coverage": 0.0, "idf_coverage": 0.0,
                "sparse": -1.0}
         if not result.hits:
             return out
@@ -308,6 +310,7 @@ class QA:
         out["lead"] = lead if lead is not None else article_lead(result.hits, snap.article_idx)
         toks = {w for w in tokenize(question) if " " not in w}
         out["own_names"] = float(only_names_asked(question, seen, texts))
+        out["short_share"] = short_share(question, texts)
         if toks:
             out["coverage"] = len(toks & seen) / len(toks)
             n = max(lex.n_alive, 1)
@@ -338,6 +341,8 @@ class QA:
             # English news: the rules below are set on English over Persian news
             # (the name rule reads the question's words, not their share of its IDF: "Karaj: what happened
             # there?" is all names and generic words, which the share counts against it)
+            if sig["short_share"] < SHORT_SHARE:
+                return False  # a terse question whose asked detail is not in the passages
             return d >= EN_SAME_DENSE or (d >= DENSE_WITH_NAMES and bool(sig["own_names"])) \
                 or (d >= EN_SAME_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_SAME_IDF_COVERAGE)
         if d >= EN_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_IDF_COVERAGE:

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from bot.core.relevance import first_positive, only_names_asked, question_names
+from bot.core.relevance import first_positive, only_names_asked, question_names, short_share
 
 
 def test_reading_until_sure_decides_as_the_whole_sum_does() -> None:
@@ -76,3 +76,15 @@ def test_a_first_word_is_no_name_without_passages_that_write_it_so():
 ])
 def test_a_question_about_names_of_the_passages_only(question, seen, asked):
     assert only_names_asked(question, seen, PASSAGES) is asked
+
+
+@pytest.mark.parametrize("question,share", [
+    ("Sepahan's winning header?", 1.0),  # "winning" meets "winner", "header" "headed", by their first letters
+    ("Karaj trucks barred?", 1.0),
+    ("Book fair ticket price?", 0.5),  # book, fair there; ticket, price not
+    ("Hi, Karaj?", 1.0),  # a greeting asks nothing
+    ("How many trucks were barred from the city on Monday morning by the officials?", 1.0),  # not terse
+])
+def test_the_share_of_a_terse_questions_words_in_the_passages(question, share):
+    texts = PASSAGES + ["Sepahan clinched the title when Nourbakhsh headed in the winner.", "The book fair closed."]
+    assert short_share(question, texts) == share
