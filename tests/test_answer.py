@@ -441,3 +441,13 @@ def english_news_qa(tmp_path_factory, embedder):
 def test_terse_questions_are_answered_only_when_the_passages_have_their_words(english_news_qa, question, answered):
     ans = english_news_qa.answer(question)
     assert ans.refused is not answered, ans.answer
+
+
+def test_a_terse_follow_up_is_not_held_to_the_terse_bar(english_news_qa):
+    """"And the cost?" carries "mashhad line 3 length" from the conversation: the passages need not hold every
+    carried word (the story gives no "length" word), and "How many stations?" asks about stations, not "many"."""
+    first = english_news_qa.answer("Mashhad Line 3 length?")
+    assert not first.refused
+    for follow_up, said in (("And the cost?", "rials"), ("How many stations?", "stations")):
+        ans = english_news_qa.answer(follow_up, history=[("Mashhad Line 3 length?", first.answer)])
+        assert not ans.refused and said in ans.answer, ans.answer

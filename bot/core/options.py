@@ -156,3 +156,5 @@ class SearchResult:
     # signal costs an encoder pass per passage
     signals: dict[str, dict[str, float]] = field(default_factory=dict)
     relevant: dict[str, bool] = field(default_factory=dict)  # question → refusal's decision, made once
+    # searched as a follow-up (its own words and those carried from the conversation: SearchOptions.primary)
+    followup: bool = False

@@ -341,8 +341,10 @@ class QA:
             # English news: the rules below are set on English over Persian news
             # (the name rule reads the question's words, not their share of its IDF: "Karaj: what happened
             # there?" is all names and generic words, which the share counts against it)
-            if sig["short_share"] < SHORT_SHARE:
-                return False  # a terse question whose asked detail is not in the passages
+            if sig["short_share"] < SHORT_SHARE and not result.followup:
+                # a terse question whose asked detail is not in the passages (a follow-up carries its story's
+                # words, which the passages need not all hold: "And the cost?" after "Gelian Dam capacity?")
+                return False
             return d >= EN_SAME_DENSE or (d >= DENSE_WITH_NAMES and bool(sig["own_names"])) \
                 or (d >= EN_SAME_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_SAME_IDF_COVERAGE)
         if d >= EN_DENSE_WITH_WORDS and sig["idf_coverage"] >= EN_IDF_COVERAGE:

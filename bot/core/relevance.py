@@ -99,6 +99,9 @@ OPENERS = frozenset("""according during after before since despite following und
     for from with without by about regarding concerning given if is are was were do does did can could will would
     should has have had tell name list give describe explain show please""".split())
 GREETINGS = frozenset("hi hello hey thanks thank dear".split())  # "Hi, what about Karaj?" asks about Karaj
+# words of a question's form, not of what it asks about ("How *many* stations?", "How *tall* is the dam?")
+FORM_WORDS = frozenset("""many much old long tall deep high far big wide large heavy often according said say says
+    did does moment currently today recently presently""".split())  # "…at the moment?"
 SENTENCE_STARTS = frozenset('.!?:;"“”«»(\n')  # a capital after these starts a sentence, not a name
 
 
@@ -147,11 +150,12 @@ def only_names_asked(question: str, seen: set[str], texts: list[str]) -> bool:
 
 
 def short_share(question: str, texts: list[str]) -> float:
-    """Of a question of at most `SHORT_WORDS` content words (not stopwords, greetings or generic words), the share
-    whose first `PREFIX` letters begin a word of `texts`; 1.0 for a longer question (or one of no such words)."""
+    """Of a question of at most `SHORT_WORDS` content words (not stopwords, greetings, generic words or the
+    words of a question's form: "how *many*", "how *old*"), the share of whose first `PREFIX` letters (the whole
+    word when shorter: "ban" meets "banned") begin a word of `texts`; 1.0 for a longer question or one of none."""
     asked = {_folded(w)[:PREFIX] for w in words(question) if w not in STOPWORDS and len(w) > 1
-             and w not in GENERIC and w not in GREETINGS}
+             and w not in GENERIC | GREETINGS | FORM_WORDS}
     if not asked or len(asked) > SHORT_WORDS:
         return 1.0
-    have = {_folded(w)[:PREFIX] for t in texts for w in words(t)}
+    have = {_folded(w)[:k] for t in texts for w in words(t) for k in {len(a) for a in asked}}
     return len(asked & have) / len(asked)

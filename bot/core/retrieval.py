@@ -172,7 +172,8 @@ class HybridSearcher:
         margin = signals[0][1] - signals[-1][1] if len(signals) >= 2 else 0.0
         long_ = max((s for p, s in signals if snap.lengths[p] >= opts.short_words), default=0.0)
         return SearchResult(hits, weights, top, margin, timings, snap, top_dense_lifted=lifted,
-                            top_dense_long=long_, counterparts=counterparts, article_lead=lead, signal_hits=view)
+                            top_dense_long=long_, counterparts=counterparts, article_lead=lead, signal_hits=view,
+                            followup=opts.primary is not None)
 
     def _dense(self, vector: np.ndarray, opts: SearchOptions, mask: np.ndarray, where: dict | None,
                snap: Snapshot, lift: Lift | None = None) -> Ranked:

@@ -51,7 +51,7 @@ class HybridRetriever(BaseRetriever):
                   "counterparts": result.counterparts, "query_terms": result.query_terms,
                   "timings_ms": result.timings_ms, "snapshot": snap,
                   # refusal's signals and decision, made once per result (the same dicts, in-process)
-                  "signals": result.signals, "relevant": result.relevant}
+                  "signals": result.signals, "relevant": result.relevant, "followup": result.followup}
         return [Document(page_content=snap.text(h.pos),
                          metadata={**snap.meta(h.pos), "id": snap.id(h.pos), "pos": h.pos, "score": h.score,
                                    "dense": h.dense, "lexical": h.lexical, **shared})
@@ -77,4 +77,5 @@ def result_from_documents(docs: list[Document]) -> SearchResult:
                         signal_hits=[Hit(p, 0.0) for p in signal] if (signal := m.get("signal_positions")) is not None
                         else None,
                         signals=m["signals"] if isinstance(m.get("signals"), dict) else {},
-                        relevant=m["relevant"] if isinstance(m.get("relevant"), dict) else {})
+                        relevant=m["relevant"] if isinstance(m.get("relevant"), dict) else {},
+                        followup=bool(m.get("followup", False)))

@@ -8,7 +8,6 @@ import numpy as np
 
 from bot.core.citations import content_words, lexical_support, repeats_question
 from bot.core.figures import numbers_found
-from bot.core.relevance import OPENERS
 from index.embeddings import VectorEmbeddings
 from index.language import detect_language
 from index.normalizer import STOPWORDS, normalize, tokenize, words
@@ -53,7 +52,7 @@ class SupportCheck:
         facts = texts + [self.headers[i] for i, p in enumerate(self.passages) if p in texts]
         if not (names_found(sentence, facts) and numbers_found(sentence, facts)):
             return False
-        if self.echoes(sentence) or self.borrows(facts, sentence):
+        if self.echoes(sentence):
             return False
         # words count in the passage only: a sentence built on the title's words ("158 kg of hashish"
         # from "158 kg of drugs seized") is not supported by the passage
@@ -80,7 +79,7 @@ class SupportCheck:
                 continue
             if not (names_found(sentence, [p, self.headers[i]]) and numbers_found(sentence, [p, self.headers[i]])):
                 continue
-            if self.echoes(sentence) or self.borrows([p, self.headers[i]], sentence):
+            if self.echoes(sentence):
                 continue
             lex = lexical_support(sentence, p)
             if self._langs[i] == lang:
@@ -103,16 +102,6 @@ class SupportCheck:
     def echoes(self, sentence: str) -> bool:
         """Whether `sentence` only repeats the question's words (`repeats_question`)."""
         return repeats_question(sentence, self._asked)
-
-    def borrows(self, facts: list[str], sentence: str) -> bool:
-        """Whether the sentence opens with a capitalized word of the question that none of `facts` (the cited
-        passages and their titles) has, in either script: `sentence_names` skips a sentence's first word (any
-        sentence opens with a capital), but a small model restating a terse question puts its name there
-        ("*Basra* port capacity is 60,000 tonnes" from Amirabad's silos)."""
-        first = re.match(r"\W*([A-Z][A-Za-z'-]+)", sentence)
-        if first is None or normalize(first.group(1)) not in self._asked - OPENERS:
-            return False  # "According to the Iraqi side, …" restates the question's opening, no name
-        return not names_found(f"The {first.group(1)}", facts)  # as a name inside a sentence
 
     def _anchors(self, i: int) -> set[str]:
         if i not in self._anchor_cache:

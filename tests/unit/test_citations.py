@@ -271,17 +271,3 @@ def test_a_number_written_in_two_digit_scripts_is_made_one() -> None:
     # Qwen2.5-Coder-1.5B wrote "۴7 روز" for the 47 days of an English source; whole Persian or ASCII numbers stay
     assert flatten_markdown("فیلمبرداری ۴7 روز طول کشید [1]") == "فیلمبرداری 47 روز طول کشید [1]."
     assert flatten_markdown("در ۱۴۰۳ و 2024 [2]") == "در ۱۴۰۳ و 2024 [2]."
-
-
-def test_a_name_of_the_question_opening_the_sentence_must_be_in_its_passage() -> None:
-    """A small model restating a terse question puts its name first, where `sentence_names` does not look
-    ("Basra port capacity?" → "Basra port capacity is 60,000 tonnes" from another port's silos)."""
-    silos = ["The port has added two silos with a combined capacity of 60,000 tonnes.", "برای بندر بصره"]
-    check = SupportCheck(HashEmbedder(), silos, question="Basra port capacity?")
-    assert not check.supported("Basra port capacity is 60,000 tonnes.", [silos[0]])
-    assert check.attribute("Basra port capacity is 60,000 tonnes.") == []
-    assert check.supported("The port has silos with a capacity of 60,000 tonnes.", [silos[0]])
-    # the name in the other script is the name (by consonant skeleton); an opener of the question is no name
-    assert check.supported("Basra port capacity is 60,000 tonnes.", silos)
-    opener = SupportCheck(HashEmbedder(), silos, question="According to the port, what is its capacity?")
-    assert opener.supported("According to the port, its silos have a capacity of 60,000 tonnes.", [silos[0]])
