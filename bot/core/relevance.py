@@ -105,10 +105,15 @@ FORM_WORDS = frozenset("""many much old long tall deep high far big wide large h
 SENTENCE_STARTS = frozenset('.!?:;"“”«»(\n')  # a capital after these starts a sentence, not a name
 
 
+def _unaccented(text: str) -> str:
+    """`text` without combining marks ("Bogotá" → "Bogota")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def _folded(word: str) -> str:
     """A Latin word without its accents ("bogotá" → "bogota"), so either spelling meets the other; any other
     word as it is (Persian letters must keep their marks: آ is not ا)."""
-    bare = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    bare = _unaccented(word)
     return bare if bare.isascii() else word
 
 
@@ -118,7 +123,7 @@ def _written_as_name(word: str, texts: list[str]) -> bool:
     bare = _folded(word)
     pattern = re.compile(rf"\b{re.escape(bare[:1].upper())}(?i:{re.escape(bare[1:])})\b")
     for text in texts:
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        text = _unaccented(text)  # Persian marks too: only a Latin name is looked for
         for m in pattern.finditer(text):
             before = text[: m.start()].rstrip()
             if before and before[-1] not in SENTENCE_STARTS:
