@@ -13,6 +13,8 @@ questions are in the same half: odd article numbers tune), offtopic_news_en.json
 like the English news but are not in it), english_news_names.jsonl (92 "Who is …?" questions about its names, and
 the same names alone, as typed into a search box), terse_en.jsonl / terse_offtopic_en.jsonl (80 terse questions
 it answers and 80 it does not: "Gelian Dam capacity?", "Book fair ticket price?"),
+english_news_qa_fresh_fa.jsonl (79 Persian questions about the same articles by a writer who saw no code nor
+any other question set; never tuned on: reported with --half held or all),
 fars_qa_dev's questions of that half (+ our fars_qa_tune or
 fars_qa_fresh; with Fars indexed), and offtopic_tune.jsonl's or offtopic.jsonl's.
 """
@@ -136,6 +138,8 @@ def main() -> None:
         build(args.data_dir, args.with_fars, args.alone)
     qa = QA(Settings(data_dir=args.data_dir))
     out = {"persian_about_english": measure(qa, english_news_questions(args.half, "fa")),
+           **({"persian_about_english_fresh": measure(qa, load_eval_set(
+               ROOT / "benchmarks" / "english_news_qa_fresh_fa.jsonl"))} if args.half != "tune" else {}),
            "english_about_english": measure(qa, english_news_questions(args.half, "en")),
            "english_names_in_english_news": measure(qa, name_questions(args.half)),
            "english_bare_names": measure(qa, bare_names(name_questions(args.half))),

@@ -46,6 +46,7 @@ MEANINGS = 4  # a headword's first senses (later ones are rare)
 WORDS_PER_MEANING = 3
 PER_ENTRY = 6  # translations kept per headword, most supported first
 PER_TERM = 12  # translations of a question word, its base forms' first
+LOOKUP_BATCH = 500  # keys per query: SQLite caps a statement's parameters
 PERSIAN = re.compile(r"[\u0600-\u06FF]")
 # light verbs and copulas: "همراهی کردن" is همراهی
 LIGHT_VERBS = frozenset({"کردن", "شدن", "بودن", "دادن", "نمودن", "گردیدن", "ساختن", "داشتن", "زدن", "گرفتن",
@@ -238,18 +239,31 @@ class Dictionary:
     def lookup(self, keys: list[str]) -> dict[str, list[str]]:
         """Each known key's Persian translations, most supported first."""
         keys = list(dict.fromkeys(keys))
-        if not keys:
-            return {}
-        marks = ",".join("?" * len(keys))
+        rows: list[tuple[str, str]] = []
         try:
             with self._lock:
-                rows = self._db.execute(f"SELECT en, fa FROM words WHERE en IN ({marks})", keys).fetchall()
+                for i in range(0, len(keys), LOOKUP_BATCH):
+                    batch = keys[i:i + LOOKUP_BATCH]
+                    marks = ",".join("?" * len(batch))
+                    rows += self._db.execute(f"SELECT en, fa FROM words WHERE en IN ({marks})", batch).fetchall()
         except sqlite3.Error as e:  # damaged on disk (copied over in place): search as without it
             if not self._broken:
                 log.warning("English-Persian dictionary %s unreadable, not used: %s", self.path, e)
                 self._broken = True
             return {}
         return {en: fa.split() for en, fa in rows}
+
+    def english_for(self, persian: set[str] | list[str], english: set[str] | list[str]) -> set[str]:
+        """Those of the `english` words the dictionary translates as one of the `persian` words, or as one of
+        them less up to three letters of a suffix (تماشاگران → تماشاگر): a Persian question's words as an
+        English article writes them (چادر → tents)."""
+        wanted = set()
+        for w in persian:
+            wanted.add(w)
+            wanted.update(w[:-cut] for cut in range(1, 4) if len(w) - cut >= 3)
+        forms = {w: base_forms(w) for w in english if len(w) >= 3 and w not in STOPWORDS and re.fullmatch(r"[a-z]+", w)}
+        found = self.lookup([f for fs in forms.values() for f in fs])
+        return {w for w, fs in forms.items() if any(t in wanted for f in fs for t in found.get(f, ()))}
 
     def terms(self, question: str) -> list[tuple[str, list[str]]]:
         """The question's words (and two-word phrases: "pen name") with their Persian translations; the

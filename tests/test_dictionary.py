@@ -83,7 +83,7 @@ def test_without_the_file_search_works_as_before(detail_store, tmp_path):
     missing = HybridSearcher(PassageStore(settings, detail_store.embedder)).search(QUESTION)
     off = HybridSearcher(detail_store).search(QUESTION, SearchOptions(detail_weight=0.0))
     assert [h.pos for h in missing.hits] == [h.pos for h in off.hits]
-    # a Persian question never reads it
+    # a Persian question over Persian news is searched the same
     fa = "کدام محصول پس از چای رتبه دوم را دارد؟"
     assert [h.pos for h in HybridSearcher(detail_store).search(fa).hits] == \
         [h.pos for h in HybridSearcher(PassageStore(settings, detail_store.embedder)).search(fa).hits]
@@ -156,3 +156,67 @@ def test_two_installs_at_once_leave_one_whole_file(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], outs
     assert Dictionary(dest).lookup(["second", "oil"]) == {"second": ["دوم", "دومی"], "oil": ["روغن", "نفت"]}
     assert [p.name for p in dest.parent.iterdir()] == ["en-fa.sqlite3"]  # no temporary file left
+
+
+PLANT = """---
+title: Port city opens seawater desalination plant
+date: 2025-08-03
+url: https://example.org/en/news/lengeh-desalination
+---
+
+The southern port city of Bandar Lengeh opened a seawater desalination plant on Sunday, the provincial water
+company said, ending years of summer water shortages in the city and its villages.
+
+The plant was designed and built by a consortium led by engineer Farhad Nikpour, the company said.
+
+It employs 85 workers from the province, most of them trained at a technical college nearby, and it runs
+around the clock in three shifts through the summer.
+
+It can produce 20,000 cubic metres of drinking water a day; construction took 26 months and cost about 40
+million dollars, most of it lent by a state bank.
+
+Residents have complained for years about water cuts during the hottest months, when demand rises sharply.
+"""  # written for this test (not real reporting)
+PLANT_WORDS = {"worker": ["کارگر", "کارمند"], "plant": ["کارخانه", "گیاه"], "water": ["آب"],
+               "build": ["ساختن"], "built": ["ساخته"], "city": ["شهر"], "port": ["بندر"], "company": ["شرکت"],
+               "province": ["استان"], "engineer": ["مهندس"], "consortium": ["کنسرسیوم"], "sunday": ["یکشنبه"],
+               "southern": ["جنوبی"]}
+
+
+@pytest.fixture(scope="module")
+def plant_store(tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("plant")
+    (root / "articles").mkdir()
+    (root / "articles" / "plant.md").write_text(PLANT, encoding="utf-8")
+    (root / "articles" / "books.md").write_text(OTHER, encoding="utf-8")
+    build_dictionary(write_dictionary(root / "dict-src", PLANT_WORDS), root / "en-fa.sqlite3")
+    store, report = build_store(root / "index", embedder, [str(root / "articles")],
+                                dictionary=root / "en-fa.sqlite3")
+    assert report.added == 2
+    return store
+
+
+@pytest.mark.parametrize("question,answer,option", [
+    ("کارخانه آب شیرین کن بندر لنگه را چه کسی ساخت؟", "Farhad Nikpour", {"person_bonus": 0.0}),
+    ("کارخانه آب شیرین کن بندر لنگه چند کارگر دارد؟", "85 workers", {"unit_translation": False}),
+])
+def test_persian_questions_find_the_english_paragraph_that_answers(plant_store, question, answer, option):
+    """A Persian question over English news: who is asked, and what is counted, in the paragraph's own English
+    (a name the question does not give; the dictionary's translation of the counted word)."""
+    res = HybridSearcher(plant_store).search(question)
+    snap = res.snap
+    assert answer in snap.text(res.hits[0].pos), [snap.text(h.pos)[:40] for h in res.hits]
+    off = HybridSearcher(plant_store).search(question, SearchOptions(**option))
+    # without it the answer is less far ahead of the other paragraphs (the name: another comes first)
+    def lead(hits) -> float:
+        score = {h.pos: h.score for h in hits}
+        return score[res.hits[0].pos] - max(s for p, s in score.items() if p != res.hits[0].pos)
+    assert lead(off.hits) < lead(res.hits)
+    if "person_bonus" in option:
+        assert answer not in snap.text(off.hits[0].pos)
+    # which paragraph, not whether: the refusal signals read the same order
+    assert [h.pos for h in res.signal_hits or []] == [h.pos for h in off.signal_hits or []]
+    # without the dictionary file, as before
+    settings = replace_dictionary(plant_store, plant_store.settings.data_dir / "none.sqlite3")
+    missing = HybridSearcher(PassageStore(settings, plant_store.embedder)).search(question)
+    assert [h.pos for h in missing.hits] == [h.pos for h in off.hits]

@@ -1,11 +1,15 @@
-"""What kind of answer a question asks for: a quantity or a year, which an answer paragraph states as a number."""
+"""What kind of answer a question asks for: a quantity or a year, which an answer paragraph states as a number, or a
+person, whom an English paragraph names in capitals."""
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
+from index.lexical import MIN_LIKENESS
 from index.normalizer import STOPWORDS, normalize, words
 from index.text import ascii_digits
+from index.transliteration import likeness
 
 # English: "how many / how much / what percentage / which year"; not "when", which news answers with
 # words as often as with a date ("until the air improves", "on Monday"). Persian: چند, چقدر, چه تعداد /
@@ -93,6 +97,17 @@ def counts_in(text: str, units: set[str], asked: set[str] | frozenset[str] = fro
     return False
 
 
+def unit_candidates(text: str, window: int = 3) -> set[str]:
+    """The words of `text` that `counts_in` could read as what a number counts: the `window` words after it."""
+    out: set[str] = set()
+    for clause in _CLAUSE.split(normalize(text)):
+        ws = words(clause)
+        for i, w in enumerate(ws):
+            if w.isdigit():
+                out.update(ws[i + 1:i + 1 + window])
+    return out
+
+
 def _same_unit(word: str, unit: str) -> bool:
     if word == unit:
         return True
@@ -111,4 +126,48 @@ def typed_scores(score: dict[int, float], text: Callable[[int], str], question: 
         body = text(p)
         if numbers_in(body) - asked:
             out[p] += bonus + (unit_bonus if units and counts_in(body, units, asked) else 0.0)
+    return out
+
+
+# A Persian question asking who: چه کسی / کسانی, کیست, کیه, or کی after a preposition or the object marker
+# (با کی, به کی, رو کی برد: "won it") and کی گفته "who said"; bare کی before a verb also asks "when".
+_WHO_FA = re.compile(r"(?:^|\s)(?:چه\s*کسی|چه\s*کسانی|کیست|کیه|کیا|کیان|(?:با|به|از|برای|توسط|را|رو)\s+کی"
+                     r"|کی\s*گفت\S*)(?:\s|$|[؟?،,.])")
+# a person in English text: two or more capitalized words, with the particles of names between them
+# ("Annelies de Groot", "Dr Kwame Asante-Boateng"; "Persian Gulf Pro League" too, told apart below)
+_NAME_WORD = r"[A-Z][a-z'’]+(?:-[A-Za-z'’]+)*"
+_NAME_EN = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:(?:de|van|von|al|bin|da|del|der|la|le|dos|di)\s+)?{_NAME_WORD})+")
+_CAPITALIZED = re.compile(rf"\b{_NAME_WORD}")
+
+
+def asks_person(question: str) -> bool:
+    """Whether a Persian `question` asks who."""
+    return bool(_WHO_FA.search(normalize(question)))
+
+
+def person_names(text: str) -> list[list[str]]:
+    """The capitalized runs of English `text` that may name a person, each as its capitalized words in lower case."""
+    return [[w.lower() for w in _CAPITALIZED.findall(run)] for run in _NAME_EN.findall(text)]
+
+
+def person_scores(score: dict[int, float], text: Callable[[int], str], question: str, bonus: float,
+                  common: Callable[[list[str]], set[str]]) -> dict[int, float]:
+    """Paragraph scores for a Persian who-question over English paragraphs: `bonus` more for a paragraph naming
+    someone the question does not. A name is a capitalized run with a word that is no common English word
+    (`common`: those of its words the dictionary knows, so "Persian Gulf Pro League" is no one) and none spelled
+    like a question word (میکل تورسن is Mikkel Thorsen: the person asked about, not the answer)."""
+    asked = {w for w in words(question) if len(w) >= 3}
+    persian = [w for w in asked if not w.isascii()]
+    names = {p: person_names(text(p)) for p in score}
+    known = common(sorted({w for ns in names.values() for n in ns for w in n}))  # one lookup for them all
+
+    @functools.cache
+    def in_question(word: str) -> bool:
+        return word in asked or any(likeness(word, q) >= MIN_LIKENESS for q in persian)
+
+    out = dict(score)
+    for p, ns in names.items():
+        # a name's own words (not "Dr", "Lake") tell whose it is
+        if any((own := [w for w in n if w not in known]) and not any(map(in_question, own)) for n in ns):
+            out[p] += bonus
     return out

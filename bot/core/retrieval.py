@@ -10,7 +10,14 @@ from importlib import resources
 
 import numpy as np
 
-from bot.core.answertype import asks_quantity, counted_words, typed_scores
+from bot.core.answertype import (
+    asks_person,
+    asks_quantity,
+    counted_words,
+    person_scores,
+    typed_scores,
+    unit_candidates,
+)
 from bot.core.dates import date_where, passage_ages
 from bot.core.detail import detail_scores
 from bot.core.fusion import Ranked, article_first, fuse
@@ -395,9 +402,18 @@ class HybridSearcher:
                           dense_rank=was.dense_rank if was else None, lexical_rank=was.lexical_rank if was else None)
         score = {p: h.score for p, h in para.items()}
         plain = article_first(para, score, art_score, top, hits, opts.article_weight, arts)
-        if not bonus and not terms:
+        who = opts.person_bonus if not english and asks_person(opts.primary or query) else 0.0
+        if not bonus and not terms and not who:
             return plain, plain
-        boosted = typed_scores(score, snap.text, query, bonus, opts.unit_bonus, units or set()) if bonus else score
+        units = units or set()
+        dictionary = self._dictionary.get() if who or (units and not english and opts.unit_translation) else None
+        if dictionary is not None and units and not english and opts.unit_translation:
+            # the words right after a number, where `typed_scores` looks for what it counts
+            units = units | dictionary.english_for(units, {w for p in para for w in unit_candidates(snap.text(p))})
+        boosted = typed_scores(score, snap.text, query, bonus, opts.unit_bonus, units) if bonus else score
+        if who and dictionary is not None:
+            boosted = person_scores(boosted, snap.text, opts.primary or query, who,
+                                    lambda ws: set(dictionary.lookup(ws)))
         if terms:
             # the articles a reader sees first (all 8 of the pool: the same dev-set numbers, 6–9 ms more per question)
             best = set(pool[:DETAIL_ARTICLES])

@@ -101,6 +101,20 @@ def test_question_terms(source, tmp_path):
     assert "many people" not in dict(d.terms("How many people ranked second?"))  # the question's form is no phrase
 
 
+def test_english_for_finds_a_persian_word_in_english_text(source, tmp_path):
+    write_source(source, {"generic-6/T.json": [entry("tent", "چادر", "خیمه"), entry("blanket", "پتو")]})
+    dest = tmp_path / "en-fa.sqlite3"
+    build_dictionary(source, dest)
+    d = Dictionary(dest)
+    english = {"the", "red", "crescent", "sent", "tents", "and", "blankets", "متن"}
+    assert d.english_for({"چادر"}, english) == {"tents"}  # by the base form "tent"
+    assert d.english_for({"چادرها"}, english) == {"tents"}  # a Persian plural suffix is read off
+    assert d.english_for({"پتو", "چادر"}, english) == {"tents", "blankets"}
+    assert d.english_for({"خانه"}, english) == set() and d.english_for(set(), []) == set()
+    # more words than one statement may bind
+    assert len(d.lookup([f"w{i}" for i in range(2000)] + ["tent"])) == 1
+
+
 def test_base_forms():
     assert base_forms("ranks") == ["ranks", "rank"]
     assert "promise" in base_forms("promised") and "identify" in base_forms("identified")

@@ -8,7 +8,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.core.answertype import asks_quantity, counted_words, counts_in, numbers_in
+from bot.core.answertype import (
+    asks_person,
+    asks_quantity,
+    counted_words,
+    counts_in,
+    numbers_in,
+    person_names,
+    person_scores,
+    unit_candidates,
+)
 from bot.core.dates import date_where
 from bot.core.fusion import RRF_K, fuse
 from bot.core.keywords import name_like, spelled_in_persian, top_scores
@@ -352,3 +361,45 @@ def test_a_words_idf_is_counted_among_its_own_languages_passages(searcher: Hybri
     assert language_idf({"bridge": 1.0}, Snapshot.empty("x")) == {"bridge": 1.0}
     assert language_idf({"bridge": 1.0}, snap, min_passages=5) == {"bridge": 1.0}  # one Persian passage: too few
     assert language_idf({"3": 1.0}, snap) == {"3": 1.0}  # a number is script-neutral once normalized
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("چه کسی گل پیروزی را زد؟", True),
+    ("گل برتری سپاهان مقابل ملوان رو کی زد؟", True),  # the object marker before کی: who scored it
+    ("وکالت شاکی‌ها با کی بود؟", True),
+    ("مدیرعامل شرکت سازنده کیه؟", True),
+    ("کی گفته بستری‌ها کم شده؟", True),
+    ("رئیس این سازمان کیست؟", True),
+    ("قطار جدید کی راه می‌افتد؟", False),  # bare کی before a verb: "when"
+    ("کیفیت آب شهر چطور است؟", False),
+    ("Who scored the winning goal?", False),  # English questions have their words to go by
+])
+def test_asks_person(question, expected):
+    assert asks_person(question) is expected
+
+
+def test_person_names_are_capitalized_runs():
+    text = ("Chief executive Annelies de Groot and Dr Kwame Asante-Boateng spoke in Eindhoven, "
+            "after the Persian Gulf Pro League final.")
+    assert person_names(text) == [["annelies", "groot"], ["dr", "kwame", "asante-boateng"],
+                                  ["persian", "gulf", "pro", "league"]]
+    assert person_names("The plant opened on Sunday in Tehran.") == []
+
+
+def test_person_scores_count_someone_the_question_does_not_name():
+    texts = {0: "Danish player Mikkel Thorsen won the Vienna Open final on Sunday.",
+             1: "His coach, former Swedish player Henrik Lund, praised his serve.",
+             2: "Sepahan won the Persian Gulf Pro League title.",
+             3: "The match lasted two hours."}
+    common = {"persian", "gulf", "pro", "league", "vienna", "open", "danish", "swedish"}
+    out = person_scores({p: 1.0 for p in texts}, texts.__getitem__, "مربی میکل تورسن کیه؟", 0.8,
+                        lambda ws: {w for w in ws if w in common})
+    # Henrik Lund is new; Mikkel Thorsen is the question's own name (by its Persian spelling), a league is no one
+    assert out == {0: 1.0, 1: 1.8, 2: 1.0, 3: 1.0}
+
+
+def test_unit_candidates_are_the_words_after_a_number():
+    text = "The Red Crescent sent 1,200 tents and 4,000 blankets; about 300 families, officials said."
+    # read as counts_in reads it: a comma ends a clause, so "1,200 tents" is "200 tents"
+    assert unit_candidates(text) == {"tents", "and", "4", "blankets", "families"}
+    assert unit_candidates("No numbers here, officials said.") == set()
