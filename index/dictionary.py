@@ -47,6 +47,9 @@ WORDS_PER_MEANING = 3
 PER_ENTRY = 6  # translations kept per headword, most supported first
 PER_TERM = 12  # translations of a question word, its base forms' first
 LOOKUP_BATCH = 500  # keys per query: SQLite caps a statement's parameters
+# a Persian word's plural and attached suffixes, and the fewest letters left: ان and ی only after 4 (باران is no
+# بار, کشتی no کشت), and only these (مدرسه is no مدرس)
+FA_SUFFIXES = (("هایی", 3), ("های", 3), ("ها", 3), ("ان", 4), ("ی", 4))
 PERSIAN = re.compile(r"[\u0600-\u06FF]")
 # light verbs and copulas: "همراهی کردن" is همراهی
 LIGHT_VERBS = frozenset({"کردن", "شدن", "بودن", "دادن", "نمودن", "گردیدن", "ساختن", "داشتن", "زدن", "گرفتن",
@@ -238,6 +241,9 @@ class Dictionary:
 
     def lookup(self, keys: list[str]) -> dict[str, list[str]]:
         """Each known key's Persian translations, most supported first."""
+        return self._rows(keys) or {}
+
+    def _rows(self, keys: list[str]) -> dict[str, list[str]] | None:
         keys = list(dict.fromkeys(keys))
         rows: list[tuple[str, str]] = []
         try:
@@ -250,17 +256,23 @@ class Dictionary:
             if not self._broken:
                 log.warning("English-Persian dictionary %s unreadable, not used: %s", self.path, e)
                 self._broken = True
-            return {}
+            return None
         return {en: fa.split() for en, fa in rows}
 
+    def known(self, english: list[str]) -> set[str] | None:
+        """Those of the `english` words that are headwords, by any of their base forms ("champions", "guards"),
+        or None when the file cannot be read."""
+        forms = {w: base_forms(w) for w in english}
+        found = self._rows([f for fs in forms.values() for f in fs])
+        return None if found is None else {w for w, fs in forms.items() if any(f in found for f in fs)}
+
     def english_for(self, persian: set[str] | list[str], english: set[str] | list[str]) -> set[str]:
-        """Those of the `english` words the dictionary translates as one of the `persian` words, or as one of
-        them less up to three letters of a suffix (تماشاگران → تماشاگر): a Persian question's words as an
-        English article writes them (چادر → tents)."""
-        wanted = set()
+        """Those of the `english` words the dictionary translates as one of the `persian` words, a plural or
+        attached suffix read off (تماشاگران → تماشاگر): a Persian question's words as English text writes them."""
+        wanted = set(persian)
         for w in persian:
-            wanted.add(w)
-            wanted.update(w[:-cut] for cut in range(1, 4) if len(w) - cut >= 3)
+            wanted.update(w[:-len(suffix)] for suffix, least in FA_SUFFIXES
+                          if w.endswith(suffix) and len(w) - len(suffix) >= least)
         forms = {w: base_forms(w) for w in english if len(w) >= 3 and w not in STOPWORDS and re.fullmatch(r"[a-z]+", w)}
         found = self.lookup([f for fs in forms.values() for f in fs])
         return {w for w, fs in forms.items() if any(t in wanted for f in fs for t in found.get(f, ()))}

@@ -129,15 +129,18 @@ def typed_scores(score: dict[int, float], text: Callable[[int], str], question: 
     return out
 
 
-# A Persian question asking who: چه کسی / کسانی, کیست, کیه, or کی after a preposition or the object marker
-# (با کی, به کی, رو کی برد: "won it") and کی گفته "who said"; bare کی before a verb also asks "when".
-_WHO_FA = re.compile(r"(?:^|\s)(?:چه\s*کسی|چه\s*کسانی|کیست|کیه|کیا|کیان|(?:با|به|از|برای|توسط|را|رو)\s+کی"
-                     r"|کی\s*گفت\S*)(?:\s|$|[؟?،,.])")
-# a person in English text: two or more capitalized words, with the particles of names between them
-# ("Annelies de Groot", "Dr Kwame Asante-Boateng"; "Persian Gulf Pro League" too, told apart below)
-_NAME_WORD = r"[A-Z][a-z'’]+(?:-[A-Za-z'’]+)*"
-_NAME_EN = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:(?:de|van|von|al|bin|da|del|der|la|le|dos|di)\s+)?{_NAME_WORD})+")
-_CAPITALIZED = re.compile(rf"\b{_NAME_WORD}")
+# A Persian question asking who: چه کسی / کسانی, کیست, کیه, or کی after با / توسط or the object marker (با کی,
+# رو کی برد: "won it") and کی گفته "who said". Not bare کی before a verb, nor از / به / برای کی ("since / to / for
+# when"), nor کیا / کیان (Kia, a name), nor کی گفت‌وگو (the talks).
+_WHO_FA = re.compile(r"(?:^|\s)(?:چه\s*کس(?:ی|ان|انی)ه?|کیست|کیه|(?:با|توسط|را|رو)\s+کی|کی\s*گفت(?:ه|ند|ن)?(?!\s*و\s*گو))"
+                     r"(?:\s|$|[؟?،,.])")
+# a person in English text: two or more capitalized words, with the particles of names between them ("Annelies
+# de Groot", "Dr Kwame Asante-Boateng"; "Persian Gulf Pro League" too, told apart below); a run starts at a word
+# that follows no hyphen or letter, so a long hyphenated chain is read once, not from each of its words
+_NAME_WORD = r"[A-Z][a-z'’]+(?:-[A-Za-z'’]+)*+"
+_NAME_EN = re.compile(rf"(?<![-\w]){_NAME_WORD}(?:\s+(?:(?:de|van|von|al|bin|da|del|der|la|le|dos|di)\s+)?{_NAME_WORD})+")
+_CAPITALIZED = re.compile(rf"(?<![-\w]){_NAME_WORD}")
+_POSSESSIVE = re.compile(r"['’]s?$")
 
 
 def asks_person(question: str) -> bool:
@@ -147,19 +150,22 @@ def asks_person(question: str) -> bool:
 
 def person_names(text: str) -> list[list[str]]:
     """The capitalized runs of English `text` that may name a person, each as its capitalized words in lower case."""
-    return [[w.lower() for w in _CAPITALIZED.findall(run)] for run in _NAME_EN.findall(text)]
+    return [[_POSSESSIVE.sub("", w.lower()) for w in _CAPITALIZED.findall(run)] for run in _NAME_EN.findall(text)]
 
 
 def person_scores(score: dict[int, float], text: Callable[[int], str], question: str, bonus: float,
-                  common: Callable[[list[str]], set[str]]) -> dict[int, float]:
-    """Paragraph scores for a Persian who-question over English paragraphs: `bonus` more for a paragraph naming
-    someone the question does not. A name is a capitalized run with a word that is no common English word
-    (`common`: those of its words the dictionary knows, so "Persian Gulf Pro League" is no one) and none spelled
-    like a question word (میکل تورسن is Mikkel Thorsen: the person asked about, not the answer)."""
+                  common: Callable[[list[str]], set[str] | None]) -> dict[int, float]:
+    """A who-question's paragraph scores: `bonus` more for a paragraph naming someone the question does not.
+
+    A name is a capitalized run with a word that is no common English word (`common`: those of its words the
+    dictionary knows, None when it cannot be read; "Persian Gulf Pro League" is no one) and none spelled like a
+    question word (میکل تورسن is Mikkel Thorsen: the person asked about, not the answer)."""
     asked = {w for w in words(question) if len(w) >= 3}
     persian = [w for w in asked if not w.isascii()]
     names = {p: person_names(text(p)) for p in score}
     known = common(sorted({w for ns in names.values() for n in ns for w in n}))  # one lookup for them all
+    if known is None:  # the dictionary cannot be read: no telling a person from a league
+        return score
 
     @functools.cache
     def in_question(word: str) -> bool:

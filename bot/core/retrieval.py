@@ -10,16 +10,9 @@ from importlib import resources
 
 import numpy as np
 
-from bot.core.answertype import (
-    asks_person,
-    asks_quantity,
-    counted_words,
-    person_scores,
-    typed_scores,
-    unit_candidates,
-)
+from bot.core.answertype import asks_quantity, counted_words
+from bot.core.bonuses import asks_who, boosted_scores
 from bot.core.dates import date_where, passage_ages
-from bot.core.detail import detail_scores
 from bot.core.fusion import Ranked, article_first, fuse
 from bot.core.keywords import (
     expand_terms,
@@ -40,7 +33,6 @@ from index.store import PassageStore
 
 SIGNAL_K = 5  # passages the refusal signals read (SearchResult.signal_hits)
 WORD_CACHE = 50_000  # English word vectors kept (about 1.5 KB each)
-DETAIL_ARTICLES = 3  # articles whose paragraphs the dictionary re-orders (bot/core/detail.py)
 MAX_LIFT = 0.15  # never lift the other language by more than this (a question of names and digits)
 Lift = tuple[np.ndarray, float]  # per position: in the other language than the question; the gain
 
@@ -402,27 +394,13 @@ class HybridSearcher:
                           dense_rank=was.dense_rank if was else None, lexical_rank=was.lexical_rank if was else None)
         score = {p: h.score for p, h in para.items()}
         plain = article_first(para, score, art_score, top, hits, opts.article_weight, arts)
-        who = opts.person_bonus if not english and asks_person(opts.primary or query) else 0.0
+        who = asks_who(english, opts.primary or query, opts)
         if not bonus and not terms and not who:
             return plain, plain
         units = units or set()
         dictionary = self._dictionary.get() if who or (units and not english and opts.unit_translation) else None
-        if dictionary is not None and units and not english and opts.unit_translation:
-            # the words right after a number, where `typed_scores` looks for what it counts
-            units = units | dictionary.english_for(units, {w for p in para for w in unit_candidates(snap.text(p))})
-        boosted = typed_scores(score, snap.text, query, bonus, opts.unit_bonus, units) if bonus else score
-        if who and dictionary is not None:
-            boosted = person_scores(boosted, snap.text, opts.primary or query, who,
-                                    lambda ws: set(dictionary.lookup(ws)))
-        if terms:
-            # the articles a reader sees first (all 8 of the pool: the same dev-set numbers, 6–9 ms more per question)
-            best = set(pool[:DETAIL_ARTICLES])
-            by_article: dict[int, list[int]] = {}
-            for p in para:
-                if int(arts[p]) in best:
-                    by_article.setdefault(int(arts[p]), []).append(p)
-            detail = detail_scores(terms, by_article, snap.text, snap.lexical.df, snap.lexical.n_alive)
-            boosted = {p: v + opts.detail_weight * detail.get(p, 0.0) for p, v in boosted.items()}
+        boosted = boosted_scores(score, snap, arts, pool, english, opts.primary or query, query, opts, bonus, units,
+                                 terms or [], who, dictionary)
         return plain, article_first(para, boosted, art_score, top, hits, opts.article_weight, arts)
 
     def _penalized(self, sim: float, pos: int, opts: SearchOptions, snap: Snapshot, lift: Lift | None = None) -> float:

@@ -102,7 +102,9 @@ def test_question_terms(source, tmp_path):
 
 
 def test_english_for_finds_a_persian_word_in_english_text(source, tmp_path):
-    write_source(source, {"generic-6/T.json": [entry("tent", "چادر", "خیمه"), entry("blanket", "پتو")]})
+    write_source(source, {"generic-6/T.json": [entry("tent", "چادر", "خیمه"), entry("blanket", "پتو"),
+                                               entry("cultivation", "کشت"), entry("teacher", "مدرس"),
+                                               entry("champion", "قهرمان")]})
     dest = tmp_path / "en-fa.sqlite3"
     build_dictionary(source, dest)
     d = Dictionary(dest)
@@ -111,6 +113,9 @@ def test_english_for_finds_a_persian_word_in_english_text(source, tmp_path):
     assert d.english_for({"چادرها"}, english) == {"tents"}  # a Persian plural suffix is read off
     assert d.english_for({"پتو", "چادر"}, english) == {"tents", "blankets"}
     assert d.english_for({"خانه"}, english) == set() and d.english_for(set(), []) == set()
+    # only a suffix is read off, and ان / ی leave 4 letters: a ship (کشتی) is no cultivation, a school no teacher
+    assert d.english_for({"کشتی", "مدرسه"}, {"cultivation", "teachers"}) == set()
+    assert d.known(["champions", "guards", "tent"]) == {"champions", "tent"}  # by the base form
     # more words than one statement may bind
     assert len(d.lookup([f"w{i}" for i in range(2000)] + ["tent"])) == 1
 
@@ -252,6 +257,7 @@ def test_damaged_in_place_searches_without_it(source, tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="index.dictionary"):
         assert d.lookup(["oil"]) == {} and d.lookup(["rank"]) == {}
         assert d.terms("Which oil rank?") == []
+        assert d.known(["oil"]) is None and d.english_for({"نفت"}, {"oil"}) == set()  # unknown, not "no headword"
     assert caplog.text.count("unreadable") == 1
 
 

@@ -370,7 +370,17 @@ def test_a_words_idf_is_counted_among_its_own_languages_passages(searcher: Hybri
     ("مدیرعامل شرکت سازنده کیه؟", True),
     ("کی گفته بستری‌ها کم شده؟", True),
     ("رئیس این سازمان کیست؟", True),
+    ("چه کسانی در این پرونده شاکی بودند؟", True),
+    ("این جایزه به چه کسیه؟", True),
     ("قطار جدید کی راه می‌افتد؟", False),  # bare کی before a verb: "when"
+    ("از کی این قانون اجرا شد؟", False),  # "since when"
+    ("جلسه به کی موکول شد؟", False),  # "to when"
+    ("جلسه برای کی تنظیم شده؟", False),
+    ("کی گفت‌وگوها آغاز شد؟", False),  # the talks
+    ("کی گفت وگوی دو کشور آغاز شد؟", False),
+    ("قیمت کیا چقدر است؟", False),  # Kia cars
+    ("فیلم جدید حاتمی‌کیا کی اکران می‌شود؟", False),
+    ("كي گفته بستري‌ها كم شده؟", True),  # Arabic kaf and yeh
     ("کیفیت آب شهر چطور است؟", False),
     ("Who scored the winning goal?", False),  # English questions have their words to go by
 ])
@@ -384,6 +394,9 @@ def test_person_names_are_capitalized_runs():
     assert person_names(text) == [["annelies", "groot"], ["dr", "kwame", "asante-boateng"],
                                   ["persian", "gulf", "pro", "league"]]
     assert person_names("The plant opened on Sunday in Tehran.") == []
+    assert person_names("Iran's Oil Ministry and the Revolutionary Guards'") == [["iran", "oil", "ministry"],
+                                                                                ["revolutionary", "guards"]]
+    assert person_names("Ab-" * 30000 + "1") == []  # a long hyphenated chain is read once (linear time)
 
 
 def test_person_scores_count_someone_the_question_does_not_name():
@@ -396,6 +409,9 @@ def test_person_scores_count_someone_the_question_does_not_name():
                         lambda ws: {w for w in ws if w in common})
     # Henrik Lund is new; Mikkel Thorsen is the question's own name (by its Persian spelling), a league is no one
     assert out == {0: 1.0, 1: 1.8, 2: 1.0, 3: 1.0}
+    # an unreadable dictionary cannot tell a person from a league: no bonus at all
+    assert person_scores({p: 1.0 for p in texts}, texts.__getitem__, "مربی میکل تورسن کیه؟", 0.8,
+                         lambda ws: None) == {p: 1.0 for p in texts}
 
 
 def test_unit_candidates_are_the_words_after_a_number():
