@@ -53,17 +53,21 @@ def write_dictionary(root, words: dict[str, list[str]]):
     return root
 
 
-@pytest.fixture(scope="module")
-def detail_store(tmp_path_factory, embedder):
-    root = tmp_path_factory.mktemp("detail")
+def store_with_dictionary(root, embedder, article: tuple[str, str], words: dict[str, list[str]]):
+    """An index of `article` (file name, text) and the Tabriz book fair, with a dictionary of `words`."""
     (root / "articles").mkdir()
-    (root / "articles" / "tea.md").write_text(ARTICLE, encoding="utf-8")
+    (root / "articles" / article[0]).write_text(article[1], encoding="utf-8")
     (root / "articles" / "books.md").write_text(OTHER, encoding="utf-8")
-    build_dictionary(write_dictionary(root / "dict-src", WORDS), root / "en-fa.sqlite3")
+    build_dictionary(write_dictionary(root / "dict-src", words), root / "en-fa.sqlite3")
     store, report = build_store(root / "index", embedder, [str(root / "articles")],
                                 dictionary=root / "en-fa.sqlite3")
     assert report.added == 2
     return store
+
+
+@pytest.fixture(scope="module")
+def detail_store(tmp_path_factory, embedder):
+    return store_with_dictionary(tmp_path_factory.mktemp("detail"), embedder, ("tea.md", ARTICLE), WORDS)
 
 
 def test_the_paragraph_stating_the_detail_comes_first(detail_store):
@@ -185,15 +189,7 @@ PLANT_WORDS = {"worker": ["کارگر", "کارمند"], "plant": ["کارخان
 
 @pytest.fixture(scope="module")
 def plant_store(tmp_path_factory, embedder):
-    root = tmp_path_factory.mktemp("plant")
-    (root / "articles").mkdir()
-    (root / "articles" / "plant.md").write_text(PLANT, encoding="utf-8")
-    (root / "articles" / "books.md").write_text(OTHER, encoding="utf-8")
-    build_dictionary(write_dictionary(root / "dict-src", PLANT_WORDS), root / "en-fa.sqlite3")
-    store, report = build_store(root / "index", embedder, [str(root / "articles")],
-                                dictionary=root / "en-fa.sqlite3")
-    assert report.added == 2
-    return store
+    return store_with_dictionary(tmp_path_factory.mktemp("plant"), embedder, ("plant.md", PLANT), PLANT_WORDS)
 
 
 @pytest.mark.parametrize("question,answer,option", [
