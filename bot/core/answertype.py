@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+from index.dictionary import FA_SUFFIXES
 from index.lexical import MIN_LIKENESS
 from index.normalizer import STOPWORDS, normalize, words
 from index.text import ascii_digits
@@ -59,7 +60,7 @@ _VERBS = frozenset("did does do is was were are has have had will would can coul
                    "met send sent shoot shot stand stood tell told write wrote need needs".split())
 _NUMERAL = re.compile(r"\d")
 # a plural or attached suffix: teams, تیمها, کارگران (ان / ی only after 4+ letters: باران is no بار)
-_SUFFIXES = {"s": 3, "es": 3, "ها": 3, "های": 3, "هایی": 3, "ان": 4, "ی": 4}
+_SUFFIXES = {"s": 3, "es": 3, **dict(FA_SUFFIXES)}
 _CLAUSE = re.compile(r"[.!?؟;:،,]")
 
 
@@ -88,24 +89,22 @@ def counted_words(question: str) -> list[str]:
 def counts_in(text: str, units: set[str], asked: set[str] | frozenset[str] = frozenset(), window: int = 3) -> bool:
     """Whether `text` states a number not in `asked` followed, within `window` words of the same clause,
     by one of `units` ("16,140 inspections", "۱۴۰ بازرسی"; plurals and attached suffixes count)."""
-    for clause in _CLAUSE.split(normalize(text)):
-        ws = words(clause)
-        for i, w in enumerate(ws):
-            if (w.isdigit() and (w.lstrip("0") or "0") not in asked
-                    and any(_same_unit(x, u) for x in ws[i + 1:i + 1 + window] for u in units)):
-                return True
-    return False
+    return any((n.lstrip("0") or "0") not in asked and any(_same_unit(x, u) for x in after for u in units)
+               for n, after in _numbers_and_next(text, window))
 
 
 def unit_candidates(text: str, window: int = 3) -> set[str]:
     """The words of `text` that `counts_in` could read as what a number counts: the `window` words after it."""
-    out: set[str] = set()
+    return {w for _, after in _numbers_and_next(text, window) for w in after}
+
+
+def _numbers_and_next(text: str, window: int) -> Iterator[tuple[str, list[str]]]:
+    """Each number of `text` with the up to `window` words after it in its clause."""
     for clause in _CLAUSE.split(normalize(text)):
         ws = words(clause)
         for i, w in enumerate(ws):
             if w.isdigit():
-                out.update(ws[i + 1:i + 1 + window])
-    return out
+                yield w, ws[i + 1:i + 1 + window]
 
 
 def _same_unit(word: str, unit: str) -> bool:

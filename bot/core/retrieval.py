@@ -397,10 +397,8 @@ class HybridSearcher:
         who = asks_who(english, opts.primary or query, opts)
         if not bonus and not terms and not who:
             return plain, plain
-        units = units or set()
-        dictionary = self._dictionary.get() if who or (units and not english and opts.unit_translation) else None
-        boosted = boosted_scores(score, snap, arts, pool, english, opts.primary or query, query, opts, bonus, units,
-                                 terms or [], who, dictionary)
+        boosted = boosted_scores(score, snap, arts, pool, english, opts.primary or query, query, opts, bonus,
+                                 units or set(), terms or [], who, self._dictionary.get)
         return plain, article_first(para, boosted, art_score, top, hits, opts.article_weight, arts)
 
     def _penalized(self, sim: float, pos: int, opts: SearchOptions, snap: Snapshot, lift: Lift | None = None) -> float:
