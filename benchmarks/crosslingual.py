@@ -10,11 +10,14 @@ with the example article and the 1,500 Fars News articles of ../shared (English 
 news) or, --alone, by themselves (an English newsroom's index, asked in Persian too). Questions:
 benchmarks/english_news_qa.jsonl (80 Persian, 20 English) and english_news_qa_en.jsonl (80 English; an article's
 questions are in the same half: odd article numbers tune), offtopic_news_en.jsonl (80 English questions that sound
-like the English news but are not in it), english_news_names.jsonl (92 "Who is …?" questions about its names, and
+like the English news but are not in it; offtopic_news_fa.jsonl, 80 such Persian questions written apart from the
+code), english_news_names.jsonl (92 "Who is …?" questions about its names, and
 the same names alone, as typed into a search box), terse_en.jsonl / terse_offtopic_en.jsonl (80 terse questions
 it answers and 80 it does not: "Gelian Dam capacity?", "Book fair ticket price?"),
 english_news_qa_fresh_fa.jsonl (79 Persian questions about the same articles by a writer who saw no code nor
-any other question set; never tuned on: reported with --half held or all),
+any other question set; never tuned on: reported with --half held or all), english_news_lead_fa.jsonl (40 Persian
+questions about each story's main fact, answered by its first paragraph; written apart, never tuned on, reported
+with every half),
 fars_qa_dev's questions of that half (+ our fars_qa_tune or
 fars_qa_fresh; with Fars indexed), and offtopic_tune.jsonl's or offtopic.jsonl's.
 """
@@ -72,11 +75,11 @@ def terse_offtopic(half: str) -> list[str]:
     return [i.question for i in split_half(items, half)]
 
 
-def news_offtopic(half: str) -> list[str]:
-    """English questions the English news does not answer but that sound like it (offtopic_news_en.jsonl: the
-    same teams, cities and industries, or news elsewhere), of `half`."""
-    items = [EvalItem(r["id"], "en", r["question"], [], []) for r in map(
-        json.loads, (ROOT / "benchmarks" / "offtopic_news_en.jsonl").read_text("utf-8").splitlines())]
+def news_offtopic(half: str, lang: str = "en") -> list[str]:
+    """Questions in `lang` the English news does not answer but that sound like it (offtopic_news_en.jsonl,
+    offtopic_news_fa.jsonl: the same teams, cities and industries, or news elsewhere), of `half`."""
+    items = [EvalItem(r["id"], lang, r["question"], [], []) for r in map(
+        json.loads, (ROOT / "benchmarks" / f"offtopic_news_{lang}.jsonl").read_text("utf-8").splitlines())]
     return [i.question for i in split_half(items, half)]
 
 
@@ -140,6 +143,8 @@ def main() -> None:
     out = {"persian_about_english": measure(qa, english_news_questions(args.half, "fa")),
            **({"persian_about_english_fresh": measure(qa, load_eval_set(
                ROOT / "benchmarks" / "english_news_qa_fresh_fa.jsonl"))} if args.half != "tune" else {}),
+           # the story's main fact, answered by its first paragraph: a guard for any rule that moves the lead down
+           "persian_lead_facts": measure(qa, load_eval_set(ROOT / "benchmarks" / "english_news_lead_fa.jsonl")),
            "english_about_english": measure(qa, english_news_questions(args.half, "en")),
            "english_names_in_english_news": measure(qa, name_questions(args.half)),
            "english_bare_names": measure(qa, bare_names(name_questions(args.half))),
@@ -150,9 +155,10 @@ def main() -> None:
     for lang, name in (("fa", "persian"), ("en", "english")):
         off = offtopic(args.half, lang)
         out[f"{name}_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in off) / len(off), 3)
-    near = news_offtopic(args.half)
-    out["english_news_like_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in near)
-                                                      / len(near), 3)
+    for lang, name in (("en", "english"), ("fa", "persian")):
+        near = news_offtopic(args.half, lang)
+        out[f"{name}_news_like_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in near)
+                                                          / len(near), 3)
     terse = terse_offtopic(args.half)
     out["english_terse_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in terse)
                                                   / len(terse), 3)
