@@ -67,20 +67,23 @@ def terse_questions(half: str) -> list[EvalItem]:
     return split_half(load_eval_set(ROOT / "benchmarks" / "terse_en.jsonl"), half)
 
 
+def unanswered(name: str, lang: str, half: str) -> list[str]:
+    """The questions of benchmarks/`name` (id, question; none answered by the index) in `lang`, of `half`."""
+    items = [EvalItem(r["id"], lang, r["question"], [], []) for r in map(
+        json.loads, (ROOT / "benchmarks" / name).read_text("utf-8").splitlines())]
+    return [i.question for i in split_half(items, half)]
+
+
 def terse_offtopic(half: str) -> list[str]:
     """Terse English questions the English news does not answer, most with its words ("Book fair ticket
     price?", "Sepahan coach salary?"): terse_offtopic_en.jsonl, of `half`."""
-    items = [EvalItem(r["id"], "en", r["question"], [], []) for r in map(
-        json.loads, (ROOT / "benchmarks" / "terse_offtopic_en.jsonl").read_text("utf-8").splitlines())]
-    return [i.question for i in split_half(items, half)]
+    return unanswered("terse_offtopic_en.jsonl", "en", half)
 
 
 def news_offtopic(half: str, lang: str = "en") -> list[str]:
     """Questions in `lang` the English news does not answer but that sound like it (offtopic_news_en.jsonl,
     offtopic_news_fa.jsonl: the same teams, cities and industries, or news elsewhere), of `half`."""
-    items = [EvalItem(r["id"], lang, r["question"], [], []) for r in map(
-        json.loads, (ROOT / "benchmarks" / f"offtopic_news_{lang}.jsonl").read_text("utf-8").splitlines())]
-    return [i.question for i in split_half(items, half)]
+    return unanswered(f"offtopic_news_{lang}.jsonl", lang, half)
 
 
 def fars_questions(half: str, lang: str) -> list[EvalItem]:
@@ -120,6 +123,11 @@ def measure(qa: QA, items: list[EvalItem]) -> dict:
             "answered": round(answered / n, 3)}
 
 
+def refused(qa: QA, questions: list[str]) -> float:
+    """The share of `questions` refused (retrieval judged no passage about them)."""
+    return round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in questions) / len(questions), 3)
+
+
 def build(data_dir: str, with_fars: bool, alone: bool = False) -> None:
     """Index the English news with the samples, with the example article and Fars News, or alone."""
     sources = [str(ROOT / "benchmarks" / "english_news.jsonl")]
@@ -153,15 +161,10 @@ def main() -> None:
         out["persian_about_fars"] = measure(qa, fars_questions(args.half, "fa"))
         out["english_about_fars"] = measure(qa, fars_questions(args.half, "en"))
     for lang, name in (("fa", "persian"), ("en", "english")):
-        off = offtopic(args.half, lang)
-        out[f"{name}_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in off) / len(off), 3)
+        out[f"{name}_offtopic_refused"] = refused(qa, offtopic(args.half, lang))
     for lang, name in (("en", "english"), ("fa", "persian")):
-        near = news_offtopic(args.half, lang)
-        out[f"{name}_news_like_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in near)
-                                                          / len(near), 3)
-    terse = terse_offtopic(args.half)
-    out["english_terse_offtopic_refused"] = round(sum(not qa.is_relevant(qa.retrieve(q), q) for q in terse)
-                                                  / len(terse), 3)
+        out[f"{name}_news_like_offtopic_refused"] = refused(qa, news_offtopic(args.half, lang))
+    out["english_terse_offtopic_refused"] = refused(qa, terse_offtopic(args.half))
     print(json.dumps(out, indent=1))
 
 
