@@ -61,6 +61,7 @@ def load_eval_set(path: str | Path, refs: str | Path | None = None) -> list[Eval
                 rec = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise LoadError(str(path), f"invalid JSON: {exc.msg}", lineno) from exc
+            _check_row(rec, path, lineno)
             gold = rec.get("gold_source") or rec.get("gold_url") or ref_urls.get(rec.get("gold_ref", ""), "")
             if rec.get("gold_ref") and not gold:
                 raise LoadError(str(path), f"gold_ref {rec['gold_ref']!r} is not in {refs or 'the refs file'} "
@@ -75,6 +76,23 @@ def load_eval_set(path: str | Path, refs: str | Path | None = None) -> list[Eval
                 gold_sources=[g for g in gold.split("|") if g], evidence=evidence,
                 gold_context=rec.get("gold_context", ""), answer=rec.get("answer", "")))
     return items
+
+
+TEXT_FIELDS = ("id", "lang", "question", "gold_source", "gold_url", "gold_ref", "gold_context", "answer")
+
+
+def _check_row(rec: object, path: str | Path, lineno: int) -> None:
+    """A LoadError naming the line unless `rec` is an object with a question and fields of the right types (a
+    string, or a list of strings for `evidence`)."""
+    if not isinstance(rec, dict) or not isinstance(rec.get("question"), str):
+        raise LoadError(str(path), 'each line must be a JSON object with a "question" string', lineno)
+    wrong = [f for f in TEXT_FIELDS if f in rec and not isinstance(rec[f], str | int if f == "id" else str)]
+    evidence = rec.get("evidence")
+    if evidence is not None and not (isinstance(evidence, list) and all(isinstance(e, str) for e in evidence)):
+        wrong.append("evidence")
+    if wrong:
+        raise LoadError(str(path), f"wrong type of {', '.join(wrong)} (text expected; evidence: a list of texts)",
+                        lineno)
 
 
 def _article_paragraphs(corpus: str | Path | None) -> dict[str, list[str]]:

@@ -51,6 +51,18 @@ def test_an_evidence_ref_pointing_nowhere_names_the_line(tmp_path: Path) -> None
         load_eval_set(path, refs=shared / "eval" / "fars_titles_dev.jsonl")
 
 
+@pytest.mark.parametrize("row", ['[1, 2]', '"just text"', '{"id": "x"}', '{"question": 7}',
+                                 '{"question": "q", "gold_source": ["../../etc/passwd"]}',
+                                 '{"question": "q", "evidence": [{"a": 1}]}', '{"question": "q", "evidence": "x"}',
+                                 '{"question": "q", "lang": null}'])
+def test_a_row_of_the_wrong_shape_names_its_line(tmp_path: Path, row: str) -> None:
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps({"id": "ok", "question": "q", "evidence": ["e"], "gold_source": URL}) + "\n" + row + "\n")
+    with pytest.raises(LoadError) as err:
+        load_eval_set(path)
+    assert err.value.line == 2
+
+
 def test_a_gold_ref_without_the_shared_data_is_an_error_not_a_miss(tmp_path: Path) -> None:
     path = tmp_path / "set.jsonl"
     path.write_text(json.dumps({"id": "fr-004", "question": "q", "gold_ref": "fars-title-7"}) + "\n")
