@@ -58,6 +58,10 @@ _SENTENCE_END = re.compile(r"(?<![.!?؟…])" + STOP + r"+[»\"'”’)\]\u200e\
 # marker after the stop ("Dr. [1]") always ends one.
 _TITLE = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Prof|Gen|Col|Lt|Capt|Sgt|Gov|Sen|Rep)\.$")
 _NAME_NEXT = re.compile(r"\s+[A-Z]")
+# Nor does the stop of a dotted abbreviation ("4:37 a.m. local time", "the U.S. envoy", "e.g. tents") before
+# a lowercase word: an English sentence never starts with one, and a quote cut there began "local time at…".
+_DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}$")
+_LOWER_NEXT = re.compile(r"\s+[a-z]")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -67,6 +71,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if m.group(0) == "." and _TITLE.search(text, max(0, m.start() - 5), m.end()) \
                 and _NAME_NEXT.match(text, m.end()) and "\n" not in text[m.end():m.end() + 2]:
             continue  # a title inside the sentence (a line break after it still ends one)
+        if m.group(0) == "." and _DOTTED.search(text, max(0, m.start() - 8), m.end()) \
+                and _LOWER_NEXT.match(text, m.end()) and "\n" not in text[m.end():m.end() + 2]:
+            continue  # a dotted abbreviation inside the sentence
         spans.append((start, m.end()))
         start = m.end()
     if start < len(text):

@@ -151,7 +151,9 @@ def names_found(sentence: str, texts: list[str]) -> bool:
     names = sentence_names(sentence)
     if not names:
         return True
-    pool = set(words(" ".join(texts)))
+    joined = " ".join(texts)
+    # a hyphenated name ("Deh-Kamar") is read as one word below, so the passages' spelling counts joined too
+    pool = set(words(joined)) | set(words(joined.replace("-", "")))
     skeletons = {sk for w in pool for sk in [skeleton_en(w) if w.isascii() else skeleton_fa(w)] if sk}
     for name in names:
         n = re.sub(r"'s$", "", normalize(name)).replace("'", "").replace("-", "")  # Iran's is Iran

@@ -90,6 +90,10 @@ def test_names_are_found_across_scripts_by_skeleton() -> None:
     assert not names_found("Water reached Khaju Bridge.", ["آب به پل مارنان رسید"])
     assert not names_found("The airport in Ardabil closed.", ["فرودگاه تبریز بسته شد"])
     assert names_found("all lower case words", [])
+    # a hyphenated name copied from its passage (a verbatim quote was judged unsupported)
+    assert names_found("Tents went to Deh-Kamar, the hardest-hit village.", ["Tents went to Deh-Kamar."])
+    assert names_found("Tents went to Dehkamar.", ["Tents went to Deh-Kamar."])
+    assert not names_found("Tents went to Deh-Kamar.", ["Tents went to Deh village."])
 
 
 def test_anchors_are_numbers_and_skeletons() -> None:

@@ -97,6 +97,17 @@ def test_a_title_before_a_name_does_not_end_a_sentence() -> None:
         assert [text[s:e] for s, e in split_sentences(text)] == want
 
 
+def test_a_dotted_abbreviation_before_a_lowercase_word_does_not_end_a_sentence() -> None:
+    """An extractive quote cut at "a.m." began "local time at a depth of 10 kilometres…"."""
+    for text, want in (("The quake hit at 4:37 a.m. local time. It was felt.",
+                        ["The quake hit at 4:37 a.m. local time.", "It was felt."]),
+                       ("He met the U.S. envoy. Talks failed.", ["He met the U.S. envoy.", "Talks failed."]),
+                       ("It ended at 5 p.m. Then rain fell.", ["It ended at 5 p.m.", "Then rain fell."]),
+                       ("He went to the U.S.\nthen home.", ["He went to the U.S.", "then home."]),
+                       ("I saw it. and then.", ["I saw it.", "and then."])):  # not an abbreviation
+        assert [text[s:e] for s, e in split_sentences(text)] == want
+
+
 def test_a_run_of_stops_is_split_once() -> None:
     """A reply of thousands of dots was split in quadratic time (every dot tried as a sentence end)."""
     text = "." * 20000 + "a"
