@@ -61,7 +61,7 @@ _NAME_NEXT = re.compile(r"\s+[A-Z]")
 # Nor does the stop of a dotted abbreviation ("4:37 a.m. local time", "the U.S. envoy", "e.g. tents") before
 # a lowercase word: an English sentence never starts with one, and a quote cut there began "local time at…".
 _DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}$")
-_LOWER_NEXT = re.compile(r"\s+[a-z]")
+_LOWER_NEXT = re.compile(r"[ \t\u00a0]+[a-z]")  # on the same line
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

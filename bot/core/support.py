@@ -152,12 +152,14 @@ def names_found(sentence: str, texts: list[str]) -> bool:
     if not names:
         return True
     joined = " ".join(texts)
-    # a hyphenated name ("Deh-Kamar") is read as one word below, so the passages' spelling counts joined too
-    pool = set(words(joined)) | set(words(joined.replace("-", "")))
+    pool = set(words(joined))
+    # a hyphenated name ("Deh-Kamar") is read as one word below, so the passages' spelling joined counts too,
+    # but only as the same word: a prefix or skeleton of "alsudani" would let "Al-Sudairi" through
+    merged = set(words(joined.replace("-", ""))) - pool
     skeletons = {sk for w in pool for sk in [skeleton_en(w) if w.isascii() else skeleton_fa(w)] if sk}
     for name in names:
         n = re.sub(r"'s$", "", normalize(name)).replace("'", "").replace("-", "")  # Iran's is Iran
-        if n in pool or any(p.startswith(n[:5]) for p in pool if len(n) >= 5 and p.isascii()):
+        if n in pool or n in merged or any(p.startswith(n[:5]) for p in pool if len(n) >= 5 and p.isascii()):
             continue
         sk = skeleton_en(re.sub(r"[^a-z]", "", n))
         if not sk:

@@ -94,6 +94,8 @@ def test_names_are_found_across_scripts_by_skeleton() -> None:
     assert names_found("Tents went to Deh-Kamar, the hardest-hit village.", ["Tents went to Deh-Kamar."])
     assert names_found("Tents went to Dehkamar.", ["Tents went to Deh-Kamar."])
     assert not names_found("Tents went to Deh-Kamar.", ["Tents went to Deh village."])
+    assert not names_found("Iraq's PM Al-Sudairi spoke.", ["Iraq's PM al-Sudani spoke."])  # joined: exact only
+    assert not names_found("Aid went to Dehkaran.", ["Aid went to Deh-Kamar."])
 
 
 def test_anchors_are_numbers_and_skeletons() -> None:

@@ -104,6 +104,7 @@ def test_a_dotted_abbreviation_before_a_lowercase_word_does_not_end_a_sentence()
                        ("He met the U.S. envoy. Talks failed.", ["He met the U.S. envoy.", "Talks failed."]),
                        ("It ended at 5 p.m. Then rain fell.", ["It ended at 5 p.m.", "Then rain fell."]),
                        ("He went to the U.S.\nthen home.", ["He went to the U.S.", "then home."]),
+                       ("He went to the U.S.\rthen home.", ["He went to the U.S.", "then home."]),
                        ("I saw it. and then.", ["I saw it.", "and then."])):  # not an abbreviation
         assert [text[s:e] for s, e in split_sentences(text)] == want
 
