@@ -1,11 +1,16 @@
 """Scheduled feed ingestion (`khabar index watch`): new, changed and removed entries, every N minutes."""
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
+import os
 import re
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .embeddings import build_embedder
 from .errors import KhabarError, LoadError
@@ -35,6 +40,49 @@ class WatchState:
 
     ids: dict[str, set[str]] = field(default_factory=dict)
     feeds: set[str] = field(default_factory=set)
+
+
+def state_path(store: PassageStore) -> Path:
+    """Where watchers keep their state between runs: beside the index's snapshot (per server in client mode)."""
+    return store.snapshot_dir.with_name(store.snapshot_dir.name + ".watch.json")
+
+
+def load_state(path: Path) -> WatchState:
+    """The state watchers saved before; empty when there is none or it cannot be read (logged, never fatal)."""
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+        return WatchState(ids={str(url): {str(i) for i in ids} for url, ids in raw["ids"].items()
+                               if isinstance(ids, list)},
+                          feeds={str(url) for url in raw["feeds"]})
+    except FileNotFoundError:
+        return WatchState()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("watch state %s unreadable (%s): starting without it", path, exc)
+        return WatchState()
+
+
+def save_state(path: Path, state: WatchState) -> None:
+    """Merge this watcher's URLs into the saved state, under a file lock and atomically.
+
+    Several watchers may share an index (each with its own feeds); each rewrites only the URLs it knows,
+    so a restarted watcher still removes the entries a feed dropped while it was down, and a URL that was
+    a feed is still one (an HTML maintenance page after a restart is an error, not an article).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        saved = load_state(path)
+        saved.ids.update(state.ids)
+        saved.feeds |= state.feeds
+        data = {"ids": {url: sorted(ids) for url, ids in sorted(saved.ids.items())}, "feeds": sorted(saved.feeds)}
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, ensure_ascii=False)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def watch_cycle(store: PassageStore, urls: list[str], settings: IndexSettings,
@@ -73,9 +121,15 @@ def watch_cycle(store: PassageStore, urls: list[str], settings: IndexSettings,
 
 def watch_feeds(settings: IndexSettings, feeds: list[str], every: float, cycles: int = 0,
                 on_cycle: Callable[[str], None] | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-    """Run `watch_cycle` every `every` seconds (forever when cycles == 0), logging a line per cycle."""
+    """Run `watch_cycle` every `every` seconds (forever when cycles == 0), logging a line per cycle.
+
+    What the watcher knows is saved after each cycle and read back at start, so a restart forgets nothing.
+    """
     store = PassageStore(settings, build_embedder(settings.embedder, settings.embed_threads), create=True)
-    state = WatchState()
+    path = state_path(store)
+    state = load_state(path)
+    # only this run's URLs: another watcher's feeds are its own to update
+    state = WatchState(ids={u: i for u, i in state.ids.items() if u in feeds}, feeds=state.feeds & set(feeds))
     n = 0
     while True:
         n += 1
@@ -83,6 +137,7 @@ def watch_feeds(settings: IndexSettings, feeds: list[str], every: float, cycles:
         try:
             store.refresh()
             report, removed = watch_cycle(store, feeds, settings, state)
+            save_state(path, state)
             line = (f"cycle {n}: added {report.added} · updated {report.updated} · unchanged {report.unchanged} · "
                     f"duplicate {report.duplicate} · removed {removed} · failed {report.failed}"
                     f" ({time.monotonic() - t0:.1f} s)")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from index.store import PassageStore
-from index.watch import WatchState, parse_interval, watch_cycle, watch_feeds
+from index.watch import WatchState, load_state, parse_interval, save_state, state_path, watch_cycle, watch_feeds
 
 from .conftest import ROOT, SAMPLES, make_settings, stop_process
 from .localhttp import LocalServer, article_html, free_port, rss, wait_http
@@ -87,12 +87,17 @@ def test_two_workers_share_a_chroma_server_and_both_see_updates(tmp_path, chroma
             stop_process(w)
 
 
+def _page(srv, slug, title, paras):
+    """Serve an article page and return its feed entry (a summary only, so the page is fetched)."""
+    srv.set(f"/a/{slug}", article_html(title, paras))
+    return {"title": title, "link": f"{srv.url}/a/{slug}", "description": "Summary."}
+
+
 def test_watch_feeds_new_changed_removed_and_errors(tmp_path, embedder):
     srv = LocalServer()
     try:
         def page(slug, title, paras):
-            srv.set(f"/a/{slug}", article_html(title, paras))
-            return {"title": title, "link": f"{srv.url}/a/{slug}", "description": "Summary."}
+            return _page(srv, slug, title, paras)
         one = page("ferry", "Kish ferry adds night trips",
                    ["The Kish ferry will add night trips from Bandar Lengeh starting next month, the operator said."])
         two = page("dam", "Karun dam reaches full capacity",
@@ -125,6 +130,67 @@ def test_watch_feeds_new_changed_removed_and_errors(tmp_path, embedder):
     finally:
         srv.close()
     assert parse_interval("15m") == 900 and parse_interval("30s") == 30 and parse_interval("1h") == 3600
+
+
+def test_a_restarted_watcher_remembers_what_its_feeds_listed(tmp_path, embedder):
+    srv = LocalServer()
+    try:
+        ferry = _page(srv, "ferry", "Kish ferry adds night trips",
+                      ["The Kish ferry will add night trips from Bandar Lengeh starting next month, the operator said."])
+        dam = _page(srv, "dam", "Karun dam reaches full capacity",
+                    ["The Karun 4 dam reached full capacity after weeks of heavy rain in Khuzestan province."])
+        feed = srv.url + "/feed.xml"
+        srv.set("/feed.xml", rss([ferry, dam]), ctype="application/rss+xml")
+        settings = make_settings(tmp_path / "data", allow_private_urls=True)
+        lines: list[str] = []
+
+        def run_watcher():  # one cycle of a watcher process that then stops, as a restart does
+            watch_feeds(settings, [feed], 0.01, cycles=1, on_cycle=lines.append, sleep=lambda s: None)
+
+        def titles():
+            return {a.title for a in PassageStore(settings, embedder).snapshot().articles().values()}
+
+        run_watcher()
+        assert "added 2" in lines[-1]
+        # while the watcher was down the feed dropped the dam entry: the restarted watcher removes it
+        srv.set("/feed.xml", rss([ferry]), ctype="application/rss+xml")
+        run_watcher()
+        assert "removed 1" in lines[-1] and titles() == {"Kish ferry adds night trips"}
+        # a maintenance page where the feed was, at a restarted watcher's first cycle: an error, not an article
+        srv.set("/feed.xml", article_html("Down for maintenance", [
+            "Our news service is down for scheduled maintenance tonight and will be back in a few hours, "
+            "thank you for your patience while the engineers upgrade the servers."]), ctype="text/html")
+        run_watcher()
+        assert "failed 1" in lines[-1] and "removed 0" in lines[-1], lines[-1]
+        assert titles() == {"Kish ferry adds night trips"}
+        # a damaged state file is logged and the watcher starts without it
+        path = state_path(PassageStore(settings, embedder))
+        assert load_state(path).feeds == {feed}
+        path.write_text("{not json", encoding="utf-8")
+        srv.set("/feed.xml", rss([ferry]), ctype="application/rss+xml")
+        run_watcher()
+        assert lines[-1].startswith("cycle 1: added 0") and "unchanged 1" in lines[-1], lines[-1]
+        assert load_state(path).ids == {feed: {a for a in PassageStore(settings, embedder).snapshot().articles()}}
+    finally:
+        srv.close()
+
+
+def test_watchers_sharing_an_index_keep_each_others_feeds(tmp_path):
+    """Two processes saving their own feeds' state at once: each keeps the other's (merged under a lock)."""
+    path = tmp_path / "snapshot-khabar.watch.json"
+    code = ("import sys; from pathlib import Path; from index.watch import WatchState, save_state\n"
+            "me = sys.argv[1]\n"
+            "for n in range(40):\n"
+            "    save_state(Path(sys.argv[2]), WatchState(ids={f'https://{me}.example/feed': {f'{me}-{n}'}},"
+            " feeds={f'https://{me}.example/feed'}))\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code, who, str(path)], cwd=ROOT) for who in ("a", "b")]
+    assert [p.wait(120) for p in procs] == [0, 0]
+    state = load_state(path)
+    assert state.feeds == {"https://a.example/feed", "https://b.example/feed"}
+    assert state.ids == {"https://a.example/feed": {"a-39"}, "https://b.example/feed": {"b-39"}}
+    save_state(path, WatchState(ids={"https://a.example/feed": set()}))  # an empty feed listing is kept too
+    assert load_state(path).ids["https://a.example/feed"] == set() and len(load_state(path).feeds) == 2
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_json_logs(tmp_path, capsys):
