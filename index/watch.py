@@ -1,4 +1,4 @@
-"""Scheduled feed ingestion (`khabar index watch`): new, changed and removed entries, every N minutes."""
+"""Scheduled feed ingestion (`khabar index watch`): new, changed and taken-down entries, every N minutes."""
 from __future__ import annotations
 
 import fcntl
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .embeddings import build_embedder
-from .errors import KhabarError, LoadError
+from .errors import KhabarError, LoadError, LoadNote
 from .ingest import IngestReport, ingest, remove_articles
 from .loaders import Limits, load_url
 from .models import Article
@@ -36,10 +36,37 @@ def parse_interval(text: str) -> float:
 
 @dataclass
 class WatchState:
-    """What the watcher remembers between cycles: each URL's article ids, and which URLs are feeds."""
+    """What the watcher remembers between cycles: each URL's last listing, and which URLs are feeds.
 
-    ids: dict[str, set[str]] = field(default_factory=dict)
+    A listing is the (article id, date) of each entry in the feed's order; the order and dates tell an
+    entry taken down from one that rolled off the feed's end.
+    """
+
+    listed: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     feeds: set[str] = field(default_factory=set)
+
+
+def retracted(before: list[tuple[str, str]], listed_now: set[str]) -> set[str]:
+    """The entries of the last listing that the feed took down, not those that rolled off its end.
+
+    A feed lists its latest N entries, so old ones leave at its end every cycle: those stay (the index keeps
+    the archive). An entry is taken down when entries on both sides of it are still listed, or when it was
+    at the newest end of a feed whose dates run one way (newest first: its head; oldest first: its tail).
+    """
+    kept = [i for i, (aid, _) in enumerate(before) if aid in listed_now]
+    if not kept:  # nothing of the last listing is left: it all rolled off (or the URL now serves another feed)
+        return set()
+    first, last = kept[0], kept[-1]
+    dates = [d for _, d in before if d]
+    ascending, descending = dates == sorted(dates), dates == sorted(dates, reverse=True)
+    out = set()
+    for i, (aid, _) in enumerate(before):
+        if aid in listed_now:
+            continue
+        if first < i < last or (i < first and descending and not ascending) \
+                or (i > last and ascending and not descending):
+            out.add(aid)
+    return out
 
 
 def state_path(store: PassageStore) -> Path:
@@ -51,12 +78,12 @@ def load_state(path: Path) -> WatchState:
     """The state watchers saved before; empty when there is none or it cannot be read (logged, never fatal)."""
     try:
         raw = json.loads(path.read_text("utf-8"))
-        return WatchState(ids={str(url): {str(i) for i in ids} for url, ids in raw["ids"].items()
-                               if isinstance(ids, list)},
+        return WatchState(listed={str(url): [(str(aid), str(date)) for aid, date in entries]
+                                  for url, entries in raw["listed"].items()},
                           feeds={str(url) for url in raw["feeds"]})
     except FileNotFoundError:
         return WatchState()
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # damaged or not ours
         log.warning("watch state %s unreadable (%s): starting without it", path, exc)
         return WatchState()
 
@@ -72,9 +99,10 @@ def save_state(path: Path, state: WatchState) -> None:
     with open(path.with_name(path.name + ".lock"), "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         saved = load_state(path)
-        saved.ids.update(state.ids)
+        saved.listed.update(state.listed)
         saved.feeds |= state.feeds
-        data = {"ids": {url: sorted(ids) for url, ids in sorted(saved.ids.items())}, "feeds": sorted(saved.feeds)}
+        data = {"listed": {url: [list(e) for e in entries] for url, entries in sorted(saved.listed.items())},
+                "feeds": sorted(saved.feeds)}
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -87,19 +115,23 @@ def save_state(path: Path, state: WatchState) -> None:
 
 def watch_cycle(store: PassageStore, urls: list[str], settings: IndexSettings,
                 state: WatchState) -> tuple[IngestReport, int]:
-    """One cycle: ingest every URL's articles; remove articles a feed dropped since the last cycle.
+    """One cycle: ingest every URL's articles; remove the articles a feed took down since the last cycle.
 
-    A URL that fails this cycle keeps its articles (an outage must not empty the index), and a URL
+    A URL that fails this cycle keeps its articles (an outage must not empty the index), as do the other
+    entries of a feed one of whose entries failed (the failed one cannot be told from a removed one); a URL
     that was a feed must stay one (an HTML maintenance page is an error, not an article).
     """
     items: list[Article | LoadError] = []
-    current: dict[str, set[str]] = {}
+    current: dict[str, list[tuple[str, str]]] = {}
+    partial: set[str] = set()
     limits = Limits.from_settings(settings)
     for url in urls:
         got = list(load_url(url, feed_only=url in state.feeds, limits=limits))
         arts = [i for i in got if isinstance(i, Article)]
+        if any(isinstance(i, LoadError) and not isinstance(i, LoadNote) for i in got):
+            partial.add(url)
         if arts:
-            current[url] = {a.article_id for a in arts}
+            current[url] = [(a.article_id, a.date or "") for a in arts]
             if any(a.origin.startswith(url + "#") for a in arts):  # entries of a feed
                 state.feeds.add(url)
         else:
@@ -107,11 +139,12 @@ def watch_cycle(store: PassageStore, urls: list[str], settings: IndexSettings,
         items.extend(got)
     report = ingest(store, items, settings.max_passage_chars, settings.embed_batch,
                     max_passages=settings.max_article_passages)
-    listed_now = set().union(*current.values()) if current else set()
+    listed_now = {aid for entries in current.values() for aid, _ in entries}
     gone: set[str] = set()
-    for url, ids in current.items():
-        gone |= state.ids.get(url, set()) - listed_now
-        state.ids[url] = ids
+    for url, entries in current.items():
+        if url not in partial:
+            gone |= retracted(state.listed.get(url, []), listed_now)
+            state.listed[url] = entries
     snap = store.snapshot()
     doomed = sorted(a for a in gone if snap.article(a))
     if doomed:
@@ -129,7 +162,7 @@ def watch_feeds(settings: IndexSettings, feeds: list[str], every: float, cycles:
     path = state_path(store)
     state = load_state(path)
     # only this run's URLs: another watcher's feeds are its own to update
-    state = WatchState(ids={u: i for u, i in state.ids.items() if u in feeds}, feeds=state.feeds & set(feeds))
+    state = WatchState(listed={u: e for u, e in state.listed.items() if u in feeds}, feeds=state.feeds & set(feeds))
     n = 0
     while True:
         n += 1

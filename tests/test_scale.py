@@ -87,46 +87,64 @@ def test_two_workers_share_a_chroma_server_and_both_see_updates(tmp_path, chroma
             stop_process(w)
 
 
-def _page(srv, slug, title, paras):
+DAYS = {5: "Mon", 6: "Tue", 7: "Wed", 8: "Thu", 9: "Fri"}
+
+
+def _page(srv, slug, title, paras, day=5):
     """Serve an article page and return its feed entry (a summary only, so the page is fetched)."""
     srv.set(f"/a/{slug}", article_html(title, paras))
-    return {"title": title, "link": f"{srv.url}/a/{slug}", "description": "Summary."}
+    return {"title": title, "link": f"{srv.url}/a/{slug}", "description": "Summary.",
+            "pubDate": f"{DAYS[day]}, 0{day} May 2025 10:00:00 GMT"}
 
 
-def test_watch_feeds_new_changed_removed_and_errors(tmp_path, embedder):
+def _stories(srv):
+    """Four stories, newest first by their feed dates."""
+    return (_page(srv, "ferry", "Kish ferry adds night trips",
+                  ["The Kish ferry will add night trips from Bandar Lengeh starting next month, the operator said."], 7),
+            _page(srv, "dam", "Karun dam reaches full capacity",
+                  ["The Karun 4 dam reached full capacity after weeks of heavy rain in Khuzestan province."], 6),
+            _page(srv, "tea", "Lahijan tea harvest begins",
+                  ["The first flush of the Lahijan tea harvest began on Saturday in Gilan province."], 5),
+            _page(srv, "bread", "Tabriz bakeries extend their hours",
+                  ["Bakeries in Tabriz will stay open until midnight during the holidays, the guild said."], 8))
+
+
+def test_watch_feeds_new_changed_taken_down_rolled_off_and_errors(tmp_path, embedder):
     srv = LocalServer()
     try:
-        def page(slug, title, paras):
-            return _page(srv, slug, title, paras)
-        one = page("ferry", "Kish ferry adds night trips",
-                   ["The Kish ferry will add night trips from Bandar Lengeh starting next month, the operator said."])
-        two = page("dam", "Karun dam reaches full capacity",
-                   ["The Karun 4 dam reached full capacity after weeks of heavy rain in Khuzestan province."])
-        srv.set("/feed.xml", rss([one, two]), ctype="application/rss+xml")
+        ferry, dam, tea, bread = _stories(srv)
+        srv.set("/feed.xml", rss([ferry, dam, tea]), ctype="application/rss+xml")
         # the feeds are on 127.0.0.1: allowed as an operator would (KHABAR_ALLOW_PRIVATE_URLS=1)
         settings = make_settings(tmp_path / "data", allow_private_urls=True)
         store = PassageStore(settings, embedder, create=True)
         known = WatchState()
+
+        def titles():
+            return {a.title for a in store.snapshot().articles().values()}
+
         rep, removed = watch_cycle(store, [srv.url + "/feed.xml", srv.url + "/missing.xml"], settings, known)
-        assert (rep.added, removed, rep.failed) == (2, 0, 1)
-        # the next cycle: one entry changed, one removed, one new; the feed then fails for a cycle
-        page("ferry", "Kish ferry adds night trips",
-             ["The Kish ferry will add night trips from Bandar Lengeh and Bandar Abbas starting next month."])
-        three = page("tea", "Lahijan tea harvest begins",
-                     ["The first flush of the Lahijan tea harvest began on Saturday in Gilan province."])
-        srv.set("/feed.xml", rss([one, three]), ctype="application/rss+xml")
+        assert (rep.added, removed, rep.failed) == (3, 0, 1)
+        # the next cycle: one entry changed, one taken down (newer and older entries still listed), one new
+        _page(srv, "ferry", "Kish ferry adds night trips",
+              ["The Kish ferry will add night trips from Bandar Lengeh and Bandar Abbas starting next month."], 7)
+        srv.set("/feed.xml", rss([bread, ferry, tea]), ctype="application/rss+xml")
         rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
         assert (rep.added, rep.updated, removed) == (1, 1, 1)
-        titles = {a.title for a in store.snapshot().articles().values()}
-        assert titles == {"Kish ferry adds night trips", "Lahijan tea harvest begins"}
+        assert titles() == {"Kish ferry adds night trips", "Lahijan tea harvest begins", "Tabriz bakeries extend their hours"}
+        # the feed rolls on: its oldest entry leaves its end and stays in the index (the archive)
+        rice = _page(srv, "rice", "Rasht rice prices fall",
+                     ["Prices of local rice fell in Rasht markets after a record harvest, traders said."], 9)
+        srv.set("/feed.xml", rss([rice, bread, ferry]), ctype="application/rss+xml")
+        rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
+        assert (rep.added, removed) == (1, 0) and "Lahijan tea harvest begins" in titles()
         srv.set("/feed.xml", "<html><body>maintenance</body></html>", ctype="text/html")
         rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
-        assert removed == 0 and store.snapshot().n_articles == 2  # an outage keeps the articles
+        assert removed == 0 and store.snapshot().n_articles == 4  # an outage keeps the articles
         lines = []
-        srv.set("/feed.xml", rss([one, three]), ctype="application/rss+xml")
+        srv.set("/feed.xml", rss([rice, bread, ferry]), ctype="application/rss+xml")
         watch_feeds(settings, [srv.url + "/feed.xml"], 0.01, cycles=2, on_cycle=lines.append,
                     sleep=lambda s: None)
-        assert len(lines) == 2 and lines[0].startswith("cycle 1: added 0") and "unchanged 2" in lines[0]
+        assert len(lines) == 2 and lines[0].startswith("cycle 1: added 0") and "unchanged 3" in lines[0]
     finally:
         srv.close()
     assert parse_interval("15m") == 900 and parse_interval("30s") == 30 and parse_interval("1h") == 3600
@@ -135,12 +153,9 @@ def test_watch_feeds_new_changed_removed_and_errors(tmp_path, embedder):
 def test_a_restarted_watcher_remembers_what_its_feeds_listed(tmp_path, embedder):
     srv = LocalServer()
     try:
-        ferry = _page(srv, "ferry", "Kish ferry adds night trips",
-                      ["The Kish ferry will add night trips from Bandar Lengeh starting next month, the operator said."])
-        dam = _page(srv, "dam", "Karun dam reaches full capacity",
-                    ["The Karun 4 dam reached full capacity after weeks of heavy rain in Khuzestan province."])
+        ferry, dam, tea, bread = _stories(srv)
         feed = srv.url + "/feed.xml"
-        srv.set("/feed.xml", rss([ferry, dam]), ctype="application/rss+xml")
+        srv.set("/feed.xml", rss([ferry, dam, tea]), ctype="application/rss+xml")
         settings = make_settings(tmp_path / "data", allow_private_urls=True)
         lines: list[str] = []
 
@@ -151,26 +166,36 @@ def test_a_restarted_watcher_remembers_what_its_feeds_listed(tmp_path, embedder)
             return {a.title for a in PassageStore(settings, embedder).snapshot().articles().values()}
 
         run_watcher()
-        assert "added 2" in lines[-1]
-        # while the watcher was down the feed dropped the dam entry: the restarted watcher removes it
-        srv.set("/feed.xml", rss([ferry]), ctype="application/rss+xml")
+        assert "added 3" in lines[-1]
+        # while the watcher was down the feed took the dam story down: the restarted watcher removes it
+        srv.set("/feed.xml", rss([ferry, tea]), ctype="application/rss+xml")
         run_watcher()
-        assert "removed 1" in lines[-1] and titles() == {"Kish ferry adds night trips"}
+        assert "removed 1" in lines[-1] and titles() == {"Kish ferry adds night trips", "Lahijan tea harvest begins"}
+        # and while it was down again the feed rolled on: the story that left its end is kept
+        srv.set("/feed.xml", rss([bread, ferry]), ctype="application/rss+xml")
+        run_watcher()
+        assert "added 1" in lines[-1] and "removed 0" in lines[-1] and len(titles()) == 3
         # a maintenance page where the feed was, at a restarted watcher's first cycle: an error, not an article
         srv.set("/feed.xml", article_html("Down for maintenance", [
             "Our news service is down for scheduled maintenance tonight and will be back in a few hours, "
             "thank you for your patience while the engineers upgrade the servers."]), ctype="text/html")
         run_watcher()
         assert "failed 1" in lines[-1] and "removed 0" in lines[-1], lines[-1]
-        assert titles() == {"Kish ferry adds night trips"}
+        assert len(titles()) == 3 and "Down for maintenance" not in titles()
+        # an entry that fails this cycle could be the one missing: nothing of that feed is removed
+        broken = {"title": "Broken", "link": srv.url + "/a/gone", "description": "",
+                  "pubDate": "Thu, 08 May 2025 10:00:00 GMT"}
+        srv.set("/feed.xml", rss([broken, ferry]), ctype="application/rss+xml")
+        run_watcher()
+        assert "failed 1" in lines[-1] and "removed 0" in lines[-1] and len(titles()) == 3, lines[-1]
         # a damaged state file is logged and the watcher starts without it
         path = state_path(PassageStore(settings, embedder))
         assert load_state(path).feeds == {feed}
         path.write_text("{not json", encoding="utf-8")
-        srv.set("/feed.xml", rss([ferry]), ctype="application/rss+xml")
+        srv.set("/feed.xml", rss([bread, ferry]), ctype="application/rss+xml")
         run_watcher()
-        assert lines[-1].startswith("cycle 1: added 0") and "unchanged 1" in lines[-1], lines[-1]
-        assert load_state(path).ids == {feed: {a for a in PassageStore(settings, embedder).snapshot().articles()}}
+        assert lines[-1].startswith("cycle 1: added 0") and "unchanged 2" in lines[-1], lines[-1]
+        assert [aid for aid, _ in load_state(path).listed[feed]] == [f"{srv.url}/a/bread", f"{srv.url}/a/ferry"]
     finally:
         srv.close()
 
@@ -181,15 +206,15 @@ def test_watchers_sharing_an_index_keep_each_others_feeds(tmp_path):
     code = ("import sys; from pathlib import Path; from index.watch import WatchState, save_state\n"
             "me = sys.argv[1]\n"
             "for n in range(40):\n"
-            "    save_state(Path(sys.argv[2]), WatchState(ids={f'https://{me}.example/feed': {f'{me}-{n}'}},"
+            "    save_state(Path(sys.argv[2]), WatchState(listed={f'https://{me}.example/feed': [(f'{me}-{n}', '')]},"
             " feeds={f'https://{me}.example/feed'}))\n")
     procs = [subprocess.Popen([sys.executable, "-c", code, who, str(path)], cwd=ROOT) for who in ("a", "b")]
     assert [p.wait(120) for p in procs] == [0, 0]
     state = load_state(path)
     assert state.feeds == {"https://a.example/feed", "https://b.example/feed"}
-    assert state.ids == {"https://a.example/feed": {"a-39"}, "https://b.example/feed": {"b-39"}}
-    save_state(path, WatchState(ids={"https://a.example/feed": set()}))  # an empty feed listing is kept too
-    assert load_state(path).ids["https://a.example/feed"] == set() and len(load_state(path).feeds) == 2
+    assert state.listed == {"https://a.example/feed": [("a-39", "")], "https://b.example/feed": [("b-39", "")]}
+    save_state(path, WatchState(listed={"https://a.example/feed": []}))  # an empty feed listing is kept too
+    assert load_state(path).listed["https://a.example/feed"] == [] and len(load_state(path).feeds) == 2
     assert not list(tmp_path.glob("*.tmp"))
 
 

@@ -254,7 +254,7 @@ def rebuild(ctx: typer.Context) -> None:
 def watch(ctx: typer.Context, feeds: list[str] = typer.Argument(..., help="Feed or page URLs."),
           every: str = typer.Option("15m", help="Interval, e.g. 30s, 15m, 1h."),
           cycles: int = typer.Option(0, help="Stop after N cycles (0 = run forever).")) -> None:
-    """Ingest feeds on a schedule: new, changed and removed entries; survives feed errors."""
+    """Ingest feeds on a schedule: new, changed and taken-down entries (those rolling off stay); survives feed errors."""
     from index.watch import parse_interval, watch_feeds
 
     settings = settings_of(ctx)
