@@ -54,6 +54,7 @@ class LoadError(KhabarError):
         where = f"{source}:{line}" if line else source
         super().__init__(f"{where}: {reason}")
         self.source, self.reason, self.line = source, reason, line
+        self.link: str | None = None  # a feed entry's own link, when the entry failed (the watcher keeps it)
 
 
 class LoadNote(LoadError):

@@ -22,6 +22,7 @@ class Article:
     # a one-article local file (text, Markdown, HTML page), resolved: what it is when it has no URL, so
     # an edited file replaces its earlier version instead of standing beside it
     path: str | None = None
+    feed_entry: bool = False  # an entry of an RSS/Atom feed (a watched URL that was a feed must stay one)
 
     @property
     def article_id(self) -> str:

@@ -36,37 +36,44 @@ def parse_interval(text: str) -> float:
 
 @dataclass
 class WatchState:
-    """What the watcher remembers between cycles: each URL's last listing, and which URLs are feeds.
+    """What the watcher remembers between cycles: each URL's last listing, which URLs are feeds, and the
+    entries found taken down once (removed when the next healthy cycle finds them so again).
 
-    A listing is the (article id, date) of each entry in the feed's order; the order and dates tell an
-    entry taken down from one that rolled off the feed's end.
+    A listing is the (article id, date) of each entry, in the feed's order.
     """
 
     listed: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     feeds: set[str] = field(default_factory=set)
+    pending: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
-def retracted(before: list[tuple[str, str]], listed_now: set[str]) -> set[str]:
-    """The entries of the last listing that the feed took down, not those that rolled off its end.
+MAX_STATE_BYTES = 64 * 1024 * 1024  # a state file past this is not ours to read
 
-    A feed lists its latest N entries, so old ones leave at its end every cycle: those stay (the index keeps
-    the archive). An entry is taken down when entries on both sides of it are still listed, or when it was
-    at the newest end of a feed whose dates run one way (newest first: its head; oldest first: its tail).
+
+def _chronological(entries: list[tuple[str, str]]) -> bool:
+    """True when every entry is dated, the dates run one way and there are two days or more."""
+    dates = [d for _, d in entries]
+    return all(dates) and len(set(dates)) > 1 and (dates == sorted(dates) or dates == sorted(dates, reverse=True))
+
+
+def taken_down(before: list[tuple[str, str]], now: list[tuple[str, str]]) -> set[str]:
+    """The entries of a feed's last listing that it took down, not those that rolled off its end.
+
+    A feed lists its latest N entries, so old ones leave every cycle: those stay (the index keeps the
+    archive). An entry is taken down when it is missing while the feed still lists one dated before it.
+    Only a feed whose two listings are both in date order is judged: a "most read" or "top stories" feed
+    drops entries for other reasons, and nothing of it is removed.
     """
-    kept = [i for i, (aid, _) in enumerate(before) if aid in listed_now]
-    if not kept:  # nothing of the last listing is left: it all rolled off (or the URL now serves another feed)
+    return still_gone(before, now) if _chronological(before) else set()
+
+
+def still_gone(entries: list[tuple[str, str]], now: list[tuple[str, str]]) -> set[str]:
+    """Those of `entries` missing from a feed in date order that still lists one dated before them."""
+    if not _chronological(now):
         return set()
-    first, last = kept[0], kept[-1]
-    dates = [d for _, d in before if d]
-    ascending, descending = dates == sorted(dates), dates == sorted(dates, reverse=True)
-    out = set()
-    for i, (aid, _) in enumerate(before):
-        if aid in listed_now:
-            continue
-        if first < i < last or (i < first and descending and not ascending) \
-                or (i > last and ascending and not descending):
-            out.add(aid)
-    return out
+    ids_now = {aid for aid, _ in now}
+    oldest = min(d for _, d in now)
+    return {aid for aid, d in entries if aid not in ids_now and d and d > oldest}
 
 
 def state_path(store: PassageStore) -> Path:
@@ -74,103 +81,147 @@ def state_path(store: PassageStore) -> Path:
     return store.snapshot_dir.with_name(store.snapshot_dir.name + ".watch.json")
 
 
+def _parse_state(text: str) -> WatchState:
+    raw = json.loads(text)
+    return WatchState(listed={str(url): [(str(aid), str(date)) for aid, date in entries]
+                              for url, entries in raw["listed"].items()},
+                      feeds={str(url) for url in raw["feeds"]},
+                      pending={str(url): [(str(aid), str(date)) for aid, date in entries]
+                               for url, entries in raw.get("pending", {}).items()})
+
+
+def _read_state(path: Path) -> WatchState:
+    """The saved state; empty when there is none, and when it is damaged (logged); OSError is raised."""
+    try:
+        if path.stat().st_size > MAX_STATE_BYTES:
+            log.warning("watch state %s is over %d bytes: not read", path, MAX_STATE_BYTES)
+            return WatchState()
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return WatchState()
+    try:
+        return _parse_state(text)
+    except Exception as exc:  # noqa: BLE001 - damaged or hostile (deep nesting too): not ours to trust
+        log.warning("watch state %s unreadable (%s): starting without it", path, type(exc).__name__)
+        return WatchState()
+
+
 def load_state(path: Path) -> WatchState:
     """The state watchers saved before; empty when there is none or it cannot be read (logged, never fatal)."""
     try:
-        raw = json.loads(path.read_text("utf-8"))
-        return WatchState(listed={str(url): [(str(aid), str(date)) for aid, date in entries]
-                                  for url, entries in raw["listed"].items()},
-                          feeds={str(url) for url in raw["feeds"]})
-    except FileNotFoundError:
-        return WatchState()
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # damaged or not ours
+        return _read_state(path)
+    except OSError as exc:
         log.warning("watch state %s unreadable (%s): starting without it", path, exc)
         return WatchState()
 
 
 def save_state(path: Path, state: WatchState) -> None:
-    """Merge this watcher's URLs into the saved state, under a file lock and atomically.
+    """Merge this watcher's URLs into the saved state, under a file lock, atomically and durably.
 
     Several watchers may share an index (each with its own feeds); each rewrites only the URLs it knows,
-    so a restarted watcher still removes the entries a feed dropped while it was down, and a URL that was
-    a feed is still one (an HTML maintenance page after a restart is an error, not an article).
+    so a restarted watcher still removes what a feed took down while it was down, and a URL that was a
+    feed is still one (an HTML maintenance page after a restart is an error, not an article). A file that
+    cannot be read (permissions, I/O) is not overwritten: the error is raised and logged by the cycle.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        saved = load_state(path)
+        saved = _read_state(path)
         saved.listed.update(state.listed)
+        saved.pending.update(state.pending)
         saved.feeds |= state.feeds
         data = {"listed": {url: [list(e) for e in entries] for url, entries in sorted(saved.listed.items())},
-                "feeds": sorted(saved.feeds)}
+                "feeds": sorted(saved.feeds),
+                "pending": {url: [list(e) for e in entries] for url, entries in sorted(saved.pending.items()) if entries}}
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(data, f, ensure_ascii=False)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)  # mkstemp's 0600 would lock out a watcher running as another user
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
 
-def watch_cycle(store: PassageStore, urls: list[str], settings: IndexSettings,
-                state: WatchState) -> tuple[IngestReport, int]:
-    """One cycle: ingest every URL's articles; remove the articles a feed took down since the last cycle.
+def watch_cycle(store: PassageStore, urls: list[str], settings: IndexSettings, state: WatchState,
+                elsewhere: frozenset[str] = frozenset(), remove: bool = True) -> tuple[IngestReport, int]:
+    """One cycle: remove what a feed took down (found so twice), then ingest every URL's articles.
 
-    A URL that fails this cycle keeps its articles (an outage must not empty the index), as do the other
-    entries of a feed one of whose entries failed (the failed one cannot be told from a removed one); a URL
-    that was a feed must stay one (an HTML maintenance page is an error, not an article).
+    An entry is removed only when two healthy cycles in a row find it taken down (`taken_down`), no URL
+    lists it now and no other watcher's feed does (`elsewhere`). A URL that fails keeps its articles (an
+    outage must not empty the index); an entry that fails is kept, and with it every entry of its feed when
+    the failure cannot be tied to one; a URL that was a feed must stay one (an HTML maintenance page is an
+    error, not an article). Removal comes first so that a story whose link changed is stored under the new
+    one (ingest would otherwise skip it as a copy of the article being removed).
     """
     items: list[Article | LoadError] = []
     current: dict[str, list[tuple[str, str]]] = {}
-    partial: set[str] = set()
+    failed_links: set[str] = set()
+    blind: set[str] = set()
     limits = Limits.from_settings(settings)
     for url in urls:
         got = list(load_url(url, feed_only=url in state.feeds, limits=limits))
+        for item in got:
+            if isinstance(item, LoadError) and not isinstance(item, LoadNote):
+                if item.link:
+                    failed_links.add(item.link)
+                else:
+                    blind.add(url)
         arts = [i for i in got if isinstance(i, Article)]
-        if any(isinstance(i, LoadError) and not isinstance(i, LoadNote) for i in got):
-            partial.add(url)
         if arts:
             current[url] = [(a.article_id, a.date or "") for a in arts]
-            if any(a.origin.startswith(url + "#") for a in arts):  # entries of a feed
+            if any(a.feed_entry for a in arts):
                 state.feeds.add(url)
         else:
             log.warning("%s gave no articles this cycle", url)
         items.extend(got)
+    keep = {aid for entries in current.values() for aid, _ in entries} | failed_links | elsewhere
+    listed, pending, doomed = dict(state.listed), dict(state.pending), set()
+    for url, entries in current.items():
+        if url in blind:
+            continue  # a failure we cannot tie to an entry: judge this feed next cycle
+        before = state.listed.get(url, [])
+        found = (taken_down(before, entries) - keep) if remove else set()
+        doomed |= (still_gone(state.pending.get(url, []), entries) - keep) if remove else set()
+        pending[url] = [(aid, d) for aid, d in before if aid in found]
+        listed[url] = entries
+    snap = store.snapshot()
+    doomed = {a for a in doomed if snap.article(a)}
+    if doomed:
+        remove_articles(store, sorted(doomed))
+    state.listed, state.pending = listed, pending  # only once the removal is done: a failed one is tried again
     report = ingest(store, items, settings.max_passage_chars, settings.embed_batch,
                     max_passages=settings.max_article_passages)
-    listed_now = {aid for entries in current.values() for aid, _ in entries}
-    gone: set[str] = set()
-    for url, entries in current.items():
-        if url not in partial:
-            gone |= retracted(state.listed.get(url, []), listed_now)
-            state.listed[url] = entries
-    snap = store.snapshot()
-    doomed = sorted(a for a in gone if snap.article(a))
-    if doomed:
-        remove_articles(store, doomed)
     return report, len(doomed)
 
 
 def watch_feeds(settings: IndexSettings, feeds: list[str], every: float, cycles: int = 0,
-                on_cycle: Callable[[str], None] | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+                on_cycle: Callable[[str], None] | None = None, sleep: Callable[[float], None] = time.sleep,
+                remove: bool = True) -> None:
     """Run `watch_cycle` every `every` seconds (forever when cycles == 0), logging a line per cycle.
 
-    What the watcher knows is saved after each cycle and read back at start, so a restart forgets nothing.
+    What the watcher knows is saved after each cycle and read back at start, so a restart forgets nothing;
+    with `remove=False` nothing is ever removed (every entry is archived).
     """
     store = PassageStore(settings, build_embedder(settings.embedder, settings.embed_threads), create=True)
     path = state_path(store)
-    state = load_state(path)
+    saved = load_state(path)
     # only this run's URLs: another watcher's feeds are its own to update
-    state = WatchState(listed={u: e for u, e in state.listed.items() if u in feeds}, feeds=state.feeds & set(feeds))
+    state = WatchState(listed={u: e for u, e in saved.listed.items() if u in feeds}, feeds=saved.feeds & set(feeds),
+                       pending={u: i for u, i in saved.pending.items() if u in feeds})
     n = 0
     while True:
         n += 1
         t0 = time.monotonic()
         try:
             store.refresh()
-            report, removed = watch_cycle(store, feeds, settings, state)
-            save_state(path, state)
+            others = load_state(path)  # what other watchers' feeds list now is not for this one to remove
+            elsewhere = frozenset(aid for url, entries in others.listed.items() if url not in feeds
+                                  for aid, _ in entries)
+            report, removed = watch_cycle(store, feeds, settings, state, elsewhere, remove)
             line = (f"cycle {n}: added {report.added} · updated {report.updated} · unchanged {report.unchanged} · "
                     f"duplicate {report.duplicate} · removed {removed} · failed {report.failed}"
                     f" ({time.monotonic() - t0:.1f} s)")
@@ -179,6 +230,11 @@ def watch_feeds(settings: IndexSettings, feeds: list[str], every: float, cycles:
         except Exception as exc:  # noqa: BLE001 - a watcher survives anything one cycle throws
             log.exception("watch cycle %d failed", n)
             line = f"cycle {n}: error: {exc}"
+        try:
+            save_state(path, state)
+        except Exception as exc:  # noqa: BLE001 - the next cycle saves again
+            log.exception("saving the watch state to %s failed", path)
+            line += f"\n  state not saved: {exc}"
         log.info(line)
         if on_cycle:
             on_cycle(line)

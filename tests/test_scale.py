@@ -1,5 +1,6 @@
 """Beyond one machine: Chroma's own server, two stateless web workers, an update seen by both;
 scheduled feed ingestion against feeds served from 127.0.0.1."""
+import json
 import os
 import signal
 import subprocess
@@ -124,19 +125,29 @@ def test_watch_feeds_new_changed_taken_down_rolled_off_and_errors(tmp_path, embe
 
         rep, removed = watch_cycle(store, [srv.url + "/feed.xml", srv.url + "/missing.xml"], settings, known)
         assert (rep.added, removed, rep.failed) == (3, 0, 1)
-        # the next cycle: one entry changed, one taken down (newer and older entries still listed), one new
+        # one entry changed, one taken down (an older one is still listed), one new
         _page(srv, "ferry", "Kish ferry adds night trips",
               ["The Kish ferry will add night trips from Bandar Lengeh and Bandar Abbas starting next month."], 7)
         srv.set("/feed.xml", rss([bread, ferry, tea]), ctype="application/rss+xml")
         rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
-        assert (rep.added, rep.updated, removed) == (1, 1, 1)
+        assert (rep.added, rep.updated, removed) == (1, 1, 0)  # taken down once: it could be a stale copy
+        rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
+        assert (rep.added, rep.updated, removed) == (0, 0, 1)  # and again: removed
         assert titles() == {"Kish ferry adds night trips", "Lahijan tea harvest begins", "Tabriz bakeries extend their hours"}
         # the feed rolls on: its oldest entry leaves its end and stays in the index (the archive)
         rice = _page(srv, "rice", "Rasht rice prices fall",
                      ["Prices of local rice fell in Rasht markets after a record harvest, traders said."], 9)
         srv.set("/feed.xml", rss([rice, bread, ferry]), ctype="application/rss+xml")
-        rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
-        assert (rep.added, removed) == (1, 0) and "Lahijan tea harvest begins" in titles()
+        for _ in range(2):
+            rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
+            assert removed == 0 and "Lahijan tea harvest begins" in titles()
+        # a "most read" feed, not in date order, drops entries for other reasons: nothing of it is removed
+        srv.set("/feed.xml", rss([ferry, rice, bread]), ctype="application/rss+xml")
+        watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
+        srv.set("/feed.xml", rss([bread, ferry]), ctype="application/rss+xml")
+        for _ in range(2):
+            rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
+            assert removed == 0 and "Rasht rice prices fall" in titles()
         srv.set("/feed.xml", "<html><body>maintenance</body></html>", ctype="text/html")
         rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
         assert removed == 0 and store.snapshot().n_articles == 4  # an outage keeps the articles
@@ -150,6 +161,62 @@ def test_watch_feeds_new_changed_taken_down_rolled_off_and_errors(tmp_path, embe
     assert parse_interval("15m") == 900 and parse_interval("30s") == 30 and parse_interval("1h") == 3600
 
 
+def test_a_story_whose_link_changed_stays_under_its_new_link(tmp_path, embedder):
+    srv = LocalServer()
+    try:
+        ferry, dam, tea, _ = _stories(srv)
+        srv.set("/feed.xml", rss([ferry, dam, tea]), ctype="application/rss+xml")
+        settings = make_settings(tmp_path / "data", allow_private_urls=True)
+        store = PassageStore(settings, embedder, create=True)
+        known = WatchState()
+        watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
+        srv.set("/a/dam?v=2", srv.routes["/a/dam"][2])
+        moved = {**dam, "link": srv.url + "/a/dam?v=2"}
+        srv.set("/feed.xml", rss([ferry, moved, tea]), ctype="application/rss+xml")
+        removed = [watch_cycle(store, [srv.url + "/feed.xml"], settings, known)[1] for _ in range(3)]
+        assert removed == [0, 1, 0]
+        articles = store.snapshot().articles()
+        assert srv.url + "/a/dam?v=2" in articles and srv.url + "/a/dam" not in articles
+        assert {a.title for a in articles.values()} == {"Kish ferry adds night trips", "Karun dam reaches full capacity",
+                                                        "Lahijan tea harvest begins"}
+    finally:
+        srv.close()
+
+
+def test_keep_all_removes_nothing(tmp_path, embedder):
+    srv = LocalServer()
+    try:
+        ferry, dam, tea, _ = _stories(srv)
+        srv.set("/feed.xml", rss([ferry, dam, tea]), ctype="application/rss+xml")
+        settings = make_settings(tmp_path / "data", allow_private_urls=True)
+        lines: list[str] = []
+        watch_feeds(settings, [srv.url + "/feed.xml"], 0.01, cycles=1, on_cycle=lines.append, sleep=lambda s: None)
+        srv.set("/feed.xml", rss([ferry, tea]), ctype="application/rss+xml")
+        watch_feeds(settings, [srv.url + "/feed.xml"], 0.01, cycles=3, on_cycle=lines.append, sleep=lambda s: None,
+                    remove=False)
+        assert len(lines) == 4 and all("removed 0" in line for line in lines), lines
+        assert PassageStore(settings, embedder).snapshot().n_articles == 3
+    finally:
+        srv.close()
+
+
+def test_a_watched_json_url_stays_an_article_source(tmp_path, embedder):
+    srv = LocalServer()
+    try:
+        records = [{"title": "Ahvaz heat wave closes offices", "date": "2025-07-01", "url": "https://example.org/ahvaz",
+                    "text": "Government offices in Ahvaz closed on Tuesday as temperatures passed 50 degrees."}]
+        srv.set("/news.json", json.dumps(records), ctype="application/json")
+        settings = make_settings(tmp_path / "data", allow_private_urls=True)
+        lines: list[str] = []
+        for _ in range(2):  # a JSON record's origin is "url#0" like a feed entry's, but it is no feed
+            watch_feeds(settings, [srv.url + "/news.json"], 0.01, cycles=2, on_cycle=lines.append,
+                        sleep=lambda s: None)
+        assert all("failed 0" in line for line in lines), lines
+        assert load_state(state_path(PassageStore(settings, embedder))).feeds == set()
+    finally:
+        srv.close()
+
+
 def test_a_restarted_watcher_remembers_what_its_feeds_listed(tmp_path, embedder):
     srv = LocalServer()
     try:
@@ -161,41 +228,43 @@ def test_a_restarted_watcher_remembers_what_its_feeds_listed(tmp_path, embedder)
 
         def run_watcher():  # one cycle of a watcher process that then stops, as a restart does
             watch_feeds(settings, [feed], 0.01, cycles=1, on_cycle=lines.append, sleep=lambda s: None)
+            return lines[-1]
 
         def titles():
             return {a.title for a in PassageStore(settings, embedder).snapshot().articles().values()}
 
-        run_watcher()
-        assert "added 3" in lines[-1]
-        # while the watcher was down the feed took the dam story down: the restarted watcher removes it
+        assert "added 3" in run_watcher()
+        # while the watcher was down the feed took the dam story down: found so by two restarted watchers
         srv.set("/feed.xml", rss([ferry, tea]), ctype="application/rss+xml")
-        run_watcher()
-        assert "removed 1" in lines[-1] and titles() == {"Kish ferry adds night trips", "Lahijan tea harvest begins"}
+        assert "removed 0" in run_watcher() and "removed 1" in run_watcher()
+        assert titles() == {"Kish ferry adds night trips", "Lahijan tea harvest begins"}
         # and while it was down again the feed rolled on: the story that left its end is kept
         srv.set("/feed.xml", rss([bread, ferry]), ctype="application/rss+xml")
-        run_watcher()
-        assert "added 1" in lines[-1] and "removed 0" in lines[-1] and len(titles()) == 3
+        assert "added 1" in run_watcher() and "removed 0" in run_watcher() and len(titles()) == 3
         # a maintenance page where the feed was, at a restarted watcher's first cycle: an error, not an article
         srv.set("/feed.xml", article_html("Down for maintenance", [
             "Our news service is down for scheduled maintenance tonight and will be back in a few hours, "
             "thank you for your patience while the engineers upgrade the servers."]), ctype="text/html")
-        run_watcher()
-        assert "failed 1" in lines[-1] and "removed 0" in lines[-1], lines[-1]
+        line = run_watcher()
+        assert "failed 1" in line and "removed 0" in line, line
         assert len(titles()) == 3 and "Down for maintenance" not in titles()
-        # an entry that fails this cycle could be the one missing: nothing of that feed is removed
-        broken = {"title": "Broken", "link": srv.url + "/a/gone", "description": "",
-                  "pubDate": "Thu, 08 May 2025 10:00:00 GMT"}
-        srv.set("/feed.xml", rss([broken, ferry]), ctype="application/rss+xml")
-        run_watcher()
-        assert "failed 1" in lines[-1] and "removed 0" in lines[-1] and len(titles()) == 3, lines[-1]
-        # a damaged state file is logged and the watcher starts without it
+        # an entry whose page fails (no summary to keep) looks missing: it is kept
+        rice = _page(srv, "rice", "Rasht rice prices fall",
+                     ["Prices of local rice fell in Rasht markets after a record harvest, traders said."], 9)
+        srv.routes.pop("/a/bread")
+        srv.set("/feed.xml", rss([rice, {**bread, "description": ""}, ferry]), ctype="application/rss+xml")
+        for _ in range(2):
+            line = run_watcher()
+            assert "failed 1" in line and "removed 0" in line, line
+        assert "Tabriz bakeries extend their hours" in titles()
+        # a damaged or hostile state file is logged and the watcher starts without it
         path = state_path(PassageStore(settings, embedder))
         assert load_state(path).feeds == {feed}
-        path.write_text("{not json", encoding="utf-8")
-        srv.set("/feed.xml", rss([bread, ferry]), ctype="application/rss+xml")
-        run_watcher()
-        assert lines[-1].startswith("cycle 1: added 0") and "unchanged 2" in lines[-1], lines[-1]
-        assert [aid for aid, _ in load_state(path).listed[feed]] == [f"{srv.url}/a/bread", f"{srv.url}/a/ferry"]
+        for damaged in ("{not json", "[" * 200_000 + "]" * 200_000, '{"listed": {"x": 5}, "feeds": []}'):
+            path.write_text(damaged, encoding="utf-8")
+            line = run_watcher()
+            assert line.startswith("cycle 1: added 0") and "removed 0" in line and "state not saved" not in line, line
+        assert [aid for aid, _ in load_state(path).listed[feed]] == [f"{srv.url}/a/rice", f"{srv.url}/a/ferry"]
     finally:
         srv.close()
 

@@ -60,12 +60,15 @@ def iter_feed(data: bytes, source: str, fetch_page: Callable[[str], tuple[str, s
             article.url = link or article.url
             article.source = site
             article.origin = f"{source}#{i}"
+            article.feed_entry = True
             if not article.paragraphs:
                 raise LoadError(f"{source}#{i}", "the entry has no text")
             yield article
         except LoadError as exc:  # named by the feed and entry number, whatever page it came from
-            yield exc if exc.source.startswith(f"{source}#") else \
+            err = exc if exc.source.startswith(f"{source}#") else \
                 LoadError(f"{source}#{i}", f"{exc.source}: {exc.reason}")
+            err.link = link.strip() if isinstance(link, str) else None
+            yield err
 
 
 def _entry_date(entry: Any) -> str | None:
