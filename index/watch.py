@@ -1,4 +1,4 @@
-"""Scheduled feed ingestion (`khabar index watch`): new, changed and taken-down entries, every N minutes."""
+"""Scheduled feed ingestion (`khabar index watch`): new and changed entries every N minutes; taken-down ones with --prune."""
 from __future__ import annotations
 
 import fcntl
@@ -36,44 +36,54 @@ def parse_interval(text: str) -> float:
 
 @dataclass
 class WatchState:
-    """What the watcher remembers between cycles: each URL's last listing, which URLs are feeds, and the
-    entries found taken down once (removed when the next healthy cycle finds them so again).
+    """What the watcher remembers between cycles: each URL's last listing and which URLs are feeds (both
+    saved beside the index), and, with pruning, the entries found taken down once (in memory only: a
+    restart starts that count again).
 
     A listing is the (article id, date) of each entry, in the feed's order.
     """
 
     listed: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     feeds: set[str] = field(default_factory=set)
-    pending: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    pending: dict[str, set[str]] = field(default_factory=dict)
 
 
 MAX_STATE_BYTES = 64 * 1024 * 1024  # a state file past this is not ours to read
+SIDE = 2  # a taken-down entry has this many still-listed entries on each side (a pinned last entry is one)
 
 
-def _chronological(entries: list[tuple[str, str]]) -> bool:
-    """True when every entry is dated, the dates run one way and there are two days or more."""
-    dates = [d for _, d in entries]
-    return all(dates) and len(set(dates)) > 1 and (dates == sorted(dates) or dates == sorted(dates, reverse=True))
+def _window(before: list[tuple[str, str]], now: list[tuple[str, str]]) -> bool:
+    """True when `now` looks like the same sliding window moved on: both listings dated and in date order,
+    the entries in both keep their order, and the new ones sit only at the ends."""
+    def dated_one_way(entries: list[tuple[str, str]]) -> bool:
+        dates = [d for _, d in entries]
+        return all(dates) and (dates == sorted(dates) or dates == sorted(dates, reverse=True))
+
+    if not (dated_one_way(before) and dated_one_way(now)):
+        return False
+    ids_before = {aid for aid, _ in before}
+    ids_now = [aid for aid, _ in now]
+    if len(set(ids_now)) != len(ids_now):
+        return False  # a story listed twice: not a plain window
+    order_now = [aid for aid in ids_now if aid in ids_before]
+    if order_now != [aid for aid, _ in before if aid in set(ids_now)]:
+        return False
+    kept_at = [i for i, aid in enumerate(ids_now) if aid in ids_before]
+    return not kept_at or all(aid in ids_before for aid in ids_now[kept_at[0]:kept_at[-1] + 1])
 
 
 def taken_down(before: list[tuple[str, str]], now: list[tuple[str, str]]) -> set[str]:
-    """The entries of a feed's last listing that it took down, not those that rolled off its end.
+    """The entries of a feed's last listing that it took down, not those that rolled off an end.
 
-    A feed lists its latest N entries, so old ones leave every cycle: those stay (the index keeps the
-    archive). An entry is taken down when it is missing while the feed still lists one dated before it.
-    Only a feed whose two listings are both in date order is judged: a "most read" or "top stories" feed
-    drops entries for other reasons, and nothing of it is removed.
+    Judged only when the feed is a sliding window (`_window`): an entry is taken down when at least SIDE
+    still-listed entries are on each side of it. Entries that leave either end stay (the archive).
     """
-    return still_gone(before, now) if _chronological(before) else set()
-
-
-def still_gone(entries: list[tuple[str, str]], now: list[tuple[str, str]]) -> set[str]:
-    """Those of `entries` missing from a feed in date order that still lists one dated before them."""
-    if not _chronological(now):
+    if not _window(before, now):
         return set()
     ids_now = {aid for aid, _ in now}
-    oldest = min(d for _, d in now)
-    return {aid for aid, d in entries if aid not in ids_now and d and d > oldest}
+    kept_at = [i for i, (aid, _) in enumerate(before) if aid in ids_now]
+    return {aid for i, (aid, _) in enumerate(before) if aid not in ids_now
+            and sum(j < i for j in kept_at) >= SIDE and sum(j > i for j in kept_at) >= SIDE}
 
 
 def state_path(store: PassageStore) -> Path:
@@ -85,9 +95,7 @@ def _parse_state(text: str) -> WatchState:
     raw = json.loads(text)
     return WatchState(listed={str(url): [(str(aid), str(date)) for aid, date in entries]
                               for url, entries in raw["listed"].items()},
-                      feeds={str(url) for url in raw["feeds"]},
-                      pending={str(url): [(str(aid), str(date)) for aid, date in entries]
-                               for url, entries in raw.get("pending", {}).items()})
+                      feeds={str(url) for url in raw["feeds"]})
 
 
 def _read_state(path: Path) -> WatchState:
@@ -124,38 +132,52 @@ def save_state(path: Path, state: WatchState) -> None:
     cannot be read (permissions, I/O) is not overwritten: the error is raised and logged by the cycle.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a+") as lock:
+    try:  # flock needs no write access to the lock file itself
+        lock = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    except PermissionError:
+        lock = os.open(path.with_name(path.name + ".lock"), os.O_RDONLY)
+    try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         saved = _read_state(path)
         saved.listed.update(state.listed)
-        saved.pending.update(state.pending)
         saved.feeds |= state.feeds
         data = {"listed": {url: [list(e) for e in entries] for url, entries in sorted(saved.listed.items())},
-                "feeds": sorted(saved.feeds),
-                "pending": {url: [list(e) for e in entries] for url, entries in sorted(saved.pending.items()) if entries}}
+                "feeds": sorted(saved.feeds)}
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(data, f, ensure_ascii=False)
                 f.flush()
                 os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)  # mkstemp's 0600 would lock out a watcher running as another user
+            os.chmod(tmp, _mode(path))  # mkstemp's 0600 would lock out a watcher running as another user
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+    finally:
+        os.close(lock)
+
+
+def _mode(path: Path) -> int:
+    """The state file's permissions as they are, or a new file's under the process umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def watch_cycle(store: PassageStore, urls: list[str], settings: IndexSettings, state: WatchState,
-                elsewhere: frozenset[str] = frozenset(), remove: bool = True) -> tuple[IngestReport, int]:
-    """One cycle: remove what a feed took down (found so twice), then ingest every URL's articles.
+                elsewhere: frozenset[str] = frozenset(), prune: bool = False) -> tuple[IngestReport, int]:
+    """One cycle: with `prune`, remove what a feed took down (found so twice); then ingest every URL's articles.
 
-    An entry is removed only when two healthy cycles in a row find it taken down (`taken_down`), no URL
-    lists it now and no other watcher's feed does (`elsewhere`). A URL that fails keeps its articles (an
-    outage must not empty the index); an entry that fails is kept, and with it every entry of its feed when
-    the failure cannot be tied to one; a URL that was a feed must stay one (an HTML maintenance page is an
-    error, not an article). Removal comes first so that a story whose link changed is stored under the new
-    one (ingest would otherwise skip it as a copy of the article being removed).
+    Without `prune` nothing is ever removed: every entry stays in the archive. With it, an entry is removed
+    only when two healthy cycles in a row find it taken down (`taken_down`) and nothing lists it: no URL
+    now, no URL's last listing when that URL failed, no failed entry's link, no other watcher (`elsewhere`).
+    A URL that fails keeps its articles (an outage must not empty the index); a URL that was a feed must
+    stay one (an HTML maintenance page is an error, not an article). Removal comes first so that a story
+    whose link changed is stored under the new one (ingest would skip it as a copy of the one removed).
     """
     items: list[Article | LoadError] = []
     current: dict[str, list[tuple[str, str]]] = {}
@@ -178,21 +200,33 @@ def watch_cycle(store: PassageStore, urls: list[str], settings: IndexSettings, s
         else:
             log.warning("%s gave no articles this cycle", url)
         items.extend(got)
-    keep = {aid for entries in current.values() for aid, _ in entries} | failed_links | elsewhere
-    listed, pending, doomed = dict(state.listed), dict(state.pending), set()
-    for url, entries in current.items():
-        if url in blind:
-            continue  # a failure we cannot tie to an entry: judge this feed next cycle
-        before = state.listed.get(url, [])
-        found = (taken_down(before, entries) - keep) if remove else set()
-        doomed |= (still_gone(state.pending.get(url, []), entries) - keep) if remove else set()
-        pending[url] = [(aid, d) for aid, d in before if aid in found]
-        listed[url] = entries
+    # an entry whose page failed comes with its feed summary only: a stored full text is not replaced by it
+    summary_only = {i.source for i in items if isinstance(i, LoadNote) and i.link}
     snap = store.snapshot()
-    doomed = {a for a in doomed if snap.article(a)}
-    if doomed:
-        remove_articles(store, sorted(doomed))
-    state.listed, state.pending = listed, pending  # only once the removal is done: a failed one is tried again
+    items = [i for i in items if not (isinstance(i, Article) and i.feed_entry and i.origin in summary_only
+                                      and snap.article(i.article_id))]
+    doomed: set[str] = set()
+    if prune:
+        keep = {aid for entries in current.values() for aid, _ in entries} | failed_links | elsewhere
+        keep |= {aid for url in urls if url not in current or url in blind for aid, _ in state.listed.get(url, [])}
+        pending: dict[str, set[str]] = {}
+        for url, entries in current.items():
+            if url in blind:
+                continue  # a failure tied to no entry: this cycle does not count, the next two do
+            before = state.listed.get(url, [])
+            ids_now = {aid for aid, _ in entries}
+            if _window(before, entries):
+                doomed |= {aid for aid in state.pending.get(url, set()) if aid not in ids_now} - keep
+            pending[url] = taken_down(before, entries) - keep
+        doomed = {a for a in doomed if snap.article(a)}
+        try:
+            if doomed:
+                remove_articles(store, sorted(doomed))
+            state.pending = pending  # a failed removal is tried again after two more cycles
+        except Exception:  # noqa: BLE001 - the feeds are still ingested; logged
+            log.exception("removing %d taken-down articles failed", len(doomed))
+            doomed, state.pending = set(), {}
+    state.listed.update({url: entries for url, entries in current.items() if url not in blind})
     report = ingest(store, items, settings.max_passage_chars, settings.embed_batch,
                     max_passages=settings.max_article_passages)
     return report, len(doomed)
@@ -200,18 +234,17 @@ def watch_cycle(store: PassageStore, urls: list[str], settings: IndexSettings, s
 
 def watch_feeds(settings: IndexSettings, feeds: list[str], every: float, cycles: int = 0,
                 on_cycle: Callable[[str], None] | None = None, sleep: Callable[[float], None] = time.sleep,
-                remove: bool = True) -> None:
+                prune: bool = False) -> None:
     """Run `watch_cycle` every `every` seconds (forever when cycles == 0), logging a line per cycle.
 
     What the watcher knows is saved after each cycle and read back at start, so a restart forgets nothing;
-    with `remove=False` nothing is ever removed (every entry is archived).
+    with `prune`, entries the feeds took down are removed (`watch_cycle`).
     """
     store = PassageStore(settings, build_embedder(settings.embedder, settings.embed_threads), create=True)
     path = state_path(store)
     saved = load_state(path)
     # only this run's URLs: another watcher's feeds are its own to update
-    state = WatchState(listed={u: e for u, e in saved.listed.items() if u in feeds}, feeds=saved.feeds & set(feeds),
-                       pending={u: i for u, i in saved.pending.items() if u in feeds})
+    state = WatchState(listed={u: e for u, e in saved.listed.items() if u in feeds}, feeds=saved.feeds & set(feeds))
     n = 0
     while True:
         n += 1
@@ -221,7 +254,7 @@ def watch_feeds(settings: IndexSettings, feeds: list[str], every: float, cycles:
             others = load_state(path)  # what other watchers' feeds list now is not for this one to remove
             elsewhere = frozenset(aid for url, entries in others.listed.items() if url not in feeds
                                   for aid, _ in entries)
-            report, removed = watch_cycle(store, feeds, settings, state, elsewhere, remove)
+            report, removed = watch_cycle(store, feeds, settings, state, elsewhere, prune)
             line = (f"cycle {n}: added {report.added} · updated {report.updated} · unchanged {report.unchanged} · "
                     f"duplicate {report.duplicate} · removed {removed} · failed {report.failed}"
                     f" ({time.monotonic() - t0:.1f} s)")

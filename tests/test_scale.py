@@ -1,5 +1,6 @@
 """Beyond one machine: Chroma's own server, two stateless web workers, an update seen by both;
 scheduled feed ingestion against feeds served from 127.0.0.1."""
+import datetime
 import json
 import os
 import signal
@@ -88,114 +89,107 @@ def test_two_workers_share_a_chroma_server_and_both_see_updates(tmp_path, chroma
             stop_process(w)
 
 
-DAYS = {5: "Mon", 6: "Tue", 7: "Wed", 8: "Thu", 9: "Fri"}
+TOWNS = ["Ahvaz", "Arak", "Babol", "Bojnurd", "Bushehr", "Gorgan", "Hamedan", "Ilam", "Kashan", "Kerman", "Khoy",
+         "Qazvin", "Sanandaj", "Semnan", "Yasuj", "Yazd", "Zabol", "Zanjan"]
 
 
-def _page(srv, slug, title, paras, day=5):
-    """Serve an article page and return its feed entry (a summary only, so the page is fetched)."""
-    srv.set(f"/a/{slug}", article_html(title, paras))
-    return {"title": title, "link": f"{srv.url}/a/{slug}", "description": "Summary.",
-            "pubDate": f"{DAYS[day]}, 0{day} May 2025 10:00:00 GMT"}
+def _story(srv, day, *, summary="Summary."):
+    """Serve a story dated `day` May 2025 and return its feed entry (a summary only, so the page is fetched)."""
+    town = TOWNS[day]
+    srv.set(f"/a/{day}", article_html(f"{town} council approves its budget",
+                                      [f"The city council of {town} approved next year's budget on the {day}th of May, "
+                                       f"with new money for the {town} bus fleet and for {day} parks."]))
+    weekday = datetime.date(2025, 5, day).strftime("%a")
+    return {"title": f"{town} council approves its budget", "link": f"{srv.url}/a/{day}", "description": summary,
+            "pubDate": f"{weekday}, {day:02d} May 2025 10:00:00 GMT"}
 
 
-def _stories(srv):
-    """Four stories, newest first by their feed dates."""
-    return (_page(srv, "ferry", "Kish ferry adds night trips",
-                  ["The Kish ferry will add night trips from Bandar Lengeh starting next month, the operator said."], 7),
-            _page(srv, "dam", "Karun dam reaches full capacity",
-                  ["The Karun 4 dam reached full capacity after weeks of heavy rain in Khuzestan province."], 6),
-            _page(srv, "tea", "Lahijan tea harvest begins",
-                  ["The first flush of the Lahijan tea harvest began on Saturday in Gilan province."], 5),
-            _page(srv, "bread", "Tabriz bakeries extend their hours",
-                  ["Bakeries in Tabriz will stay open until midnight during the holidays, the guild said."], 8))
+def _feed(srv, *days, path="/feed.xml"):
+    """Serve a feed of the stories of these days, in this order."""
+    srv.set(path, rss([_story(srv, d) for d in days]), ctype="application/rss+xml")
+    return srv.url + path
 
 
-def test_watch_feeds_new_changed_taken_down_rolled_off_and_errors(tmp_path, embedder):
+def _ids(store):
+    return set(store.snapshot().articles())
+
+
+def test_watch_feeds_keeps_every_entry_and_survives_errors(tmp_path, embedder):
     srv = LocalServer()
     try:
-        ferry, dam, tea, bread = _stories(srv)
-        srv.set("/feed.xml", rss([ferry, dam, tea]), ctype="application/rss+xml")
+        feed = _feed(srv, 9, 8, 7)
         # the feeds are on 127.0.0.1: allowed as an operator would (KHABAR_ALLOW_PRIVATE_URLS=1)
         settings = make_settings(tmp_path / "data", allow_private_urls=True)
         store = PassageStore(settings, embedder, create=True)
         known = WatchState()
-
-        def titles():
-            return {a.title for a in store.snapshot().articles().values()}
-
-        rep, removed = watch_cycle(store, [srv.url + "/feed.xml", srv.url + "/missing.xml"], settings, known)
+        rep, removed = watch_cycle(store, [feed, srv.url + "/missing.xml"], settings, known)
         assert (rep.added, removed, rep.failed) == (3, 0, 1)
-        # one entry changed, one taken down (an older one is still listed), one new
-        _page(srv, "ferry", "Kish ferry adds night trips",
-              ["The Kish ferry will add night trips from Bandar Lengeh and Bandar Abbas starting next month."], 7)
-        srv.set("/feed.xml", rss([bread, ferry, tea]), ctype="application/rss+xml")
-        rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
-        assert (rep.added, rep.updated, removed) == (1, 1, 0)  # taken down once: it could be a stale copy
-        rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
-        assert (rep.added, rep.updated, removed) == (0, 0, 1)  # and again: removed
-        assert titles() == {"Kish ferry adds night trips", "Lahijan tea harvest begins", "Tabriz bakeries extend their hours"}
-        # the feed rolls on: its oldest entry leaves its end and stays in the index (the archive)
-        rice = _page(srv, "rice", "Rasht rice prices fall",
-                     ["Prices of local rice fell in Rasht markets after a record harvest, traders said."], 9)
-        srv.set("/feed.xml", rss([rice, bread, ferry]), ctype="application/rss+xml")
-        for _ in range(2):
-            rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
-            assert removed == 0 and "Lahijan tea harvest begins" in titles()
-        # a "most read" feed, not in date order, drops entries for other reasons: nothing of it is removed
-        srv.set("/feed.xml", rss([ferry, rice, bread]), ctype="application/rss+xml")
-        watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
-        srv.set("/feed.xml", rss([bread, ferry]), ctype="application/rss+xml")
-        for _ in range(2):
-            rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
-            assert removed == 0 and "Rasht rice prices fall" in titles()
+        # one entry changed, one gone from the feed, one new: without --prune every entry stays (the archive)
+        entries = [_story(srv, 10), _story(srv, 9), _story(srv, 7)]
+        srv.set("/feed.xml", rss(entries), ctype="application/rss+xml")
+        srv.set("/a/9", article_html("Kashan council approves its budget", ["The council of Kashan approved a smaller budget."]))
+        for n in range(3):
+            rep, removed = watch_cycle(store, [feed], settings, known)
+            assert removed == 0 and (rep.added, rep.updated) == ((1, 1) if n == 0 else (0, 0))
+        assert len(_ids(store)) == 4
+        # a stored story whose page now fails is not replaced by the feed's one-word summary
+        page7 = srv.routes.pop("/a/7")
+        rep, removed = watch_cycle(store, [feed], settings, known)
+        assert (rep.updated, rep.unchanged, removed) == (0, 2, 0) and "summary kept" in " ".join(map(str, rep.notes))
+        srv.routes["/a/7"] = page7
         srv.set("/feed.xml", "<html><body>maintenance</body></html>", ctype="text/html")
-        rep, removed = watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
-        assert removed == 0 and store.snapshot().n_articles == 4  # an outage keeps the articles
+        rep, removed = watch_cycle(store, [feed], settings, known)
+        assert removed == 0 and rep.failed == 1 and len(_ids(store)) == 4  # an outage keeps the articles
         lines = []
-        srv.set("/feed.xml", rss([rice, bread, ferry]), ctype="application/rss+xml")
-        watch_feeds(settings, [srv.url + "/feed.xml"], 0.01, cycles=2, on_cycle=lines.append,
-                    sleep=lambda s: None)
+        srv.set("/feed.xml", rss(entries), ctype="application/rss+xml")
+        watch_feeds(settings, [feed], 0.01, cycles=2, on_cycle=lines.append, sleep=lambda s: None)
         assert len(lines) == 2 and lines[0].startswith("cycle 1: added 0") and "unchanged 3" in lines[0]
     finally:
         srv.close()
     assert parse_interval("15m") == 900 and parse_interval("30s") == 30 and parse_interval("1h") == 3600
 
 
-def test_a_story_whose_link_changed_stays_under_its_new_link(tmp_path, embedder):
+def test_prune_removes_only_what_a_feed_took_down(tmp_path, embedder):
     srv = LocalServer()
     try:
-        ferry, dam, tea, _ = _stories(srv)
-        srv.set("/feed.xml", rss([ferry, dam, tea]), ctype="application/rss+xml")
+        feed = _feed(srv, 9, 8, 7, 6, 5, 4)
+        other = _feed(srv, 11, 7, path="/other.xml")  # another watched feed lists the story of the 7th too
         settings = make_settings(tmp_path / "data", allow_private_urls=True)
         store = PassageStore(settings, embedder, create=True)
         known = WatchState()
-        watch_cycle(store, [srv.url + "/feed.xml"], settings, known)
-        srv.set("/a/dam?v=2", srv.routes["/a/dam"][2])
-        moved = {**dam, "link": srv.url + "/a/dam?v=2"}
-        srv.set("/feed.xml", rss([ferry, moved, tea]), ctype="application/rss+xml")
-        removed = [watch_cycle(store, [srv.url + "/feed.xml"], settings, known)[1] for _ in range(3)]
-        assert removed == [0, 1, 0]
-        articles = store.snapshot().articles()
-        assert srv.url + "/a/dam?v=2" in articles and srv.url + "/a/dam" not in articles
-        assert {a.title for a in articles.values()} == {"Kish ferry adds night trips", "Karun dam reaches full capacity",
-                                                        "Lahijan tea harvest begins"}
-    finally:
-        srv.close()
 
+        def cycle(*urls):
+            return watch_cycle(store, list(urls), settings, known, prune=True)[1]
 
-def test_keep_all_removes_nothing(tmp_path, embedder):
-    srv = LocalServer()
-    try:
-        ferry, dam, tea, _ = _stories(srv)
-        srv.set("/feed.xml", rss([ferry, dam, tea]), ctype="application/rss+xml")
-        settings = make_settings(tmp_path / "data", allow_private_urls=True)
-        lines: list[str] = []
-        watch_feeds(settings, [srv.url + "/feed.xml"], 0.01, cycles=1, on_cycle=lines.append, sleep=lambda s: None)
-        srv.set("/feed.xml", rss([ferry, tea]), ctype="application/rss+xml")
-        watch_feeds(settings, [srv.url + "/feed.xml"], 0.01, cycles=3, on_cycle=lines.append, sleep=lambda s: None,
-                    remove=False)
-        assert len(lines) == 4 and all("removed 0" in line for line in lines), lines
-        assert PassageStore(settings, embedder).snapshot().n_articles == 3
+        assert cycle(feed, other) == 0 and len(_ids(store)) == 7
+        # the feed takes the 7th down while the other feed is unreachable: its last listing still holds it
+        _feed(srv, 10, 9, 8, 6, 5, 4)
+        srv.routes.pop("/other.xml")
+        assert [cycle(feed, other) for _ in range(2)] == [0, 0] and f"{srv.url}/a/7" in _ids(store)
+        # with the other feed back (no longer listing it), the feed takes the 8th down: found twice, removed
+        _feed(srv, 12, path="/other.xml")
+        _feed(srv, 10, 9, 6, 5, 4)
+        assert [cycle(feed, other) for _ in range(2)] == [0, 1] and f"{srv.url}/a/8" not in _ids(store)
+        # the feed rolls on: what leaves its ends stays, twice and more
+        _feed(srv, 13, 10, 9, 6, 5)
+        assert [cycle(feed, other) for _ in range(3)] == [0, 0, 0] and f"{srv.url}/a/4" in _ids(store)
+        # a "most read" feed, not a window in date order: nothing of it is removed
+        _feed(srv, 9, 13, 5, 10, 6)
+        cycle(feed, other)
+        _feed(srv, 9, 13, 10, 6)
+        assert [cycle(feed, other) for _ in range(2)] == [0, 0] and f"{srv.url}/a/5" in _ids(store)
+        # an entry whose page fails (no summary to keep) looks taken down: it is kept
+        _feed(srv, 14, 13, 10, 9, 6, 5)
+        cycle(feed, other)
+        entries = [_story(srv, d, summary="" if d == 10 else "Summary.") for d in (14, 13, 10, 9, 6, 5)]
+        srv.routes.pop("/a/10")
+        srv.set("/feed.xml", rss(entries), ctype="application/rss+xml")
+        assert [cycle(feed, other) for _ in range(2)] == [0, 0] and f"{srv.url}/a/10" in _ids(store)
+        # a story whose link changed is a new entry among the old ones: not judged, the story stays
+        srv.set("/a/9?v=2", srv.routes["/a/9"][2])
+        srv.set("/feed.xml", rss([_story(srv, 14), _story(srv, 13), {**_story(srv, 9), "link": srv.url + "/a/9?v=2"},
+                                  _story(srv, 6), _story(srv, 5)]), ctype="application/rss+xml")
+        assert [cycle(feed, other) for _ in range(2)] == [0, 0] and f"{srv.url}/a/9" in _ids(store)
     finally:
         srv.close()
 
@@ -220,51 +214,39 @@ def test_a_watched_json_url_stays_an_article_source(tmp_path, embedder):
 def test_a_restarted_watcher_remembers_what_its_feeds_listed(tmp_path, embedder):
     srv = LocalServer()
     try:
-        ferry, dam, tea, bread = _stories(srv)
-        feed = srv.url + "/feed.xml"
-        srv.set("/feed.xml", rss([ferry, dam, tea]), ctype="application/rss+xml")
+        feed = _feed(srv, 9, 8, 7, 6, 5, 4)
         settings = make_settings(tmp_path / "data", allow_private_urls=True)
         lines: list[str] = []
 
-        def run_watcher():  # one cycle of a watcher process that then stops, as a restart does
-            watch_feeds(settings, [feed], 0.01, cycles=1, on_cycle=lines.append, sleep=lambda s: None)
-            return lines[-1]
+        def run_watcher(cycles=1):  # a watcher process that runs a few cycles and stops, as a restart does
+            watch_feeds(settings, [feed], 0.01, cycles=cycles, on_cycle=lines.append, sleep=lambda s: None, prune=True)
+            return lines[-cycles:]
 
-        def titles():
-            return {a.title for a in PassageStore(settings, embedder).snapshot().articles().values()}
+        def ids():
+            return _ids(PassageStore(settings, embedder))
 
-        assert "added 3" in run_watcher()
-        # while the watcher was down the feed took the dam story down: found so by two restarted watchers
-        srv.set("/feed.xml", rss([ferry, tea]), ctype="application/rss+xml")
-        assert "removed 0" in run_watcher() and "removed 1" in run_watcher()
-        assert titles() == {"Kish ferry adds night trips", "Lahijan tea harvest begins"}
-        # and while it was down again the feed rolled on: the story that left its end is kept
-        srv.set("/feed.xml", rss([bread, ferry]), ctype="application/rss+xml")
-        assert "added 1" in run_watcher() and "removed 0" in run_watcher() and len(titles()) == 3
+        assert "added 6" in run_watcher()[0]
+        # while the watcher was stopped the feed took the 7th down: the restarted one finds it (twice) and removes it
+        _feed(srv, 9, 8, 6, 5, 4)
+        assert ["removed 1" in x for x in run_watcher(2)] == [False, True] and f"{srv.url}/a/7" not in ids()
+        # and while it was stopped again the feed rolled on: what left its end is kept
+        _feed(srv, 11, 10, 9, 8, 6)
+        assert all("removed 0" in x for x in run_watcher(2)) and len(ids()) == 7
         # a maintenance page where the feed was, at a restarted watcher's first cycle: an error, not an article
         srv.set("/feed.xml", article_html("Down for maintenance", [
             "Our news service is down for scheduled maintenance tonight and will be back in a few hours, "
             "thank you for your patience while the engineers upgrade the servers."]), ctype="text/html")
-        line = run_watcher()
-        assert "failed 1" in line and "removed 0" in line, line
-        assert len(titles()) == 3 and "Down for maintenance" not in titles()
-        # an entry whose page fails (no summary to keep) looks missing: it is kept
-        rice = _page(srv, "rice", "Rasht rice prices fall",
-                     ["Prices of local rice fell in Rasht markets after a record harvest, traders said."], 9)
-        srv.routes.pop("/a/bread")
-        srv.set("/feed.xml", rss([rice, {**bread, "description": ""}, ferry]), ctype="application/rss+xml")
-        for _ in range(2):
-            line = run_watcher()
-            assert "failed 1" in line and "removed 0" in line, line
-        assert "Tabriz bakeries extend their hours" in titles()
+        line = run_watcher()[0]
+        assert "failed 1" in line and "removed 0" in line and len(ids()) == 7, line
         # a damaged or hostile state file is logged and the watcher starts without it
         path = state_path(PassageStore(settings, embedder))
         assert load_state(path).feeds == {feed}
+        _feed(srv, 11, 10, 9, 8, 6)
         for damaged in ("{not json", "[" * 200_000 + "]" * 200_000, '{"listed": {"x": 5}, "feeds": []}'):
             path.write_text(damaged, encoding="utf-8")
-            line = run_watcher()
+            line = run_watcher()[0]
             assert line.startswith("cycle 1: added 0") and "removed 0" in line and "state not saved" not in line, line
-        assert [aid for aid, _ in load_state(path).listed[feed]] == [f"{srv.url}/a/rice", f"{srv.url}/a/ferry"]
+        assert [aid for aid, _ in load_state(path).listed[feed]] == [f"{srv.url}/a/{d}" for d in (11, 10, 9, 8, 6)]
     finally:
         srv.close()
 

@@ -254,11 +254,11 @@ def rebuild(ctx: typer.Context) -> None:
 def watch(ctx: typer.Context, feeds: list[str] = typer.Argument(..., help="Feed or page URLs."),
           every: str = typer.Option("15m", help="Interval, e.g. 30s, 15m, 1h."),
           cycles: int = typer.Option(0, help="Stop after N cycles (0 = run forever)."),
-          keep_all: bool = typer.Option(False, "--keep-all", help="Never remove an entry, even one a feed took down.")
-          ) -> None:
-    """Ingest feeds on a schedule: new, changed and taken-down entries (those rolling off stay); survives feed errors."""
+          prune: bool = typer.Option(False, "--prune", help="Remove entries a feed took down (for feeds listing "
+                                     "their latest entries in date order; see README).")) -> None:
+    """Ingest feeds on a schedule: new and changed entries, every one kept (--prune: taken-down ones removed)."""
     from index.watch import parse_interval, watch_feeds
 
     settings = settings_of(ctx)
     watch_feeds(settings, feeds, parse_interval(every), cycles,
-                on_cycle=lambda line: out.print(line, highlight=False), remove=not keep_all)
+                on_cycle=lambda line: out.print(line, highlight=False), prune=prune)

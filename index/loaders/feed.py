@@ -50,7 +50,9 @@ def iter_feed(data: bytes, source: str, fetch_page: Callable[[str], tuple[str, s
                     if not body.strip():
                         raise LoadError(f"{source}#{i}", f"{link}: {exc.reason}") from None
                     # the entry is kept (its summary): a note, not a failure
-                    yield LoadNote(f"{source}#{i}", f"full text unavailable, summary kept ({link}: {exc.reason})")
+                    note = LoadNote(f"{source}#{i}", f"full text unavailable, summary kept ({link}: {exc.reason})")
+                    note.link = link  # marks the entry as summary-only (the watcher keeps a stored full text)
+                    yield note
             if article is None:
                 article = parse_html_article(f"<html><body><article>{body}</article></body></html>",
                                              link or source, url=link) if "<" in body \
