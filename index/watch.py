@@ -59,8 +59,9 @@ def _window(before: list[tuple[str, str]], now: list[tuple[str, str]]) -> bool:
         dates = [d for _, d in entries]
         return all(dates) and (dates == sorted(dates) or dates == sorted(dates, reverse=True))
 
-    if not (dated_one_way(before) and dated_one_way(now)):
-        return False
+    if not (dated_one_way(before) and dated_one_way(now)) or len({d for _, d in before}) < 2 \
+            or len({d for _, d in now}) < 2:
+        return False  # dates are days: a list of one day's stories ("most read") is no window
     ids_before = {aid for aid, _ in before}
     ids_now = [aid for aid, _ in now]
     if len(set(ids_now)) != len(ids_now):
@@ -76,14 +77,23 @@ def taken_down(before: list[tuple[str, str]], now: list[tuple[str, str]]) -> set
     """The entries of a feed's last listing that it took down, not those that rolled off an end.
 
     Judged only when the feed is a sliding window (`_window`): an entry is taken down when at least SIDE
-    still-listed entries are on each side of it. Entries that leave either end stay (the archive).
+    still-listed entries are on each side of it, dated strictly after it on one side and before it on the
+    other. Entries that leave either end stay (the archive).
     """
     if not _window(before, now):
         return set()
     ids_now = {aid for aid, _ in now}
-    kept_at = [i for i, (aid, _) in enumerate(before) if aid in ids_now]
-    return {aid for i, (aid, _) in enumerate(before) if aid not in ids_now
-            and sum(j < i for j in kept_at) >= SIDE and sum(j > i for j in kept_at) >= SIDE}
+    kept = [(i, d) for i, (aid, d) in enumerate(before) if aid in ids_now]
+    out = set()
+    for i, (aid, day) in enumerate(before):
+        if aid in ids_now:
+            continue
+        # the still-listed entries on each side are dated strictly before and after it (either way round)
+        lo = [d for j, d in kept if j < i]
+        hi = [d for j, d in kept if j > i]
+        if len(lo) >= SIDE and len(hi) >= SIDE and (max(lo) < day < min(hi) or min(lo) > day > max(hi)):
+            out.add(aid)
+    return out
 
 
 def state_path(store: PassageStore) -> Path:
@@ -98,11 +108,14 @@ def _parse_state(text: str) -> WatchState:
                       feeds={str(url) for url in raw["feeds"]})
 
 
-def _read_state(path: Path) -> WatchState:
-    """The saved state; empty when there is none, and when it is damaged (logged); OSError is raised."""
+def _read_state(path: Path, strict: bool = False) -> WatchState:
+    """The saved state; empty when there is none, and when it is damaged or oversized (logged; with `strict`,
+    ValueError instead); OSError is raised."""
     try:
         if path.stat().st_size > MAX_STATE_BYTES:
             log.warning("watch state %s is over %d bytes: not read", path, MAX_STATE_BYTES)
+            if strict:
+                raise ValueError("oversized")
             return WatchState()
         text = path.read_text("utf-8")
     except FileNotFoundError:
@@ -111,6 +124,8 @@ def _read_state(path: Path) -> WatchState:
         return _parse_state(text)
     except Exception as exc:  # noqa: BLE001 - damaged or hostile (deep nesting too): not ours to trust
         log.warning("watch state %s unreadable (%s): starting without it", path, type(exc).__name__)
+        if strict:
+            raise ValueError("damaged") from None
         return WatchState()
 
 
@@ -163,8 +178,11 @@ def _mode(path: Path) -> int:
     try:
         return path.stat().st_mode & 0o777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
+        try:  # read, not set: os.umask would change it for every thread for a moment
+            status = Path("/proc/self/status").read_text()
+            umask = int(next(x.split()[1] for x in status.splitlines() if x.startswith("Umask:")), 8)
+        except (OSError, StopIteration, ValueError, IndexError):
+            umask = 0o022
         return 0o666 & ~umask
 
 
@@ -182,12 +200,14 @@ def watch_cycle(store: PassageStore, urls: list[str], settings: IndexSettings, s
     items: list[Article | LoadError] = []
     current: dict[str, list[tuple[str, str]]] = {}
     failed_links: set[str] = set()
-    blind: set[str] = set()
+    blind: set[str] = set()  # a failure tied to no entry: the URL's listing is not updated either
+    failing: set[str] = set()
     limits = Limits.from_settings(settings)
     for url in urls:
         got = list(load_url(url, feed_only=url in state.feeds, limits=limits))
         for item in got:
             if isinstance(item, LoadError) and not isinstance(item, LoadNote):
+                failing.add(url)
                 if item.link:
                     failed_links.add(item.link)
                 else:
@@ -211,8 +231,8 @@ def watch_cycle(store: PassageStore, urls: list[str], settings: IndexSettings, s
         keep |= {aid for url in urls if url not in current or url in blind for aid, _ in state.listed.get(url, [])}
         pending: dict[str, set[str]] = {}
         for url, entries in current.items():
-            if url in blind:
-                continue  # a failure tied to no entry: this cycle does not count, the next two do
+            if url in failing:
+                continue  # a failed entry or input: this cycle does not count, the next two healthy ones do
             before = state.listed.get(url, [])
             ids_now = {aid for aid, _ in entries}
             if _window(before, entries):
@@ -251,10 +271,16 @@ def watch_feeds(settings: IndexSettings, feeds: list[str], every: float, cycles:
         t0 = time.monotonic()
         try:
             store.refresh()
-            others = load_state(path)  # what other watchers' feeds list now is not for this one to remove
+            # what other watchers' feeds list now is not for this one to remove; unread, nothing is pruned
+            try:
+                others, prune_now = _read_state(path, strict=prune), prune
+            except (OSError, ValueError) as exc:
+                log.warning("watch state %s unreadable (%s): nothing pruned this cycle", path, exc)
+                others, prune_now = WatchState(), False
+                state.pending = {}  # the two-cycle count starts again
             elsewhere = frozenset(aid for url, entries in others.listed.items() if url not in feeds
                                   for aid, _ in entries)
-            report, removed = watch_cycle(store, feeds, settings, state, elsewhere, prune)
+            report, removed = watch_cycle(store, feeds, settings, state, elsewhere, prune_now)
             line = (f"cycle {n}: added {report.added} · updated {report.updated} · unchanged {report.unchanged} · "
                     f"duplicate {report.duplicate} · removed {removed} · failed {report.failed}"
                     f" ({time.monotonic() - t0:.1f} s)")

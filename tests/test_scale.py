@@ -247,6 +247,12 @@ def test_a_restarted_watcher_remembers_what_its_feeds_listed(tmp_path, embedder)
             line = run_watcher()[0]
             assert line.startswith("cycle 1: added 0") and "removed 0" in line and "state not saved" not in line, line
         assert [aid for aid, _ in load_state(path).listed[feed]] == [f"{srv.url}/a/{d}" for d in (11, 10, 9, 8, 6)]
+        # a take-down found, then the shared state damaged before the next cycle: that cycle prunes nothing
+        _feed(srv, 11, 10, 8, 6)
+        damage = [lambda: path.write_text("{not json", encoding="utf-8"), lambda: None, lambda: None]
+        watch_feeds(settings, [feed], 0.01, cycles=3, sleep=lambda s: None, prune=True,
+                    on_cycle=lambda line: (lines.append(line), damage.pop(0)()))
+        assert all("removed 0" in x for x in lines[-3:]) and f"{srv.url}/a/9" in ids(), lines[-3:]
     finally:
         srv.close()
 

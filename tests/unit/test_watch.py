@@ -36,3 +36,14 @@ def test_feeds_that_are_not_a_window_in_date_order_are_not_judged():
     undated = [(aid, "") for aid, _ in NEWEST_FIRST]
     assert taken_down(undated, [e for e in undated if e[0] != "e7"]) == set()
     assert taken_down([], listing(5, 4)) == set()
+
+
+def test_a_list_of_one_days_stories_is_no_window():
+    one_day = [(f"s{i}", "2025-05-05") for i in range(6)]
+    assert taken_down(one_day, one_day[:2] + one_day[3:] + [("s9", "2025-05-05")]) == set()
+
+
+def test_the_missing_entry_is_dated_between_its_neighbours():
+    same_day_as_neighbours = listing(9, 8) + [("x", "2025-05-07"), ("y", "2025-05-07"), ("z", "2025-05-07")] \
+        + listing(5, 4)
+    assert taken_down(same_day_as_neighbours, [e for e in same_day_as_neighbours if e[0] != "y"]) == set()
