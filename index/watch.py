@@ -142,8 +142,9 @@ def save_state(path: Path, state: WatchState) -> None:
     """Merge this watcher's URLs into the saved state, under a file lock, atomically and durably.
 
     Several watchers may share an index (each with its own feeds); each rewrites only the URLs it knows,
-    so a restarted watcher still removes what a feed took down while it was down, and a URL that was a
-    feed is still one (an HTML maintenance page after a restart is an error, not an article). A file that
+    so a restarted watcher still knows each feed's last listing (with --prune, a take-down while it was
+    stopped is found) and a URL that was a feed is still one (an HTML maintenance page after a restart is
+    an error, not an article). A file that
     cannot be read (permissions, I/O) is not overwritten: the error is raised and logged by the cycle.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
